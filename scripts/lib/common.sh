@@ -1,0 +1,64 @@
+# Shared set-up for the project's scripts: cache folders and the pinned Node.js runtime.
+# Source it; it defines functions and variables only.
+
+BLUEGREEN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BLUEGREEN_CACHE="${BLUEGREEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-bluegreen}"
+# One exact Node.js version for development, tests and the packaged binaries.
+BLUEGREEN_NODE_VERSION="22.23.3"
+
+die() { echo "error: $*" >&2; exit 1; }
+log() { echo "--- $*" >&2; }
+
+# node_platform prints the npm runtime package suffix of this machine (linux-x64, …).
+node_platform() {
+  local os arch
+  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) die "unsupported OS $(uname -s)" ;; esac
+  case "$(uname -m)" in x86_64|amd64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) die "unsupported CPU $(uname -m)" ;; esac
+  echo "$os-$arch"
+}
+
+# fetch_node_runtime PLATFORM DEST: unpacks node-PLATFORM@BLUEGREEN_NODE_VERSION from the npm registry into DEST.
+fetch_node_runtime() {
+  local platform="$1" dest="$2" tmp
+  # The Windows package holds bin/node.exe (not executable here); the others bin/node.
+  if [ -x "$dest/bin/node" ] || [ -f "$dest/bin/node.exe" ]; then return 0; fi
+  command -v npm >/dev/null || die "npm is needed once to fetch the Node.js $BLUEGREEN_NODE_VERSION runtime from the npm registry; install any Node.js with npm first."
+  tmp="$(mktemp -d)"
+  log "fetching Node.js $BLUEGREEN_NODE_VERSION ($platform) from the npm registry"
+  (cd "$tmp" && npm pack --silent "node-$platform@$BLUEGREEN_NODE_VERSION" >/dev/null) \
+    || { rm -rf "$tmp"; die "could not fetch node-$platform@$BLUEGREEN_NODE_VERSION from the npm registry"; }
+  mkdir -p "$tmp/x" && tar -xzf "$tmp"/node-*.tgz -C "$tmp/x"
+  mkdir -p "$(dirname "$dest")" && rm -rf "$dest" && mv "$tmp/x/package" "$dest"
+  rm -rf "$tmp"
+}
+
+# ensure_node: puts the pinned Node.js first on PATH (fetching it once into the cache).
+ensure_node() {
+  local dir="$BLUEGREEN_CACHE/node/$BLUEGREEN_NODE_VERSION/$(node_platform)"
+  fetch_node_runtime "$(node_platform)" "$dir"
+  export PATH="$dir/bin:$PATH"
+  [ "$(node --version)" = "v$BLUEGREEN_NODE_VERSION" ] || die "Node.js $BLUEGREEN_NODE_VERSION is not runnable from $dir"
+}
+
+# ensure_deps: npm ci with the pinned Node.js, only when package-lock.json changed since the last install.
+ensure_deps() {
+  ensure_node
+  local stamp="$BLUEGREEN_ROOT/node_modules/.lock-stamp" want
+  want="$(sha256sum "$BLUEGREEN_ROOT/package-lock.json" | cut -d' ' -f1)-$BLUEGREEN_NODE_VERSION"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing npm dependencies"
+    (cd "$BLUEGREEN_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+    echo "$want" > "$stamp"
+  fi
+}
+
+# ensure_command CMD DEBIAN_PACKAGE: installs the Debian package providing CMD when CMD is missing
+# (CI machines start fresh); needs root and apt-get.
+ensure_command() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  command -v apt-get >/dev/null 2>&1 || die "$1 is needed: install the package that provides it ($2 on Debian/Ubuntu)."
+  [ "$(id -u)" = 0 ] || die "$1 is needed: run 'apt-get install -y $2' as root (or run this script as root)."
+  log "installing $2 (for $1)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; } || die "apt-get install $2 failed"
+  command -v "$1" >/dev/null 2>&1 || die "$2 is installed but $1 is still not on PATH"
+}

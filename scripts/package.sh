@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# scripts/package.sh — the release: one self-contained executable per platform, archives, krew manifest.
+#
+#   scripts/package.sh
+#
+# Builds dist/kubectl-bluegreen.cjs, turns it into a Node.js single executable application (SEA) for
+# every platform and writes:
+#   dist/bin/<os>_<arch>/kubectl-bluegreen[.exe]      the executables (no Node.js needed to run them)
+#   dist/kubectl-bluegreen_<os>_<arch>.tar.gz         linux/amd64, linux/arm64, darwin/amd64, darwin/arm64
+#   dist/kubectl-bluegreen_windows_amd64.zip          each archive: the executable and LICENSE
+#   krew-manifest.yaml                                 krew plugin manifest with the archives' sha256 sums
+#
+# How an executable is made (Node.js "single executable applications", with postject):
+#   1. node --experimental-sea-config turns the bundle into a blob, run by the pinned Node.js. Only the
+#      blob for the builder's own platform (linux/amd64 on CI) carries V8's code cache, which is only
+#      valid on the platform that made it; the other platforms get the same blob without it.
+#   2. The Node.js runtime of the target platform (the npm package node-<platform>, same version) is
+#      copied, and its code signature removed: osslsigncode for the Authenticode signature of node.exe,
+#      scripts/lib/macho-unsign.mjs for the macOS one (a broken signature is worse than none).
+#   3. postject injects the blob (ELF note, PE resource, or Mach-O segment NODE_SEA).
+# darwin/arm64 gets the darwin/amd64 executable, run by Rosetta 2: Node.js 22 for darwin-arm64 is not on
+# npm. The binaries are not re-signed.
+#
+# Offline once the npm dependencies and Node.js runtimes are cached (~/.cache/kubectl-bluegreen/node).
+# Reproducible: the same commit gives byte-identical archives (timestamps come from SOURCE_DATE_EPOCH,
+# default the last commit's time). Needs: bash, tar, gzip, zip and osslsigncode (installed with apt-get
+# when missing).
+#
+# Environment:
+#   BLUEGREEN_RELEASE_URL   where the release's archives will be downloadable; the manifest's uri is
+#                           $BLUEGREEN_RELEASE_URL/kubectl-bluegreen_<os>_<arch>.<ext>
+#                           (default: the placeholder https://github.com/kubectl-bluegreen/kubectl-bluegreen/releases/download/v<version>)
+#   SOURCE_DATE_EPOCH       timestamp of the files in the archives
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$BLUEGREEN_ROOT"
+umask 022
+
+HOMEPAGE="https://github.com/kubectl-bluegreen/kubectl-bluegreen"
+SEA_FUSE="NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"
+# os/arch (krew's names) and the npm package holding the Node.js runtime for it.
+TARGETS=(linux/amd64 linux/arm64 darwin/amd64 windows/amd64)
+npm_platform() {
+  case "$1" in
+    linux/amd64) echo linux-x64 ;; linux/arm64) echo linux-arm64 ;;
+    darwin/amd64) echo darwin-x64 ;; windows/amd64) echo win-x64 ;;
+    *) die "no Node.js runtime for $1" ;;
+  esac
+}
+
+ensure_deps
+ensure_command tar tar
+ensure_command zip zip
+ensure_command osslsigncode osslsigncode
+
+VERSION="$(node -p 'require("./package.json").version')"
+RELEASE_URL="${BLUEGREEN_RELEASE_URL:-$HOMEPAGE/releases/download/v$VERSION}"
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct 2>/dev/null || true)"
+  SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-315532800}" # no commit yet: 1980-01-01, the earliest time zip stores
+fi
+export SOURCE_DATE_EPOCH
+
+log "building dist/kubectl-bluegreen.cjs"
+npm run --silent build
+
+rm -rf dist/sea dist/bin dist/stage dist/kubectl-bluegreen_*.tar.gz dist/kubectl-bluegreen_*.zip
+mkdir -p dist/sea dist/bin dist/stage
+
+# --- 1. SEA blobs ---------------------------------------------------------------------------------
+sea_blob() { # sea_blob NAME USE_CODE_CACHE
+  cat > "dist/sea/$1.json" <<EOF
+{
+  "main": "dist/kubectl-bluegreen.cjs",
+  "output": "dist/sea/$1.blob",
+  "disableExperimentalSEAWarning": true,
+  "useSnapshot": false,
+  "useCodeCache": $2
+}
+EOF
+  node --experimental-sea-config "dist/sea/$1.json" >/dev/null
+}
+log "preparing the SEA blobs"
+builder="$(node_platform)"
+sea_blob portable false
+sea_blob codecache true
+
+# --- 2+3. one executable per platform -------------------------------------------------------------
+for target in "${TARGETS[@]}"; do
+  os="${target%/*}" arch="${target#*/}" platform="$(npm_platform "$target")"
+  runtime="$BLUEGREEN_CACHE/node/$BLUEGREEN_NODE_VERSION/$platform"
+  fetch_node_runtime "$platform" "$runtime"
+  out="dist/bin/${os}_${arch}"
+  mkdir -p "$out"
+  blob=dist/sea/portable.blob
+  [ "$platform" = "$builder" ] && blob=dist/sea/codecache.blob
+  log "$target: Node.js $BLUEGREEN_NODE_VERSION ($platform) + $(basename "$blob")"
+  case "$os" in
+    windows)
+      exe="$out/kubectl-bluegreen.exe"
+      osslsigncode remove-signature -in "$runtime/bin/node.exe" -out "$exe" >/dev/null \
+        || die "osslsigncode could not remove the signature of node.exe"
+      node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" >/dev/null
+      ;;
+    darwin)
+      exe="$out/kubectl-bluegreen"
+      cp "$runtime/bin/node" "$exe"
+      node scripts/lib/macho-unsign.mjs "$exe" >/dev/null
+      node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" \
+        --macho-segment-name NODE_SEA >/dev/null
+      ;;
+    linux)
+      exe="$out/kubectl-bluegreen"
+      cp "$runtime/bin/node" "$exe"
+      node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" >/dev/null
+      ;;
+  esac
+  chmod 0755 "$exe"
+done
+# Apple silicon runs the x86_64 executable with Rosetta 2.
+mkdir -p dist/bin/darwin_arm64
+cp dist/bin/darwin_amd64/kubectl-bluegreen dist/bin/darwin_arm64/kubectl-bluegreen
+
+# --- archives -------------------------------------------------------------------------------------
+# Fixed names, order, owners, modes and times, so that the same inputs give the same bytes.
+archive() { # archive OS_ARCH
+  local dir="dist/bin/$1" stage="dist/stage/$1" name
+  mkdir -p "$stage"
+  cp dist/bin/"$1"/* "$stage/"
+  cp LICENSE "$stage/LICENSE"
+  chmod 0644 "$stage/LICENSE"
+  touch -d "@$SOURCE_DATE_EPOCH" "$stage"/*
+  if [ "${1%%_*}" = windows ]; then
+    name="kubectl-bluegreen_$1.zip"
+    (cd "$stage" && TZ=UTC zip -q -X -9 "../../$name" kubectl-bluegreen.exe LICENSE)
+  else
+    name="kubectl-bluegreen_$1.tar.gz"
+    tar -C "$stage" --format=gnu --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+      -cf - kubectl-bluegreen LICENSE | gzip -9 -n > "dist/$name"
+  fi
+  [ -d "$dir" ] || die "missing $dir"
+  echo "$name"
+}
+log "writing the archives"
+ARCHIVES=()
+for d in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64; do ARCHIVES+=("$(archive "$d")"); done
+rm -rf dist/stage
+
+# --- krew manifest --------------------------------------------------------------------------------
+platform_entry() { # platform_entry ARCHIVE
+  local name="$1" osarch os arch bin sha
+  osarch="${name#kubectl-bluegreen_}" osarch="${osarch%%.*}"
+  os="${osarch%_*}" arch="${osarch#*_}"
+  bin=kubectl-bluegreen
+  [ "$os" = windows ] && bin=kubectl-bluegreen.exe
+  sha="$(sha256sum "dist/$name" | cut -d' ' -f1)"
+  cat <<EOF
+  - selector:
+      matchLabels:
+        os: $os
+        arch: $arch
+    uri: $RELEASE_URL/$name
+    sha256: "$sha"
+    bin: $bin
+    files:
+      - from: $bin
+        to: "."
+      - from: LICENSE
+        to: "."
+EOF
+}
+log "writing krew-manifest.yaml"
+{
+  cat <<EOF
+# Generated by scripts/package.sh from the archives in dist/; do not edit.
+apiVersion: krew.googlecontainertools.github.com/v1alpha2
+kind: Plugin
+metadata:
+  name: bluegreen
+spec:
+  version: "v$VERSION"
+  homepage: $HOMEPAGE
+  shortDescription: Blue/green releases of Deployments via Services
+  description: |
+    Runs blue/green releases of plain Kubernetes Deployments: two Deployments of
+    one app (the slots) and a Service that sends traffic to one of them.
+    "kubectl bluegreen status" shows both slots, which one is live and whether
+    the other is ready; "promote" checks that the idle slot is completely rolled
+    out, switches the Service selector, verifies the endpoints and records who
+    did it on the Service; "abort" switches back; "diff" shows what a promote
+    would change. No controller and no CRD: it works with your own kubeconfig
+    and permissions, with exit codes and -o json for scripts.
+  caveats: |
+    Shell completion of "kubectl bluegreen ..." (kubectl 1.26 or newer) needs an
+    executable named kubectl_complete-bluegreen on your PATH. Link it next to the
+    plugin (on Windows, copy kubectl-bluegreen.exe to kubectl_complete-bluegreen.exe):
+
+      ln -sf "\${KREW_ROOT:-\$HOME/.krew}/bin/kubectl-bluegreen" \\
+        "\${KREW_ROOT:-\$HOME/.krew}/bin/kubectl_complete-bluegreen"
+
+    Completion for the plugin on its own: kubectl bluegreen completion --help
+
+    On Apple silicon (darwin/arm64) the plugin is the darwin/amd64 executable and
+    needs Rosetta 2 (softwareupdate --install-rosetta).
+  platforms:
+EOF
+  for a in "${ARCHIVES[@]}"; do platform_entry "$a"; done
+} > krew-manifest.yaml
+
+log "done: version v$VERSION"
+(cd dist && ls -l "${ARCHIVES[@]}" | awk '{ printf "    %-42s %6.1f MB\n", $9, $5 / 1048576 }') >&2

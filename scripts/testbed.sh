@@ -1,0 +1,600 @@
+#!/usr/bin/env bash
+# scripts/testbed.sh — a real Kubernetes control plane on this machine, for the end-to-end tests.
+#
+#   scripts/testbed.sh up       build/fetch the binaries once (cached), start everything, wait until ready
+#   scripts/testbed.sh down     stop exactly the processes `up` started and delete the cluster's data
+#   scripts/testbed.sh env      print `export KUBECONFIG=...` (use: eval "$(scripts/testbed.sh env)")
+#   scripts/testbed.sh status   show which components run; exit 0 if all do, 1 otherwise
+#
+# What runs: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake nodes whose
+# pods become Running/Ready without containers), each a plain process bound to 127.0.0.1 only.
+# Deployments really roll out: controllers create ReplicaSets, the scheduler binds pods, kwok marks them ready.
+#
+# The kubeconfig ($BLUEGREEN_TESTBED_DIR/kubeconfig) has two contexts:
+#   admin   (current) client certificate in group system:masters, namespace default
+#   viewer  bearer token of user "viewer", allowed only get/list/watch on deployments, services, endpointslices
+#
+# Environment:
+#   BLUEGREEN_TESTBED_CACHE   binaries cache, outside the clone so fresh clones and CI reuse it
+#                             (default: $BLUEGREEN_CACHE/testbed, i.e. ~/.cache/kubectl-bluegreen/testbed)
+#   BLUEGREEN_TESTBED_DIR     state: certificates, etcd data, logs, pids, kubeconfig (default: <repo>/.testbed)
+#   BLUEGREEN_TESTBED_APISERVER_PORT, BLUEGREEN_TESTBED_ETCD_PORT, BLUEGREEN_TESTBED_ETCD_PEER_PORT,
+#   BLUEGREEN_TESTBED_CONTROLLER_MANAGER_PORT, BLUEGREEN_TESTBED_SCHEDULER_PORT, BLUEGREEN_TESTBED_KWOK_PORT
+#                             fixed ports on 127.0.0.1 (up fails if one is busy); unset: a free port is picked at `up`
+#   BLUEGREEN_TESTBED_NODES   number of fake nodes (default 2)
+#
+# Building the binaries the first time needs Go >= 1.24 (kube-apiserver, kube-controller-manager,
+# kube-scheduler from the Go module in scripts/testbed/k8s; kwok with `go install`) and apt-get/dpkg-deb
+# (etcd from Debian trixie's etcd-server package, fetched with a private apt state, the system's apt
+# configuration untouched). With a warm cache only kubectl, openssl and curl are needed.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+K8S_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/k8s"
+# The Kubernetes version is the one the wrapper module requires: a single source of truth.
+K8S_VERSION="$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$K8S_MODULE_DIR/go.mod")"
+KWOK_VERSION="v0.7.0"
+# etcd comes from Debian trixie (3.5.x; bookworm's 3.4.23 is older than Kubernetes supports).
+ETCD_SUITE="trixie"
+ETCD_SERIES="3.5"
+GO_MIN_MINOR=24
+
+CACHE_ROOT="${BLUEGREEN_TESTBED_CACHE:-$BLUEGREEN_CACHE/testbed}"
+BIN_DIR="$CACHE_ROOT/$K8S_VERSION"            # kube-apiserver, kube-controller-manager, kube-scheduler
+KWOK_DIR="$BIN_DIR/kwok-$KWOK_VERSION"         # kwok
+STATE="${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}"
+mkdir -p "$STATE"
+STATE="$(cd "$STATE" && pwd)"
+PKI="$STATE/pki"
+DATA="$STATE/data"
+LOGS="$STATE/logs"
+RUN="$STATE/run"                               # <component>.pid and ports.env
+KUBECONFIG_FILE="$STATE/kubeconfig"            # for people and tests: admin + viewer contexts
+ADMIN_KUBECONFIG="$PKI/admin.kubeconfig"       # for the components and this script: admin only, never edited by tests
+
+# Start order; `down` stops in reverse.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+SERVICE_CIDR="10.96.0.0/16"
+SERVICE_FIRST_IP="10.96.0.1"                   # ClusterIP of the `kubernetes` Service: in the serving cert
+POD_CIDR="10.0.0.1/16"                         # kwok hands pod IPs out of it; /16 so long test runs never run dry
+NODES="${BLUEGREEN_TESTBED_NODES:-2}"
+
+# ---------------------------------------------------------------------------------------------------
+# small helpers
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# kc: kubectl as the cluster admin, against the running test bed.
+kc() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=15s "$@"; }
+
+# port_busy PORT: true when something listens on PORT (any address), read from the kernel's tables.
+port_busy() {
+  local hex
+  hex="$(printf '%04X' "$1")"
+  # Column 2 is local address:port in hex, column 4 the state; 0A = LISTEN.
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) found = 1 } END { exit !found }'
+}
+
+# pick_port VAR NAME: sets VAR to the port from env BLUEGREEN_TESTBED_<NAME> (must be free), else to a free
+# one in 20000-31999 not already picked in this run (below Linux's default ephemeral range, so outgoing
+# connections don't hold it).
+PICKED=" "
+pick_port() {
+  local var="$1" name="$2" env="BLUEGREEN_TESTBED_$2" port tries=0
+  port="${!env:-}"
+  if [ -n "$port" ]; then
+    [[ "$port" =~ ^[0-9]+$ ]] || die "$env=$port is not a port number"
+    port_busy "$port" && die "port $port ($env) is busy on this machine; free it or choose another port with $env=..."
+  else
+    while :; do
+      port=$((20000 + RANDOM % 12000))
+      if ! port_busy "$port" && [[ "$PICKED" != *" $port "* ]]; then break; fi
+      tries=$((tries + 1)); [ "$tries" -lt 200 ] || die "found no free port for $name"
+    done
+  fi
+  PICKED+="$port "
+  printf -v "$var" '%s' "$port"
+}
+
+pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
+
+# running NAME: true when the recorded pid of NAME is alive and still is that program (pids get reused).
+running() {
+  local pid exe
+  pid="$(pid_of "$1")"
+  [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+  exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+  [ "$(basename "${exe% (deleted)}")" = "$1" ]
+}
+
+binary_of() {
+  case "$1" in
+    kwok) echo "$KWOK_DIR/kwok" ;;
+    etcd) etcd_binary ;;
+    *) echo "$BIN_DIR/$1" ;;
+  esac
+}
+
+# etcd_binary: the cached etcd of the supported series (its folder is named after the exact version).
+etcd_binary() {
+  local f
+  for f in "$BIN_DIR"/etcd-"$ETCD_SERIES".*/etcd; do
+    [ -x "$f" ] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+
+show_log() {
+  echo "--- last lines of $LOGS/$1.log:" >&2
+  tail -n 25 "$LOGS/$1.log" >&2 2>/dev/null || true
+}
+
+# wait_until WHAT SECONDS COMPONENT CMD...: polls CMD every 0.5 s; fails early when COMPONENT died.
+wait_until() {
+  local what="$1" secs="$2" comp="$3"; shift 3
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ -n "$comp" ] && ! running "$comp"; then
+      show_log "$comp"; die "$comp exited while waiting for $what"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || { [ -z "$comp" ] || show_log "$comp"; die "timed out after ${secs}s waiting for $what"; }
+    sleep 0.5
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# binaries: built or fetched once into the cache, each file moved into place only when complete
+
+check_go() {
+  have go || die "Go >= 1.$GO_MIN_MINOR is needed once to build the Kubernetes binaries into $CACHE_ROOT; install Go (or point BLUEGREEN_TESTBED_CACHE to a filled cache)."
+  local v minor
+  v="$(GOTOOLCHAIN=local go env GOVERSION)"               # go1.26.8
+  minor="$(echo "$v" | sed -E 's/^go1\.([0-9]+).*/\1/')"
+  [[ "$minor" =~ ^[0-9]+$ ]] && [ "$minor" -ge "$GO_MIN_MINOR" ] \
+    || die "Go >= 1.$GO_MIN_MINOR is needed to build the Kubernetes binaries, found $v; install a newer Go."
+}
+
+# build_kubernetes: kube-apiserver, kube-controller-manager and kube-scheduler from the wrapper module,
+# built the way upstream builds releases (static, trimmed paths, same tags) and stamped with the version,
+# so /version reports it instead of v0.0.0.
+build_kubernetes() {
+  local missing=0 b
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do [ -x "$BIN_DIR/$b" ] || missing=1; done
+  [ "$missing" = 1 ] || return 0
+  check_go
+  local minor tmp LDF p
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  LDF=""
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    LDF+="-X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=2026-01-01T00:00:00Z "
+  done
+  LDF+="-s -w"
+  mkdir -p "$BIN_DIR"
+  tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
+  log "building Kubernetes $K8S_VERSION control plane (first time: tens of minutes on 2 cores; Go caches the work)"
+  local t0=$SECONDS
+  (cd "$K8S_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -tags selinux,notest,grpcnotrace \
+      -ldflags "$LDF" -o "$tmp/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler) \
+    || { rm -rf "$tmp"; die "building the Kubernetes binaries failed (see above)"; }
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do mv -f "$tmp/$b" "$BIN_DIR/$b"; done
+  rm -rf "$tmp"
+  log "built Kubernetes binaries in $((SECONDS - t0))s into $BIN_DIR"
+}
+
+# build_kwok: kwok's documented install, with a private GOBIN.
+build_kwok() {
+  [ -x "$KWOK_DIR/kwok" ] && return 0
+  check_go
+  local tmp t0=$SECONDS
+  mkdir -p "$CACHE_ROOT"
+  tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
+  log "building kwok $KWOK_VERSION"
+  (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOBIN="$tmp" go install -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION") \
+    || { rm -rf "$tmp"; die "building kwok failed (see above)"; }
+  mkdir -p "$KWOK_DIR" && mv -f "$tmp/kwok" "$KWOK_DIR/kwok"
+  rm -rf "$tmp"
+  log "built kwok in $((SECONDS - t0))s"
+}
+
+# debian_mirror: the URI this machine's apt uses for its main Debian suite (not -security/-updates).
+debian_mirror() {
+  local f uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    # deb822 stanzas: take the URIs of the stanza whose Suites has a plain suite name.
+    uri="$(awk '
+      /^[[:space:]]*$/ { if (u != "" && plain) { print u; exit } u = ""; plain = 0; next }
+      tolower($1) == "uris:" { u = $2 }
+      tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i !~ /-/) plain = 1 }
+      END { if (u != "" && plain) print u }' /etc/apt/sources.list.d/debian.sources | head -n1)"
+  fi
+  if [ -z "$uri" ]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [ -f "$f" ] || continue
+      uri="$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1) !~ /-/) { print $i; exit } }' "$f")"
+      [ -n "$uri" ] && break
+    done
+  fi
+  [ -n "$uri" ] || die "could not find the Debian mirror in /etc/apt (needed to fetch etcd once)"
+  echo "$uri"
+}
+
+# fetch_etcd: etcd-server from Debian trixie, downloaded with a private apt state dir (the system's
+# sources, lists and dpkg database stay untouched) and unpacked with dpkg-deb; no install, no root needed.
+fetch_etcd() {
+  etcd_binary >/dev/null && return 0
+  have apt-get && have dpkg-deb || die "apt-get and dpkg-deb are needed once to fetch etcd (Debian's etcd-server package); run on Debian/Ubuntu or fill $BIN_DIR/etcd-$ETCD_SERIES.<x>/etcd yourself."
+  local tmp mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg version
+  [ -f "$keyring" ] || die "$keyring is missing; install the debian-archive-keyring package."
+  mirror="$(debian_mirror)"
+  mkdir -p "$BIN_DIR"
+  tmp="$(mktemp -d "$CACHE_ROOT/.etcd.XXXXXX")"
+  log "fetching etcd-server from Debian $ETCD_SUITE ($mirror)"
+  printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' "$mirror" "$ETCD_SUITE" "$keyring" > "$tmp/$ETCD_SUITE.sources"
+  mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
+  local apto=(-o "Dir::Etc::SourceList=$tmp/$ETCD_SUITE.sources" -o Dir::Etc::SourceParts=/dev/null
+              -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives"
+              -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+  { apt-get -q "${apto[@]}" update >"$tmp/apt.log" 2>&1 \
+      && (cd "$tmp" && apt-get -q "${apto[@]}" download etcd-server >>"$tmp/apt.log" 2>&1) \
+      && dpkg-deb -x "$tmp"/etcd-server_*.deb "$tmp/x"; } \
+    || { cat "$tmp/apt.log" >&2; rm -rf "$tmp"; die "fetching etcd-server from Debian $ETCD_SUITE failed"; }
+  version="$("$tmp/x/usr/bin/etcd" --version | awk '/^etcd Version:/ { print $3 }')"
+  [[ "$version" == "$ETCD_SERIES".* ]] || { rm -rf "$tmp"; die "Debian $ETCD_SUITE has etcd $version, expected $ETCD_SERIES.x"; }
+  mkdir -p "$BIN_DIR/etcd-$version.tmp"
+  mv -f "$tmp/x/usr/bin/etcd" "$BIN_DIR/etcd-$version.tmp/etcd"
+  rm -rf "$BIN_DIR/etcd-$version" && mv "$BIN_DIR/etcd-$version.tmp" "$BIN_DIR/etcd-$version"
+  rm -rf "$tmp"
+  log "etcd $version cached in $BIN_DIR/etcd-$version"
+}
+
+ensure_binaries() {
+  build_kubernetes
+  build_kwok
+  fetch_etcd
+}
+
+# ---------------------------------------------------------------------------------------------------
+# PKI: one CA signs the API server's serving cert and the admin client cert; the service-account key pair
+# signs ServiceAccount tokens; the viewer authenticates with a static bearer token.
+
+gen_pki() {
+  rm -rf "$PKI"; mkdir -p "$PKI"; chmod 700 "$PKI"
+  local o=(-days 3650)
+  (
+    cd "$PKI"
+    openssl req -x509 -new -nodes -newkey rsa:2048 -keyout ca.key -out ca.crt "${o[@]}" \
+      -subj "/CN=bluegreen-testbed-ca" 2>/dev/null
+    # Serving cert: clients connect to 127.0.0.1 or localhost; in-cluster names for completeness.
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:$SERVICE_FIRST_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" > apiserver.ext
+    openssl req -new -nodes -newkey rsa:2048 -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out apiserver.crt "${o[@]}" -extfile apiserver.ext 2>/dev/null
+    # Admin: group system:masters is bound to cluster-admin by the bootstrap RBAC policy.
+    printf '%s\n' "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=clientAuth" > client.ext
+    openssl req -new -nodes -newkey rsa:2048 -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=admin" 2>/dev/null
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out admin.crt "${o[@]}" -extfile client.ext 2>/dev/null
+    # ServiceAccount token signing key (RSA) and its public half for verification.
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    # Static token file: token,user,uid,"groups". The viewer gets no group beyond system:authenticated.
+    VIEWER_TOKEN="$(openssl rand -hex 24)"
+    echo "$VIEWER_TOKEN,viewer,viewer-uid" > tokens.csv
+    echo "$VIEWER_TOKEN" > viewer.token
+    rm -f ./*.csr ./*.ext ./*.srl
+  ) || die "generating certificates with openssl failed"
+  chmod 600 "$PKI"/*
+}
+
+# write_kubeconfigs: the admin-only file for components, then the two-context file for users (moved into
+# place whole, so a reader never sees half a file).
+write_kubeconfigs() {
+  local server="https://127.0.0.1:$PORT_API" f
+  for f in "$ADMIN_KUBECONFIG" "$KUBECONFIG_FILE.tmp"; do
+    rm -f "$f"
+    kubectl config --kubeconfig "$f" set-cluster testbed --server "$server" --certificate-authority "$PKI/ca.crt" --embed-certs >/dev/null
+    kubectl config --kubeconfig "$f" set-credentials admin --client-certificate "$PKI/admin.crt" --client-key "$PKI/admin.key" --embed-certs >/dev/null
+    kubectl config --kubeconfig "$f" set-context admin --cluster testbed --user admin --namespace default >/dev/null
+    kubectl config --kubeconfig "$f" use-context admin >/dev/null
+  done
+  kubectl config --kubeconfig "$KUBECONFIG_FILE.tmp" set-credentials viewer --token "$(cat "$PKI/viewer.token")" >/dev/null
+  kubectl config --kubeconfig "$KUBECONFIG_FILE.tmp" set-context viewer --cluster testbed --user viewer --namespace default >/dev/null
+  chmod 600 "$ADMIN_KUBECONFIG" "$KUBECONFIG_FILE.tmp"
+  mv -f "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# components
+
+# start NAME ARGS...: runs the cached binary NAME in its own session (so closing the terminal or the end
+# of a CI step's process group does not take it down), stdout+stderr to logs/NAME.log. The process writes
+# its own pid before exec'ing the binary, so the recorded pid is exactly the component's.
+start() {
+  local name="$1" bin; shift
+  bin="$(binary_of "$name")"
+  rm -f "$RUN/$name.pid"
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "$bin" "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+  local i
+  for i in $(seq 50); do [ -s "$RUN/$name.pid" ] && break; sleep 0.1; done
+  [ -s "$RUN/$name.pid" ] || die "$name did not start"
+  log "started $name (pid $(pid_of "$name"))"
+}
+
+# https_ok URL: a health endpoint answers 200 (self-signed serving certs, so no verification).
+https_ok() { curl -skf --max-time 2 "$1" >/dev/null; }
+http_ok() { curl -sf --max-time 2 "$1" >/dev/null; }
+
+start_etcd() {
+  # Throwaway data: --unsafe-no-fsync trades durability for speed on a slow disk.
+  start etcd --name testbed --data-dir "$DATA/etcd" \
+    --listen-client-urls "http://127.0.0.1:$PORT_ETCD" --advertise-client-urls "http://127.0.0.1:$PORT_ETCD" \
+    --listen-peer-urls "http://127.0.0.1:$PORT_ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$PORT_ETCD_PEER" \
+    --initial-cluster "testbed=http://127.0.0.1:$PORT_ETCD_PEER" --initial-cluster-state new \
+    --unsafe-no-fsync --log-level warn
+  wait_until "etcd health" 30 etcd http_ok "http://127.0.0.1:$PORT_ETCD/health"
+}
+
+start_apiserver() {
+  # --endpoint-reconciler-type=none: the API server otherwise refuses a loopback --advertise-address.
+  # --service-account-*: tokens for pods' ServiceAccounts; the signing key is required since 1.20.
+  start kube-apiserver \
+    --etcd-servers "http://127.0.0.1:$PORT_ETCD" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$PORT_API" \
+    --endpoint-reconciler-type none \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" --token-auth-file "$PKI/tokens.csv" \
+    --authorization-mode Node,RBAC \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --profiling=false --v 1
+  wait_until "kube-apiserver /readyz" 90 kube-apiserver kc get --raw /readyz
+}
+
+start_controller_manager() {
+  # --root-ca-file goes into every namespace's kube-root-ca.crt; --cluster-signing-* lets CSRs be signed.
+  # Higher client QPS than the default 20 so many test namespaces don't queue behind each other.
+  start kube-controller-manager \
+    --kubeconfig "$ADMIN_KUBECONFIG" --leader-elect=false \
+    --bind-address 127.0.0.1 --secure-port "$PORT_KCM" \
+    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+    --kube-api-qps 100 --kube-api-burst 200 \
+    --profiling=false --v 1
+  wait_until "kube-controller-manager /healthz" 60 kube-controller-manager https_ok "https://127.0.0.1:$PORT_KCM/healthz"
+}
+
+start_scheduler() {
+  start kube-scheduler \
+    --kubeconfig "$ADMIN_KUBECONFIG" --leader-elect=false \
+    --bind-address 127.0.0.1 --secure-port "$PORT_SCHED" \
+    --profiling=false --v 1
+  wait_until "kube-scheduler /healthz" 60 kube-scheduler https_ok "https://127.0.0.1:$PORT_SCHED/healthz"
+}
+
+start_kwok() {
+  # An empty --config keeps kwok from reading ~/.kwok/kwok.yaml; with no stages configured it uses its
+  # defaults (nodes Ready with heartbeats, pods Running/Ready). --server-address: health endpoint on loopback.
+  : > "$RUN/kwok.yaml"
+  start kwok --kubeconfig "$ADMIN_KUBECONFIG" --config "$RUN/kwok.yaml" \
+    --manage-all-nodes=true --server-address "127.0.0.1:$PORT_KWOK" --cidr "$POD_CIDR" --node-ip 127.0.0.1
+  wait_until "kwok /healthz" 60 kwok http_ok "http://127.0.0.1:$PORT_KWOK/healthz"
+}
+
+# create_nodes: fake nodes for kwok to manage: schedulable (no taint), roomy, labelled type=kwok.
+create_nodes() {
+  local i
+  for i in $(seq 0 $((NODES - 1))); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    type: kwok
+    kubernetes.io/arch: amd64
+    kubernetes.io/os: linux
+    kubernetes.io/hostname: kwok-node-$i
+    node-role.kubernetes.io/agent: ""
+status:
+  allocatable: { cpu: "64", memory: 256Gi, pods: "500" }
+  capacity: { cpu: "64", memory: 256Gi, pods: "500" }
+  nodeInfo: { architecture: amd64, operatingSystem: linux, kubeletVersion: fake, kubeProxyVersion: fake }
+EOF
+  done | kc apply -f - >/dev/null
+}
+
+# create_viewer_rbac: the viewer may read what the plugin reads and nothing else (no writes at all).
+create_viewer_rbac() {
+  kc apply -f - >/dev/null <<'EOF'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: bluegreen-testbed-viewer
+rules:
+  - apiGroups: ["apps"]
+    resources: ["deployments"]
+    verbs: ["get", "list", "watch"]
+  - apiGroups: [""]
+    resources: ["services"]
+    verbs: ["get", "list", "watch"]
+  - apiGroups: ["discovery.k8s.io"]
+    resources: ["endpointslices"]
+    verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: bluegreen-testbed-viewer
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: bluegreen-testbed-viewer
+subjects:
+  - apiGroup: rbac.authorization.k8s.io
+    kind: User
+    name: viewer
+EOF
+}
+
+nodes_ready() {
+  local ready
+  ready="$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$')"
+  [ "$ready" -ge "$NODES" ]
+}
+
+# smoke_test: a 1-replica Deployment must become available: proves controllers, scheduler and kwok work.
+smoke_test() {
+  local ns="testbed-smoke-$RANDOM"
+  kc create namespace "$ns" >/dev/null
+  wait_until "ServiceAccount default in namespace $ns" 60 kube-controller-manager kc -n "$ns" get serviceaccount default
+  kc -n "$ns" create deployment smoke --image registry.example/smoke:v1 --replicas 1 >/dev/null
+  if ! kc -n "$ns" wait deployment/smoke --for=jsonpath='{.status.availableReplicas}'=1 --timeout 90s >/dev/null; then
+    kc -n "$ns" get deployment,replicaset,pod -o wide >&2 || true
+    die "smoke test: Deployment smoke in $ns did not become available"
+  fi
+  kc delete namespace "$ns" --wait=false >/dev/null
+}
+
+write_ports() {
+  cat > "$RUN/ports.env" <<EOF
+PORT_ETCD=$PORT_ETCD
+PORT_ETCD_PEER=$PORT_ETCD_PEER
+PORT_API=$PORT_API
+PORT_KCM=$PORT_KCM
+PORT_SCHED=$PORT_SCHED
+PORT_KWOK=$PORT_KWOK
+EOF
+}
+
+load_ports() {
+  # shellcheck disable=SC1091
+  [ -f "$RUN/ports.env" ] && source "$RUN/ports.env"
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------------
+# commands
+
+# stop_all: TERM each recorded component (reverse start order), KILL after 5 s; only pids this script
+# recorded and that still are the expected program. Then the cluster's data goes; binaries stay cached.
+stop_all() {
+  local i name pid n
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    name="${COMPONENTS[$i]}"
+    if running "$name"; then
+      pid="$(pid_of "$name")"
+      kill -TERM "$pid" 2>/dev/null || true
+      for n in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+      if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+      log "stopped $name (pid $pid)"
+    fi
+    rm -f "$RUN/$name.pid"
+  done
+  rm -rf "$DATA" "$RUN"
+}
+
+any_running() {
+  local name
+  for name in "${COMPONENTS[@]}"; do running "$name" && return 0; done
+  return 1
+}
+
+all_running() {
+  local name
+  for name in "${COMPONENTS[@]}"; do running "$name" || return 1; done
+  return 0
+}
+
+check_prerequisites() {
+  have kubectl || die "kubectl is needed (to set up the test bed and by the tests); install it and put it on PATH."
+  have openssl || die "openssl is needed to make the test bed's certificates; install it (Debian: apt-get install openssl)."
+  have curl || die "curl is needed for the components' health checks; install it (Debian: apt-get install curl)."
+  have setsid || die "setsid (util-linux) is needed to run the components in the background."
+  have flock || die "flock (util-linux) is needed."
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  check_prerequisites
+  exec 9>"$STATE/.lock"
+  flock -w 600 9 || die "another testbed.sh up/down holds $STATE/.lock"
+  load_ports
+  if all_running && kc get --raw /readyz >/dev/null 2>&1; then
+    echo "test bed already up: https://127.0.0.1:$PORT_API (KUBECONFIG=$KUBECONFIG_FILE)"
+    return 0
+  fi
+  if any_running || [ -d "$DATA" ]; then
+    log "a previous test bed is partly running or left data: cleaning up and starting fresh"
+    stop_all
+  fi
+  ensure_binaries
+  local t1=$SECONDS
+  mkdir -p "$DATA" "$LOGS" "$RUN"
+  pick_port PORT_ETCD ETCD_PORT; pick_port PORT_ETCD_PEER ETCD_PEER_PORT; pick_port PORT_API APISERVER_PORT
+  pick_port PORT_KCM CONTROLLER_MANAGER_PORT; pick_port PORT_SCHED SCHEDULER_PORT; pick_port PORT_KWOK KWOK_PORT
+  write_ports
+  # From here on, a failure stops whatever was started.
+  trap 'rc=$?; if [ "$rc" != 0 ]; then log "up failed: stopping the test bed (logs in $LOGS)"; stop_all; fi' EXIT
+  gen_pki
+  write_kubeconfigs
+  start_etcd
+  start_apiserver
+  create_viewer_rbac
+  start_controller_manager
+  start_scheduler
+  start_kwok
+  create_nodes
+  wait_until "$NODES Ready kwok nodes" 60 kwok nodes_ready
+  wait_until "ServiceAccount default in namespace default" 60 kube-controller-manager kc -n default get serviceaccount default
+  smoke_test
+  trap - EXIT
+  log "test bed up in $((SECONDS - t0))s (components ready in $((SECONDS - t1))s): https://127.0.0.1:$PORT_API"
+  echo "export KUBECONFIG=$KUBECONFIG_FILE"
+}
+
+cmd_down() {
+  exec 9>"$STATE/.lock"
+  flock -w 600 9 || die "another testbed.sh up/down holds $STATE/.lock"
+  if ! any_running && [ ! -d "$DATA" ] && [ ! -d "$RUN" ]; then
+    log "test bed is not running"
+    return 0
+  fi
+  stop_all
+  log "test bed down (binaries stay cached in $BIN_DIR)"
+}
+
+cmd_env() {
+  printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_FILE"
+}
+
+cmd_status() {
+  local name pid ok=0
+  load_ports
+  for name in "${COMPONENTS[@]}"; do
+    pid="$(pid_of "$name")"
+    if running "$name"; then
+      printf '%-24s up    pid %s\n' "$name" "$pid"
+    else
+      printf '%-24s down\n' "$name"; ok=1
+    fi
+  done
+  if [ -n "${PORT_API:-}" ]; then
+    echo "API: https://127.0.0.1:$PORT_API"
+    echo "KUBECONFIG=$KUBECONFIG_FILE"
+  fi
+  return $ok
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  env) cmd_env ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+esac

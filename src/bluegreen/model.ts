@@ -1,0 +1,83 @@
+/** The parts of Kubernetes objects the plugin reads, as the API server returns them. */
+
+export type Labels = Record<string, string>;
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Labels;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string | Date;
+  deletionTimestamp?: string | Date;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+}
+
+export interface PodTemplate {
+  metadata?: { labels?: Labels; annotations?: Record<string, string> };
+  spec?: { containers: Container[]; initContainers?: Container[] };
+}
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface Deployment {
+  metadata: ObjectMeta;
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Labels };
+    template: PodTemplate;
+    paused?: boolean;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: Condition[];
+  };
+}
+
+export interface Service {
+  metadata: ObjectMeta;
+  spec?: { selector?: Labels; type?: string };
+}
+
+export interface Endpoint {
+  addresses: string[];
+  conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  targetRef?: { kind?: string; name?: string; namespace?: string };
+}
+
+export interface EndpointSlice {
+  metadata: ObjectMeta;
+  endpoints?: Endpoint[];
+}
+
+export interface Pod {
+  metadata: ObjectMeta;
+  status?: { phase?: string; conditions?: Condition[] };
+}
+
+/** A Kubernetes Event, as promote and abort record it. */
+export interface EventRecord {
+  reason: string;
+  message: string;
+  type: "Normal" | "Warning";
+  involved: { kind: string; name: string; namespace: string; uid?: string; apiVersion: string; resourceVersion?: string };
+}
+
+/** Name of an object, never undefined for objects read from the API server. */
+export const nameOf = (o: { metadata: ObjectMeta }): string => o.metadata.name ?? "";
+export const namespaceOf = (o: { metadata: ObjectMeta }): string => o.metadata.namespace ?? "";

@@ -1,0 +1,102 @@
+import type { Deployment } from "./model.js";
+import { nameOf } from "./model.js";
+import { type AppPair, type Slot, templateLabels } from "./pair.js";
+import { planPromote } from "./plan.js";
+import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
+import { type HistoryEntry, type SwitchRecord, history, lastSwitch } from "./state.js";
+
+export type Verdict = "ready" | "promoted" | "not-ready" | "degraded" | "misconfigured";
+
+/** Words a person reads for each verdict. */
+export const VERDICT_TEXT: Record<Verdict, string> = {
+  ready: "ready to promote",
+  promoted: "promoted",
+  "not-ready": "not ready",
+  degraded: "degraded",
+  misconfigured: "misconfigured",
+};
+
+/** One slot as status shows it. */
+export interface SlotView {
+  slot: string;
+  role: "live" | "idle" | "unknown";
+  deployment: string;
+  images: string[];
+  desired: number;
+  ready: number;
+  updated: number;
+  available: number;
+  createdAt?: string;
+  rollout: string;
+  rolledOut: boolean;
+}
+
+/** Everything status shows about one app: the data of its screen and of -o json. */
+export interface AppStatus {
+  app: string;
+  namespace: string;
+  slotLabel?: string;
+  verdict: Verdict;
+  reason: string;
+  slots: SlotView[];
+  liveSlot?: string;
+  services: { name: string; role: "live" | "preview" | "shared"; selects: string }[];
+  lastSwitch?: SwitchRecord;
+  history: HistoryEntry[];
+}
+
+const iso = (t: string | Date | undefined): string | undefined => (t instanceof Date ? t.toISOString() : t);
+
+function slotView(d: Deployment, slotLabel: string | undefined, role: SlotView["role"]): SlotView {
+  const c = replicaCounts(d);
+  const r = rolloutStatus(d);
+  return {
+    slot: slotLabel ? (templateLabels(d)[slotLabel] ?? "") : "",
+    role,
+    deployment: nameOf(d),
+    images: (d.spec?.template.spec?.containers ?? []).map((x) => x.image ?? ""),
+    desired: c.desired,
+    ready: c.ready,
+    updated: c.updated,
+    available: c.available,
+    createdAt: iso(d.metadata.creationTimestamp),
+    rollout: r.message,
+    rolledOut: r.done,
+  };
+}
+
+const roleOf = (pair: AppPair, s: Slot): SlotView["role"] => (pair.live === s ? "live" : pair.idle === s ? "idle" : "unknown");
+
+/** The verdict and screen data for one app. Exit code 0 for ready/promoted/not-ready, 1 otherwise. */
+export function appStatus(pair: AppPair): AppStatus {
+  const base = {
+    app: pair.app,
+    namespace: pair.namespace,
+    slotLabel: pair.slotLabel,
+    slots: pair.slots
+      ? pair.slots.map((s) => slotView(s.deployment, pair.slotLabel, roleOf(pair, s)))
+      : pair.deployments.map((d) => slotView(d, pair.slotLabel, "unknown")),
+    liveSlot: pair.live?.value,
+    services: [
+      ...pair.liveServices.map((s) => ({ name: nameOf(s), role: "live" as const, selects: pair.live!.value })),
+      ...pair.previewServices.map((s) => ({ name: nameOf(s), role: "preview" as const, selects: pair.idle!.value })),
+      ...pair.sharedServices.map((s) => ({ name: nameOf(s), role: "shared" as const, selects: "both slots" })),
+    ],
+    lastSwitch: lastSwitch(pair.liveServices[0]),
+    history: history(pair.liveServices[0]),
+  };
+  if (pair.problem || !pair.live || !pair.idle) {
+    return { ...base, verdict: "misconfigured", reason: pair.problem ?? "the live slot cannot be found" };
+  }
+  const bad = degraded(pair.live.deployment);
+  if (bad) return { ...base, verdict: "degraded", reason: `live slot ${pair.live.value}: ${bad}` };
+  const plan = planPromote(pair, { by: "", now: new Date(0) });
+  if (plan.kind === "noop") return { ...base, verdict: "promoted", reason: plan.message };
+  const minAvailable = Math.max(1, replicaCounts(pair.live.deployment).available);
+  const why = promotable(pair.idle.deployment, minAvailable);
+  if (why) return { ...base, verdict: "not-ready", reason: `idle slot ${pair.idle.value}: ${why}` };
+  return { ...base, verdict: "ready", reason: `idle slot ${pair.idle.value} is rolled out and ready; promote switches ${pair.slotLabel} ${pair.live.value} → ${pair.idle.value}` };
+}
+
+/** status exits 1 when an app needs attention. */
+export const needsAttention = (s: AppStatus): boolean => s.verdict === "degraded" || s.verdict === "misconfigured";

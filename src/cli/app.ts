@@ -1,0 +1,268 @@
+// yargs wiring only: flags, commands and help text. Every command's work lives in src/commands.
+import yargs, { type Argv } from "yargs";
+import type { Context } from "../context.js";
+import { BlueGreenError, UsageError } from "../errors.js";
+import type { KubeOptions } from "../kube/types.js";
+import { EXIT_CODES_HELP } from "./help.js";
+import { parseDuration } from "./duration.js";
+
+export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** How the app's objects are selected (DESIGN "Concepts"). */
+export interface AppSelection {
+  app?: string;
+  appLabel: string;
+  selector?: string;
+  slotLabel?: string;
+  allNamespaces: boolean;
+}
+
+/** Flags every command shares. */
+export interface GlobalOptions {
+  kube: KubeOptions;
+  output: OutputFormat;
+  noHeaders: boolean;
+  selection: AppSelection;
+}
+
+export interface PromoteFlags {
+  to?: string;
+  minReady?: number;
+  wait: boolean;
+  timeoutMs: number;
+  verifyTimeoutMs: number;
+  dryRun?: "client" | "server";
+}
+
+export interface AbortFlags {
+  scaleDown: boolean;
+  timeoutMs: number;
+  verifyTimeoutMs: number;
+  dryRun?: "client" | "server";
+}
+
+/** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
+export type Invocation =
+  | { command: "status"; global: GlobalOptions; watch: boolean }
+  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags }
+  | { command: "abort"; global: GlobalOptions; flags: AbortFlags }
+  | { command: "diff"; global: GlobalOptions }
+  | { command: "version"; output: OutputFormat; client: boolean; global: GlobalOptions }
+  | { command: "completion"; shell: "bash" | "zsh" | "fish" }
+  | { command: "__complete"; words: string[] };
+
+/** Runs one Invocation; src/commands provides the real one. */
+export type Runner = (ctx: Context, inv: Invocation) => Promise<number>;
+
+type Raw = Record<string, unknown>;
+
+function globalOptions(a: Raw, app?: string): GlobalOptions {
+  const output = String(a.output ?? "table");
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
+    throw new UsageError(`unknown output format "${output}": use one of ${OUTPUT_FORMATS.join(", ")}.`);
+  }
+  const str = (k: string) => (a[k] === undefined || a[k] === "" ? undefined : String(a[k]));
+  const requestTimeoutMs = a["request-timeout"] !== undefined ? parseDuration("request-timeout", a["request-timeout"] as string) : undefined;
+  if (app !== undefined && a.selector !== undefined) {
+    throw new UsageError("give either APP or -l/--selector, not both.");
+  }
+  return {
+    kube: { kubeconfig: str("kubeconfig"), context: str("context"), namespace: str("namespace"), requestTimeoutMs },
+    output: output as OutputFormat,
+    noHeaders: Boolean(a["no-headers"]),
+    selection: {
+      app,
+      appLabel: str("app-label") ?? "app",
+      selector: str("selector"),
+      slotLabel: str("slot-label"),
+      allNamespaces: Boolean(a["all-namespaces"]),
+    },
+  };
+}
+
+function dryRun(a: Raw): "client" | "server" | undefined {
+  const v = a["dry-run"];
+  if (v === undefined || v === false || v === "none") return undefined;
+  if (v === true || v === "" || v === "client") return "client";
+  if (v === "server") return "server";
+  throw new UsageError(`invalid --dry-run value "${String(v)}": use client or server.`);
+}
+
+function appArg(a: Raw, required: boolean): string | undefined {
+  const app = a.app === undefined ? undefined : String(a.app);
+  if (required && app === undefined && a.selector === undefined) throw new UsageError("missing APP: name the app, or select it with -l.");
+  return app;
+}
+
+function positiveInt(a: Raw, k: string): number | undefined {
+  if (a[k] === undefined) return undefined;
+  const n = Number(a[k]);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${k} needs a whole number of at least 1, not "${String(a[k])}".`);
+  return n;
+}
+
+/** Parses argv into an Invocation; throws UsageError for bad input. Help and version text go to `help`. */
+export async function parse(argv: string[], columns: number): Promise<{ inv?: Invocation; help?: string }> {
+  let inv: Invocation | undefined;
+  const y = yargs(argv)
+    .scriptName("kubectl bluegreen")
+    .usage("$0 COMMAND [APP] [flags]\n\nBlue/green releases of plain Kubernetes Deployments: two Deployments, one Service, one safe switch.")
+    .wrap(Math.min(columns, 110))
+    .exitProcess(false)
+    .strict()
+    .recommendCommands()
+    .version(false)
+    .help("help")
+    .alias("h", "help")
+    .parserConfiguration({ "camel-case-expansion": false, "boolean-negation": false })
+    .option("kubeconfig", { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)", global: true })
+    .option("context", { type: "string", describe: "The kubeconfig context to use", global: true })
+    .option("namespace", { alias: "n", type: "string", describe: "Namespace (default: the context's namespace)", global: true })
+    .option("request-timeout", { type: "string", describe: 'How long to wait for one API request ("30s", "1m"; 0 = no limit)', global: true })
+    .option("v", { type: "count", describe: "Verbose: -v traces API requests to stderr", global: true })
+    .option("app-label", { type: "string", describe: "Label key that names the app (default: app)", global: true })
+    .option("selector", { alias: "l", type: "string", describe: "Label selector for the app's Deployments, instead of APP", global: true })
+    .option("slot-label", { type: "string", describe: "Pod-template label that tells the two slots apart (default: detected)", global: true })
+    .group(["kubeconfig", "context", "namespace", "request-timeout", "v"], "Cluster flags:")
+    .group(["app-label", "selector", "slot-label"], "App selection:")
+    .command(
+      "status [app]",
+      "Show both slots, what is live, and whether the app is ready to promote",
+      (c: Argv) =>
+        c
+          .positional("app", { type: "string", describe: "App name (label app=APP); all apps when omitted" })
+          .option("all-namespaces", { alias: "A", type: "boolean", describe: "Every namespace" })
+          .option("output", { alias: "o", type: "string", describe: "table|wide|json|yaml" })
+          .option("no-headers", { type: "boolean", describe: "Omit table headers" })
+          .option("watch", { alias: "w", type: "boolean", describe: "Keep watching and print changes" })
+          .example("$0 status myapp", "One app in the current namespace")
+          .example("$0 status -A -o json", "Every app in every namespace, for scripts")
+          .epilogue(EXIT_CODES_HELP),
+      (a: Raw) => {
+        inv = { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
+      },
+    )
+    .command(
+      "promote [app]",
+      "Switch traffic to the idle slot once it is completely rolled out and ready",
+      (c: Argv) =>
+        c
+          .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .option("to", { type: "string", describe: "Target slot value (a no-op if it is already live)" })
+          .option("min-ready", { type: "number", describe: "Available replicas needed (default: as many as the live slot has)" })
+          .option("wait", { type: "boolean", describe: "Wait for the idle slot to become ready, up to --timeout" })
+          .option("timeout", { type: "string", default: "5m", describe: "How long --wait waits" })
+          .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
+          .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
+          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
+          .example("$0 promote myapp --wait --timeout 10m", "Wait for the idle slot first")
+          .example("$0 promote myapp --dry-run=server", "Show and validate the plan; change nothing")
+          .epilogue(EXIT_CODES_HELP),
+      (a: Raw) => {
+        inv = {
+          command: "promote",
+          global: globalOptions(a, appArg(a, true)),
+          flags: {
+            to: a.to === undefined ? undefined : String(a.to),
+            minReady: positiveInt(a, "min-ready"),
+            wait: Boolean(a.wait),
+            timeoutMs: parseDuration("timeout", a.timeout as string),
+            verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
+            dryRun: dryRun(a),
+          },
+        };
+      },
+    )
+    .command(
+      "abort [app]",
+      "Switch traffic back to the slot the last promote took it from",
+      (c: Argv) =>
+        c
+          .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .option("scale-down", { type: "boolean", describe: "Also scale the aborted slot to 0" })
+          .option("timeout", { type: "string", default: "5m", describe: "How long to wait for a scaled-down slot to come back" })
+          .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
+          .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
+          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .example("$0 abort myapp", "Send traffic back to the previous slot")
+          .example("$0 abort myapp --scale-down", "…and scale the aborted slot to 0")
+          .epilogue(EXIT_CODES_HELP),
+      (a: Raw) => {
+        inv = {
+          command: "abort",
+          global: globalOptions(a, appArg(a, true)),
+          flags: {
+            scaleDown: Boolean(a["scale-down"]),
+            timeoutMs: parseDuration("timeout", a.timeout as string),
+            verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
+            dryRun: dryRun(a),
+          },
+        };
+      },
+    )
+    .command(
+      "diff [app]",
+      "Show what changes for users if the idle slot is promoted",
+      (c: Argv) =>
+        c
+          .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .example("$0 diff myapp", "Unified diff of the two slots and the Service change")
+          .epilogue(`Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff).\n\n${EXIT_CODES_HELP}`),
+      (a: Raw) => {
+        inv = { command: "diff", global: globalOptions(a, appArg(a, true)) };
+      },
+    )
+    .command(
+      "version",
+      "Print the plugin's version (never contacts the cluster)",
+      (c: Argv) =>
+        c
+          .option("client", { type: "boolean", describe: "Accepted for kubectl habit; version never contacts the cluster" })
+          .option("output", { alias: "o", type: "string", describe: "json|yaml" })
+          .example("$0 version --client", "The plugin's version"),
+      (a: Raw) => {
+        inv = { command: "version", output: globalOptions(a).output, client: Boolean(a.client), global: globalOptions(a) };
+      },
+    )
+    .command(
+      "completion <shell>",
+      "Print a shell completion script (bash, zsh or fish)",
+      (c: Argv) =>
+        c
+          .positional("shell", { choices: ["bash", "zsh", "fish"] as const, describe: "Shell" })
+          .example("source <($0 completion bash)", "Complete in the current bash"),
+      (a: Raw) => {
+        inv = { command: "completion", shell: a.shell as "bash" | "zsh" | "fish" };
+      },
+    )
+    .command("__complete", false, (c: Argv) => c.strict(false), (a: Raw) => {
+      inv = { command: "__complete", words: (a._ as unknown[]).slice(1).map(String) };
+    })
+    .demandCommand(1, "missing COMMAND: use status, promote, abort, diff, version or completion.")
+    .epilogue(`Examples:\n  kubectl bluegreen status myapp\n  kubectl bluegreen diff myapp\n  kubectl bluegreen promote myapp --wait\n  kubectl bluegreen abort myapp\n\n${EXIT_CODES_HELP}`);
+
+  let help: string | undefined;
+  let failure: Error | undefined;
+  await y
+    .fail((msg: string | null, err: Error | undefined) => {
+      failure = err instanceof BlueGreenError ? err : new UsageError(err?.message ?? msg ?? "invalid command line.");
+    })
+    .parseAsync(argv, {}, (_err: unknown, _a: unknown, output: string) => {
+      if (output) help = output;
+    });
+  if (failure) throw failure;
+  return { inv, help };
+}
+
+/** The whole CLI: parse, run, print help. Returns the exit code. */
+export async function run(argv: string[], ctx: Context, runner: Runner): Promise<number> {
+  const parsed = await parse(argv, ctx.io.columns);
+  if (parsed.help !== undefined) {
+    ctx.io.out(parsed.help.endsWith("\n") ? parsed.help : `${parsed.help}\n`);
+    return 0;
+  }
+  if (!parsed.inv) throw new UsageError("missing COMMAND: use status, promote, abort, diff, version or completion.");
+  return runner(ctx, parsed.inv);
+}

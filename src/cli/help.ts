@@ -1,0 +1,12 @@
+/** The exit-code table, shown in every command's --help and in the README. */
+export const EXIT_CODES_HELP = `Exit codes (the same for every command):
+  0   done; status: every shown app serves from a healthy live slot; diff: no differences
+  1   a negative answer: diff found differences; status found an app needing attention
+  2   usage error (bad flag, missing argument)
+  3   not found (namespace, app, pair, Service, context)
+  4   refused: a precondition is not met (idle slot not ready, ambiguous pair); nothing changed
+  5   conflict: the objects changed under us; nothing changed (or our partial change was undone)
+  6   verification failed after the switch; traffic was switched back
+  7   forbidden or unauthorized
+  8   cluster unreachable or timed out
+  10  unexpected error`;

@@ -1,0 +1,75 @@
+import type { AppSelection } from "../cli/app.js";
+import type { Context } from "../context.js";
+import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
+import { pairProblem } from "../bluegreen/plan.js";
+import type { Labels, Pod } from "../bluegreen/model.js";
+import { NotFoundError, RefusedError } from "../errors.js";
+import type { KubeClient } from "../kube/types.js";
+
+/** Lists the Deployments and Services of the selection (two requests) and pairs them into apps. */
+export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<AppPair[]> {
+  const ns = sel.allNamespaces ? undefined : kube.namespace;
+  const [deployments, services] = await Promise.all([
+    kube.listDeployments(ns, deploymentSelector(sel)),
+    kube.listServices(ns),
+  ]);
+  return findApps(sel, deployments, services, sel.slotLabel);
+}
+
+/** Says why nothing was found: a missing namespace, or no Deployments with the label. */
+export async function notFound(kube: KubeClient, sel: AppSelection): Promise<NotFoundError> {
+  const ns = kube.namespace;
+  if (!sel.allNamespaces && (await kube.namespaceExists(ns)) === false) {
+    return new NotFoundError(`namespace "${ns}" not found.`, "Check -n/--namespace, or the namespace of your kubeconfig context.");
+  }
+  const where = sel.allNamespaces ? "any namespace" : `namespace "${ns}"`;
+  const what = sel.app !== undefined ? `app "${sel.app}" (no Deployment has label ${deploymentSelector(sel)})` : `no Deployments match ${deploymentSelector(sel)}`;
+  return new NotFoundError(
+    sel.app !== undefined ? `${what} in ${where}.` : `${what} in ${where}.`,
+    "Check the app name and -n, or select it with --app-label KEY or -l SELECTOR.",
+  );
+}
+
+/** The one app the command names, or a not-found error. */
+export async function loadPair(kube: KubeClient, sel: AppSelection): Promise<AppPair> {
+  const pairs = await loadPairs(kube, { ...sel, allNamespaces: false });
+  if (pairs.length === 0) throw await notFound(kube, sel);
+  return pairs[0]!;
+}
+
+/** Refuses (exit 4) to act on a misconfigured pair. */
+export function requireWellFormed(pair: AppPair): void {
+  const problem = pairProblem(pair);
+  if (problem) {
+    throw new RefusedError(
+      `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${problem}.`,
+      "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
+    );
+  }
+}
+
+const podReady = (p: Pod) =>
+  !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+
+/** Ready pods the selector picks (one list request). */
+export async function readyPods(kube: KubeClient, ns: string, selector: Labels): Promise<Pod[]> {
+  const pods = await kube.listPods(ns, formatSelector(selector));
+  return pods.filter((p) => selects(selector, p.metadata.labels ?? {}) && podReady(p));
+}
+
+/** Writes a progress line to stderr: rewritten in place on a terminal, printed on change otherwise. */
+export function progress(ctx: Context): { update(text: string): void; done(): void } {
+  let last = "";
+  return {
+    update(text: string) {
+      if (text === last) return;
+      last = text;
+      if (ctx.io.errIsTTY) ctx.io.err(`\r\u001b[2K${text}`);
+      else ctx.io.err(`${text}\n`);
+    },
+    done() {
+      if (ctx.io.errIsTTY && last) ctx.io.err("\n");
+      last = "";
+    },
+  };
+}

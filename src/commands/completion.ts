@@ -1,0 +1,128 @@
+// Shell completion: scripts for bash, zsh and fish, and the `__complete` protocol that both they and
+// kubectl's plugin completion (`kubectl_complete-bluegreen ARGS… PARTIAL`) call.
+import type { Context } from "../context.js";
+import { findApps } from "../bluegreen/pair.js";
+
+const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"];
+const APP_COMMANDS = new Set(["status", "promote", "abort", "diff"]);
+const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l", "--slot-label", "-v", "--help"];
+const COMMAND_FLAGS: Record<string, string[]> = {
+  status: ["--all-namespaces", "-A", "--output", "-o", "--no-headers", "--watch", "-w"],
+  promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
+  abort: ["--scale-down", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
+  diff: ["--output", "-o"],
+  version: ["--client", "--output", "-o"],
+  completion: [],
+};
+/** Flags followed by a value. */
+const VALUE_FLAGS = new Set([
+  "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
+  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run",
+]);
+
+/** Cobra's ShellCompDirectiveNoFileComp: kubectl and our scripts read the last line as the directive. */
+const NO_FILE_COMP = ":4";
+
+function flagValue(words: string[], ...names: string[]): string | undefined {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    for (const n of names) {
+      if (w === n && i + 1 < words.length) return words[i + 1];
+      if (w.startsWith(`${n}=`)) return w.slice(n.length + 1);
+    }
+  }
+  return undefined;
+}
+
+/** Candidates for the last word, given the words before it. */
+export async function complete(ctx: Context, args: string[]): Promise<string[]> {
+  const words = args.slice(0, -1);
+  const partial = args.at(-1) ?? "";
+  const prev = words.at(-1);
+  const positionals: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.startsWith("-")) {
+      if (VALUE_FLAGS.has(w)) i++;
+      continue;
+    }
+    positionals.push(w);
+  }
+  const command = positionals[0];
+  const pick = (xs: string[]) => xs.filter((x) => x.startsWith(partial));
+  if (prev && VALUE_FLAGS.has(prev)) {
+    if (prev === "-o" || prev === "--output") return pick(["table", "wide", "json", "yaml"]);
+    if (prev === "--dry-run") return pick(["client", "server"]);
+    if (prev === "--context") return pick(await fromCluster(ctx, words, "contexts"));
+    if (prev === "-n" || prev === "--namespace") return pick(await fromCluster(ctx, words, "namespaces"));
+    return [];
+  }
+  if (partial.startsWith("-")) return pick([...(command ? (COMMAND_FLAGS[command] ?? []) : []), ...GLOBAL_FLAGS]);
+  if (!command) return pick(COMMANDS);
+  if (command === "completion" && positionals.length === 1) return pick(["bash", "zsh", "fish"]);
+  if (APP_COMMANDS.has(command) && positionals.length === 1) return pick(await fromCluster(ctx, words, "apps"));
+  return [];
+}
+
+/** Names from the cluster or kubeconfig; nothing (never an error) when they cannot be had. */
+async function fromCluster(ctx: Context, words: string[], what: "apps" | "namespaces" | "contexts"): Promise<string[]> {
+  try {
+    const kubeconfig = flagValue(words, "--kubeconfig");
+    if (what === "contexts") {
+      const { listContexts } = await import("../kube/client.js");
+      return listContexts(kubeconfig);
+    }
+    const kube = await ctx.kube({
+      kubeconfig,
+      context: flagValue(words, "--context"),
+      namespace: flagValue(words, "--namespace", "-n"),
+      requestTimeoutMs: 5000,
+    });
+    if (what === "namespaces") return await kube.listNamespaces();
+    const appLabel = flagValue(words, "--app-label") ?? "app";
+    const deployments = await kube.listDeployments(kube.namespace, appLabel);
+    return [...new Set(findApps({ appLabel }, deployments, []).map((p) => p.app))];
+  } catch {
+    return [];
+  }
+}
+
+/** The `__complete` command: candidates one a line, then the directive. */
+export async function completeCommand(ctx: Context, args: string[]): Promise<number> {
+  const out = await complete(ctx, args.length ? args : [""]);
+  ctx.io.out(`${[...out, NO_FILE_COMP].join("\n")}\n`);
+  return 0;
+}
+
+const SCRIPTS: Record<"bash" | "zsh" | "fish", string> = {
+  bash: `# bash completion for kubectl-bluegreen: source <(kubectl-bluegreen completion bash)
+_kubectl_bluegreen() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" out
+  out="$(kubectl-bluegreen __complete "\${COMP_WORDS[@]:1:COMP_CWORD-1}" "$cur" 2>/dev/null)" || return
+  COMPREPLY=( $(compgen -W "$(printf '%s\\n' "$out" | grep -v '^:')" -- "$cur") )
+}
+complete -F _kubectl_bluegreen kubectl-bluegreen
+`,
+  zsh: `#compdef kubectl-bluegreen
+# zsh completion for kubectl-bluegreen: source <(kubectl-bluegreen completion zsh)
+_kubectl_bluegreen() {
+  local -a candidates
+  candidates=("\${(@f)$(kubectl-bluegreen __complete "\${(@)words[2,CURRENT-1]}" "\${words[CURRENT]}" 2>/dev/null | grep -v '^:')}")
+  compadd -- "\${candidates[@]}"
+}
+compdef _kubectl_bluegreen kubectl-bluegreen
+`,
+  fish: `# fish completion for kubectl-bluegreen: kubectl-bluegreen completion fish | source
+function __kubectl_bluegreen_complete
+    set -l args (commandline -opc)
+    kubectl-bluegreen __complete $args[2..-1] (commandline -ct) 2>/dev/null | string match -v -r '^:'
+end
+complete -c kubectl-bluegreen -f -a '(__kubectl_bluegreen_complete)'
+`,
+};
+
+/** completion SHELL: prints the script. */
+export function completionScript(ctx: Context, shell: "bash" | "zsh" | "fish"): number {
+  ctx.io.out(SCRIPTS[shell]);
+  return 0;
+}

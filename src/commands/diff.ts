@@ -1,0 +1,36 @@
+import type { GlobalOptions } from "../cli/app.js";
+import type { Context } from "../context.js";
+import { compareSlots } from "../bluegreen/compare.js";
+import { renderData } from "../render/data.js";
+import { renderComparison, slotDiff } from "../render/diff.js";
+import { loadPair, requireWellFormed } from "./common.js";
+
+/** diff APP: what changes for users if the idle slot is promoted. Exit 0 same, 1 different (as kubectl diff). */
+export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
+  const kube = await ctx.kube(g.kube);
+  const pair = await loadPair(kube, g.selection);
+  requireWellFormed(pair);
+  const c = compareSlots(pair);
+  if (g.output === "json" || g.output === "yaml") {
+    const patch = slotDiff(c);
+    ctx.io.out(
+      renderData(g.output, {
+        kind: "BlueGreenDiff",
+        apiVersion: "kubectl-bluegreen/v1",
+        app: c.app,
+        namespace: c.namespace,
+        slotLabel: c.slotLabel,
+        from: { slot: c.from.slot, deployment: c.from.deployment },
+        to: { slot: c.to.slot, deployment: c.to.deployment },
+        differs: patch !== "",
+        images: c.images,
+        services: c.services,
+        diff: patch,
+      }),
+    );
+    return patch ? 1 : 0;
+  }
+  const r = renderComparison(c, ctx.io.color);
+  ctx.io.out(r.text);
+  return r.differs ? 1 : 0;
+}

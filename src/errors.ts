@@ -1,0 +1,83 @@
+/** Exit codes: one table for every command (README "Exit codes"). */
+export const ExitCode = {
+  ok: 0,
+  negative: 1,
+  usage: 2,
+  notFound: 3,
+  refused: 4,
+  conflict: 5,
+  verifyFailed: 6,
+  forbidden: 7,
+  unreachable: 8,
+  unexpected: 10,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An expected failure: one sentence for the user, an exit code, and nothing changed (unless said). */
+export class BlueGreenError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    /** What to do next, printed after the message. */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flag, missing or extra argument. */
+export class UsageError extends BlueGreenError {
+  constructor(message: string, hint = "See --help.") {
+    super(message, ExitCode.usage, hint);
+  }
+}
+
+/** Namespace, app, pair or Service not found. */
+export class NotFoundError extends BlueGreenError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.notFound, hint);
+  }
+}
+
+/** A precondition is not met; nothing changed. */
+export class RefusedError extends BlueGreenError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.refused, hint);
+  }
+}
+
+/** The objects changed under us; nothing changed (or our partial change was undone). */
+export class ConflictError extends BlueGreenError {
+  constructor(message: string, hint = "Run the command again to act on the current state.") {
+    super(message, ExitCode.conflict, hint);
+  }
+}
+
+/** The switch did not verify; traffic was switched back. */
+export class VerifyFailedError extends BlueGreenError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.verifyFailed, hint);
+  }
+}
+
+/** Forbidden or unauthorized by the API server. */
+export class ForbiddenError extends BlueGreenError {
+  constructor(message: string, hint = "Check your permissions with kubectl auth can-i, or use another --context.") {
+    super(message, ExitCode.forbidden, hint);
+  }
+}
+
+/** The cluster could not be reached or did not answer in time. */
+export class UnreachableError extends BlueGreenError {
+  constructor(message: string, hint = "Check the cluster address, your network, and --request-timeout.") {
+    super(message, ExitCode.unreachable, hint);
+  }
+}
+
+/** Something we did not expect; exit 10. */
+export class UnexpectedError extends BlueGreenError {
+  constructor(message: string, hint = "Run again with -v for details.") {
+    super(message, ExitCode.unexpected, hint);
+  }
+}

@@ -1,0 +1,38 @@
+import type { Deployment, EndpointSlice, EventRecord, Pod, Service } from "../bluegreen/model.js";
+
+/** kubectl-style connection flags. */
+export interface KubeOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  requestTimeoutMs?: number;
+}
+
+export interface WriteOptions {
+  /** Server-side dry run: the API server validates and admits, and persists nothing. */
+  dryRun?: boolean;
+}
+
+/** The plugin's whole conversation with the API server. */
+export interface KubeClient {
+  /** The namespace from -n, else the context's, else "default". */
+  readonly namespace: string;
+  readonly contextName: string;
+  /** The kubeconfig user name of the current context. */
+  readonly kubeconfigUser: string;
+  /** All namespaces when ns is undefined. */
+  listDeployments(ns: string | undefined, labelSelector?: string): Promise<Deployment[]>;
+  listServices(ns: string | undefined): Promise<Service[]>;
+  listPods(ns: string, labelSelector: string): Promise<Pod[]>;
+  listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]>;
+  listNamespaces(): Promise<string[]>;
+  getDeployment(ns: string, name: string): Promise<Deployment>;
+  /** true / false, or undefined when we may not ask. */
+  namespaceExists(ns: string): Promise<boolean | undefined>;
+  /** JSON merge patch; a metadata.resourceVersion in the patch makes it conditional. */
+  patchService(ns: string, name: string, patch: object, opts?: WriteOptions): Promise<Service>;
+  scaleDeployment(ns: string, name: string, replicas: number, opts?: WriteOptions): Promise<Deployment>;
+  createEvent(ns: string, event: EventRecord, now: Date): Promise<void>;
+  /** The authenticated user: SelfSubjectReview where allowed, else the kubeconfig user. */
+  whoAmI(): Promise<string>;
+}

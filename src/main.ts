@@ -1,0 +1,93 @@
+// The only file that touches process, the environment and exit codes.
+import { basename } from "node:path";
+import { run } from "./cli/app.js";
+import type { Clock, Context, IO } from "./context.js";
+import { BlueGreenError, ExitCode } from "./errors.js";
+import { runInvocation } from "./commands/index.js";
+
+function makeIO(env: NodeJS.ProcessEnv): IO {
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+    errIsTTY: Boolean(process.stderr.isTTY),
+    color: Boolean(process.stdout.isTTY) && !noColor && env.TERM !== "dumb",
+    columns: process.stdout.columns || 100,
+  };
+}
+
+const clock: Clock = {
+  now: () => new Date(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(t);
+        resolve();
+      });
+    }),
+};
+
+/** -v, -vv, -v=N or --v=N: the level, for request tracing before the full parse. */
+function verbosity(argv: string[]): number {
+  let level = 0;
+  for (const a of argv) {
+    const m = /^--?v(?:=(\d+))?$/.exec(a) ?? /^-(v+)$/.exec(a);
+    if (m) level = Math.max(level, m[1] && /^\d+$/.test(m[1]) ? Number(m[1]) : a.replace(/^-+/, "").length);
+  }
+  return level;
+}
+
+async function main(): Promise<number> {
+  let argv = process.argv.slice(2);
+  // kubectl (>= 1.26) runs `kubectl_complete-bluegreen ARGS… PARTIAL` to complete plugin arguments.
+  const invokedAs = basename(process.argv[1] ?? "", ".exe");
+  const execName = basename(process.execPath, ".exe");
+  if (invokedAs === "kubectl_complete-bluegreen" || execName === "kubectl_complete-bluegreen") argv = ["__complete", ...argv];
+
+  const io = makeIO(process.env);
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const level = verbosity(argv);
+  const ctx: Context = {
+    io,
+    clock,
+    env: process.env,
+    verbosity: level,
+    runtime: { node: process.version, platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}` },
+    signal: controller.signal,
+    kube: async (opts) => {
+      const { connect } = await import("./kube/client.js");
+      return connect(opts, process.env, level > 0 ? (line) => io.err(`${line}\n`) : undefined);
+    },
+  };
+  try {
+    return await run(argv, ctx, runInvocation);
+  } catch (e) {
+    if (e instanceof BlueGreenError) {
+      io.err(`error: ${e.message}${e.hint ? `\n${e.hint}` : ""}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    io.err(`error: unexpected: ${err?.message ?? String(e)}\nRun again with -v for details.\n`);
+    if (level > 0 && err?.stack) io.err(`${err.stack}\n`);
+    return ExitCode.unexpected;
+  }
+}
+
+main().then(
+  (code) => {
+    // Exit once stdout has drained; open keep-alive sockets must not hold the process.
+    process.stdout.write("", () => process.exit(code));
+  },
+  (e) => {
+    process.stderr.write(`error: unexpected: ${String(e)}\n`);
+    process.exit(ExitCode.unexpected);
+  },
+);

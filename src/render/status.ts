@@ -1,0 +1,114 @@
+import { type AppStatus, VERDICT_TEXT, type Verdict } from "../bluegreen/verdict.js";
+import { paint } from "./color.js";
+import { table } from "./table.js";
+import { age } from "./time.js";
+
+export interface StatusRenderOptions {
+  now: Date;
+  wide: boolean;
+  noHeaders: boolean;
+  color: boolean;
+  /** Show the NAMESPACE column (all namespaces). */
+  namespaces: boolean;
+}
+
+const VERDICT_STYLE: Record<Verdict, "green" | "yellow" | "red"> = {
+  ready: "green",
+  promoted: "green",
+  "not-ready": "yellow",
+  degraded: "red",
+  misconfigured: "red",
+};
+
+const verdictText = (s: AppStatus, color: boolean) => paint(color, VERDICT_STYLE[s.verdict], VERDICT_TEXT[s.verdict]);
+
+function lastSwitchText(s: AppStatus, now: Date): string {
+  const l = s.lastSwitch;
+  if (!l) return "none recorded";
+  return `${l.action} ${l.from} → ${l.to} by ${l.by || "unknown"}, ${age(l.at, now)} ago (${l.at})`;
+}
+
+/** The one-screen view of a single app. */
+export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
+  const head = [
+    `App:          ${s.app}`,
+    `Namespace:    ${s.namespace}`,
+    `Slot label:   ${s.slotLabel ?? "<not found>"}`,
+    `Verdict:      ${verdictText(s, o.color)}: ${s.reason}`,
+  ];
+  const headers = ["SLOT", "ROLE", "DEPLOYMENT", "IMAGES", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"];
+  if (o.wide) headers.push("ROLLOUT");
+  const rows = s.slots.map((v) => {
+    const row = [
+      v.slot || "-",
+      v.role === "unknown" ? "-" : v.role,
+      v.deployment,
+      v.images.join(","),
+      `${v.ready}/${v.desired}`,
+      String(v.updated),
+      String(v.available),
+      age(v.createdAt, o.now),
+    ];
+    if (o.wide) row.push(v.rollout);
+    return row;
+  });
+  const services = s.services.length
+    ? s.services.map((x) => `${x.name} (${x.role} → ${x.selects})`).join(", ")
+    : "none";
+  const tail = [`Services:     ${services}`, `Last switch:  ${lastSwitchText(s, o.now)}`];
+  if (o.wide && s.history.length > 1) {
+    tail.push("History:");
+    for (const h of s.history) tail.push(`  ${h.at}  ${h.action} ${h.from} → ${h.to} by ${h.by}`);
+  }
+  return `${head.join("\n")}\n\n${table(headers, rows, { noHeaders: o.noHeaders })}\n${tail.join("\n")}\n`;
+}
+
+/** One line per app, for status without APP. */
+export function renderAppTable(list: AppStatus[], o: StatusRenderOptions): string {
+  const headers = [...(o.namespaces ? ["NAMESPACE"] : []), "APP", "SLOT-LABEL", "LIVE", "IDLE", "SERVICES", "VERDICT"];
+  if (o.wide) headers.push("LIVE-READY", "IDLE-READY", "IMAGES", "LAST-SWITCH", "REASON");
+  const rows = list.map((s) => {
+    const live = s.slots.find((v) => v.role === "live");
+    const idle = s.slots.find((v) => v.role === "idle");
+    const row = [
+      ...(o.namespaces ? [s.namespace] : []),
+      s.app,
+      s.slotLabel ?? "-",
+      live?.slot ?? "-",
+      idle?.slot ?? "-",
+      s.services.filter((x) => x.role !== "shared").map((x) => x.name).join(",") || "-",
+      verdictText(s, o.color),
+    ];
+    if (o.wide) {
+      row.push(
+        live ? `${live.available}/${live.desired}` : "-",
+        idle ? `${idle.available}/${idle.desired}` : "-",
+        s.slots.map((v) => `${v.slot || v.deployment}=${v.images.join(",")}`).join(" "),
+        s.lastSwitch ? `${s.lastSwitch.from}→${s.lastSwitch.to} ${age(s.lastSwitch.at, o.now)} ago` : "-",
+        s.reason,
+      );
+    }
+    return row;
+  });
+  return table(headers, rows, { noHeaders: o.noHeaders });
+}
+
+/** status -o json|yaml: a List-like document, stable for scripts. */
+export function statusDocument(list: AppStatus[]): unknown {
+  return {
+    kind: "BlueGreenStatusList",
+    apiVersion: "kubectl-bluegreen/v1",
+    items: list.map((s) => ({
+      app: s.app,
+      namespace: s.namespace,
+      slotLabel: s.slotLabel ?? null,
+      verdict: s.verdict,
+      reason: s.reason,
+      liveSlot: s.liveSlot ?? null,
+      slots: s.slots,
+      services: s.services,
+      lastSwitch: s.lastSwitch ?? null,
+      history: s.history,
+    })),
+  };
+}
