@@ -157,7 +157,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
-          .example("$0 promote myapp --wait --timeout 10m", "Wait for the idle slot first")
+          .example("$0 promote myapp --wait", "Wait (up to --timeout) for the idle slot first")
           .example("$0 promote myapp --dry-run=server", "Show and validate the plan; change nothing")
           .epilogue(EXIT_CODES_HELP),
       (a: Raw) => {

@@ -1,0 +1,83 @@
+// Builders for the objects the API server returns, in the shapes of real blue/green states.
+import { readFileSync } from "node:fs";
+import { load } from "js-yaml";
+import type { Deployment, Service } from "../../src/bluegreen/model.js";
+
+export interface DeployOpts {
+  ns?: string;
+  labels?: Record<string, string>;
+  image?: string;
+  replicas?: number;
+  ready?: number;
+  updated?: number;
+  available?: number;
+  current?: number;
+  generation?: number;
+  observed?: number;
+  deadlineExceeded?: boolean;
+  created?: string;
+}
+
+/** A Deployment whose pod template carries `labels`; status fully rolled out unless told otherwise. */
+export function deployment(name: string, o: DeployOpts = {}): Deployment {
+  const replicas = o.replicas ?? 3;
+  const labels = o.labels ?? {};
+  return {
+    metadata: {
+      name,
+      namespace: o.ns ?? "blue-green",
+      labels,
+      generation: o.generation ?? 1,
+      uid: `uid-${name}`,
+      resourceVersion: "100",
+      creationTimestamp: o.created ?? "2026-11-22T10:00:00Z",
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: "app", image: o.image ?? "myapp:v1" }] },
+      },
+    },
+    status: {
+      observedGeneration: o.observed ?? o.generation ?? 1,
+      replicas: o.current ?? replicas,
+      updatedReplicas: o.updated ?? replicas,
+      readyReplicas: o.ready ?? o.available ?? replicas,
+      availableReplicas: o.available ?? replicas,
+      conditions: o.deadlineExceeded
+        ? [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" }]
+        : [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" }],
+    },
+  };
+}
+
+/** A Service with a selector. */
+export function service(name: string, selector: Record<string, string>, o: { ns?: string; annotations?: Record<string, string>; rv?: string } = {}): Service {
+  return {
+    metadata: { name, namespace: o.ns ?? "blue-green", annotations: o.annotations, resourceVersion: o.rv ?? "200", uid: `uid-${name}` },
+    spec: { selector, type: "ClusterIP" },
+  };
+}
+
+/** The tutorial layout: myapp-v1 (live, myapp:v1) and myapp-v2 (myapp:v2), Service myapp on version v1. */
+export function tutorial(o: { v2?: DeployOpts; v1?: DeployOpts } = {}) {
+  return {
+    deployments: [
+      deployment("myapp-v1", { labels: { app: "myapp", version: "v1" }, image: "myapp:v1", ...o.v1 }),
+      deployment("myapp-v2", { labels: { app: "myapp", version: "v2" }, image: "myapp:v2", ...o.v2 }),
+    ],
+    services: [service("myapp", { app: "myapp", version: "v1" })],
+  };
+}
+
+/** Objects from a multi-document YAML fixture under test/unit/fixtures. */
+export function fixture(file: string): { deployments: Deployment[]; services: Service[] } {
+  const text = readFileSync(new URL(`./fixtures/${file}`, import.meta.url), "utf8");
+  const docs = text.split(/^---$/m).map((d) => load(d) as { kind?: string } | null).filter(Boolean) as { kind: string }[];
+  return {
+    deployments: docs.filter((d) => d.kind === "Deployment") as unknown as Deployment[],
+    services: docs.filter((d) => d.kind === "Service") as unknown as Service[],
+  };
+}
