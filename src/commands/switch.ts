@@ -120,6 +120,12 @@ export async function verifyEndpoints(ctx: Context, kube: KubeClient, plan: Swit
 
 /** Applies the writes, verifies, and undoes everything when verification fails. */
 export async function switchAndVerify(ctx: Context, kube: KubeClient, plan: SwitchPlan, verifyTimeoutMs: number): Promise<void> {
+  // Test hook (README, "Testing"): widen the window between read and write so a race can be staged.
+  const pause = Number(ctx.env.BLUEGREEN_TEST_PAUSE_BEFORE_SWITCH_MS ?? 0);
+  if (pause > 0) {
+    ctx.io.err(`pausing ${pause}ms before the switch (BLUEGREEN_TEST_PAUSE_BEFORE_SWITCH_MS)\n`);
+    await ctx.clock.sleep(pause, ctx.signal);
+  }
   const applied = await applyWrites(kube, plan, false);
   const failed = await verifyEndpoints(ctx, kube, plan, verifyTimeoutMs);
   if (failed) {
