@@ -28,7 +28,7 @@
 # (etcd from Debian trixie's etcd-server package, fetched with a private apt state, the system's apt
 # configuration untouched). With a warm cache only kubectl, openssl and curl are needed.
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 K8S_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/k8s"
@@ -49,7 +49,8 @@ STATE="$(cd "$STATE" && pwd)"
 PKI="$STATE/pki"
 DATA="$STATE/data"
 LOGS="$STATE/logs"
-RUN="$STATE/run"                               # <component>.pid and ports.env
+RUN="$STATE/run"                               # <component>.pid
+PORTS_FILE="$STATE/ports.env"                  # ports of the current (or last) run
 KUBECONFIG_FILE="$STATE/kubeconfig"            # for people and tests: admin + viewer contexts
 ADMIN_KUBECONFIG="$PKI/admin.kubeconfig"       # for the components and this script: admin only, never edited by tests
 
@@ -76,16 +77,18 @@ port_busy() {
   cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) found = 1 } END { exit !found }'
 }
 
-# pick_port VAR NAME: sets VAR to the port from env BLUEGREEN_TESTBED_<NAME> (must be free), else to a free
-# one in 20000-31999 not already picked in this run (below Linux's default ephemeral range, so outgoing
-# connections don't hold it).
+# pick_port VAR NAME: sets VAR to the port from env BLUEGREEN_TESTBED_<NAME> (must be free); else to the
+# port of the previous run if it is free again (a restarted test bed keeps its address); else to a free one
+# in 20000-31999 (below Linux's default ephemeral range, so outgoing connections don't hold it).
 PICKED=" "
 pick_port() {
-  local var="$1" name="$2" env="BLUEGREEN_TESTBED_$2" port tries=0
+  local var="$1" name="$2" env="BLUEGREEN_TESTBED_$2" port tries=0 previous="${!1:-}"
   port="${!env:-}"
   if [ -n "$port" ]; then
     [[ "$port" =~ ^[0-9]+$ ]] || die "$env=$port is not a port number"
     port_busy "$port" && die "port $port ($env) is busy on this machine; free it or choose another port with $env=..."
+  elif [ -n "$previous" ] && ! port_busy "$previous" && [[ "$PICKED" != *" $previous "* ]]; then
+    port="$previous"
   else
     while :; do
       port=$((20000 + RANDOM % 12000))
@@ -130,14 +133,17 @@ show_log() {
   tail -n 25 "$LOGS/$1.log" >&2 2>/dev/null || true
 }
 
-# wait_until WHAT SECONDS COMPONENT CMD...: polls CMD every 0.5 s; fails early when COMPONENT died.
+# wait_until WHAT SECONDS COMPONENT CMD...: polls CMD every 0.5 s; fails early when any started component
+# died, and shows the log of COMPONENT (the one expected to make CMD succeed) on a timeout.
 wait_until() {
   local what="$1" secs="$2" comp="$3"; shift 3
-  local deadline=$((SECONDS + secs))
+  local deadline=$((SECONDS + secs)) c
   until "$@" >/dev/null 2>&1; do
-    if [ -n "$comp" ] && ! running "$comp"; then
-      show_log "$comp"; die "$comp exited while waiting for $what"
-    fi
+    for c in "${COMPONENTS[@]}"; do
+      if [ -f "$RUN/$c.pid" ] && ! running "$c"; then
+        show_log "$c"; die "$c exited while waiting for $what"
+      fi
+    done
     [ "$SECONDS" -lt "$deadline" ] || { [ -z "$comp" ] || show_log "$comp"; die "timed out after ${secs}s waiting for $what"; }
     sleep 0.5
   done
@@ -174,7 +180,8 @@ build_kubernetes() {
   tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
   log "building Kubernetes $K8S_VERSION control plane (first time: tens of minutes on 2 cores; Go caches the work)"
   local t0=$SECONDS
-  (cd "$K8S_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -tags selinux,notest,grpcnotrace \
+  # -buildvcs=false: the clone's git state must not change the binaries (nor fail the build in a fresh repo).
+  (cd "$K8S_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath -tags selinux,notest,grpcnotrace \
       -ldflags "$LDF" -o "$tmp/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler) \
     || { rm -rf "$tmp"; die "building the Kubernetes binaries failed (see above)"; }
@@ -191,7 +198,7 @@ build_kwok() {
   mkdir -p "$CACHE_ROOT"
   tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
   log "building kwok $KWOK_VERSION"
-  (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOBIN="$tmp" go install -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION") \
+  (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOBIN="$tmp" go install -buildvcs=false -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION") \
     || { rm -rf "$tmp"; die "building kwok failed (see above)"; }
   mkdir -p "$KWOK_DIR" && mv -f "$tmp/kwok" "$KWOK_DIR/kwok"
   rm -rf "$tmp"
@@ -224,7 +231,7 @@ debian_mirror() {
 # sources, lists and dpkg database stay untouched) and unpacked with dpkg-deb; no install, no root needed.
 fetch_etcd() {
   etcd_binary >/dev/null && return 0
-  have apt-get && have dpkg-deb || die "apt-get and dpkg-deb are needed once to fetch etcd (Debian's etcd-server package); run on Debian/Ubuntu or fill $BIN_DIR/etcd-$ETCD_SERIES.<x>/etcd yourself."
+  { have apt-get && have dpkg-deb; } || die "apt-get and dpkg-deb are needed once to fetch etcd (Debian's etcd-server package); run on Debian/Ubuntu or fill $BIN_DIR/etcd-$ETCD_SERIES.<x>/etcd yourself."
   local tmp mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg version
   [ -f "$keyring" ] || die "$keyring is missing; install the debian-archive-keyring package."
   mirror="$(debian_mirror)"
@@ -314,7 +321,10 @@ start() {
   local name="$1" bin; shift
   bin="$(binary_of "$name")"
   rm -f "$RUN/$name.pid"
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "$bin" "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+  # 9>&-: the component must not inherit the lock on $STATE/.lock, or it would hold it for its whole life.
+  # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "$bin" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
+  disown   # not a job of this shell: no "Killed" notices, and it outlives the script
   local i
   for i in $(seq 50); do [ -s "$RUN/$name.pid" ] && break; sleep 0.1; done
   [ -s "$RUN/$name.pid" ] || die "$name did not start"
@@ -462,7 +472,7 @@ smoke_test() {
 }
 
 write_ports() {
-  cat > "$RUN/ports.env" <<EOF
+  cat > "$PORTS_FILE" <<EOF
 PORT_ETCD=$PORT_ETCD
 PORT_ETCD_PEER=$PORT_ETCD_PEER
 PORT_API=$PORT_API
@@ -473,8 +483,8 @@ EOF
 }
 
 load_ports() {
-  # shellcheck disable=SC1091
-  [ -f "$RUN/ports.env" ] && source "$RUN/ports.env"
+  # shellcheck disable=SC1090 # written by write_ports
+  [ -f "$PORTS_FILE" ] && source "$PORTS_FILE"
   return 0
 }
 
@@ -484,13 +494,13 @@ load_ports() {
 # stop_all: TERM each recorded component (reverse start order), KILL after 5 s; only pids this script
 # recorded and that still are the expected program. Then the cluster's data goes; binaries stay cached.
 stop_all() {
-  local i name pid n
+  local i name pid _
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     name="${COMPONENTS[$i]}"
     if running "$name"; then
       pid="$(pid_of "$name")"
       kill -TERM "$pid" 2>/dev/null || true
-      for n in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+      for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
       if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
       log "stopped $name (pid $pid)"
     fi
@@ -523,7 +533,7 @@ cmd_up() {
   local t0=$SECONDS
   check_prerequisites
   exec 9>"$STATE/.lock"
-  flock -w 600 9 || die "another testbed.sh up/down holds $STATE/.lock"
+  flock -w 300 9 || die "another testbed.sh up/down holds $STATE/.lock"
   load_ports
   if all_running && kc get --raw /readyz >/dev/null 2>&1; then
     echo "test bed already up: https://127.0.0.1:$PORT_API (KUBECONFIG=$KUBECONFIG_FILE)"
@@ -535,12 +545,14 @@ cmd_up() {
   fi
   ensure_binaries
   local t1=$SECONDS
-  mkdir -p "$DATA" "$LOGS" "$RUN"
   pick_port PORT_ETCD ETCD_PORT; pick_port PORT_ETCD_PEER ETCD_PEER_PORT; pick_port PORT_API APISERVER_PORT
   pick_port PORT_KCM CONTROLLER_MANAGER_PORT; pick_port PORT_SCHED SCHEDULER_PORT; pick_port PORT_KWOK KWOK_PORT
+  mkdir -p "$DATA" "$LOGS" "$RUN"
   write_ports
   # From here on, a failure stops whatever was started.
+  # shellcheck disable=SC2154 # rc is assigned inside the trap
   trap 'rc=$?; if [ "$rc" != 0 ]; then log "up failed: stopping the test bed (logs in $LOGS)"; stop_all; fi' EXIT
+  trap 'exit 130' INT TERM   # so an interrupted `up` also goes through the EXIT trap
   gen_pki
   write_kubeconfigs
   start_etcd
@@ -553,14 +565,14 @@ cmd_up() {
   wait_until "$NODES Ready kwok nodes" 60 kwok nodes_ready
   wait_until "ServiceAccount default in namespace default" 60 kube-controller-manager kc -n default get serviceaccount default
   smoke_test
-  trap - EXIT
+  trap - EXIT INT TERM
   log "test bed up in $((SECONDS - t0))s (components ready in $((SECONDS - t1))s): https://127.0.0.1:$PORT_API"
   echo "export KUBECONFIG=$KUBECONFIG_FILE"
 }
 
 cmd_down() {
   exec 9>"$STATE/.lock"
-  flock -w 600 9 || die "another testbed.sh up/down holds $STATE/.lock"
+  flock -w 300 9 || die "another testbed.sh up/down holds $STATE/.lock"
   if ! any_running && [ ! -d "$DATA" ] && [ ! -d "$RUN" ]; then
     log "test bed is not running"
     return 0
@@ -584,9 +596,12 @@ cmd_status() {
       printf '%-24s down\n' "$name"; ok=1
     fi
   done
-  if [ -n "${PORT_API:-}" ]; then
-    echo "API: https://127.0.0.1:$PORT_API"
+  if [ -n "${PORT_API:-}" ] && running kube-apiserver; then
+    if kc get --raw /readyz >/dev/null 2>&1; then echo "API: https://127.0.0.1:$PORT_API (ready)"
+    else echo "API: https://127.0.0.1:$PORT_API (not ready)"; ok=1; fi
     echo "KUBECONFIG=$KUBECONFIG_FILE"
+  else
+    echo "API: down (start it with: $0 up)"
   fi
   return $ok
 }

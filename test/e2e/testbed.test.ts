@@ -86,7 +86,7 @@ describe("test bed", () => {
 
   it("lists 3 ready endpoints in the Service's EndpointSlices", async () => {
     const ns = await namespace("tb-eps");
-    apply(ns, deployment("web") + "---\n" + service("web"));
+    apply(ns, `${deployment("web")}---\n${service("web")}`);
     await waitForRollout(ns, "web");
     const endpoints = await waitFor("3 ready endpoints", () => {
       const slices = kubectlJson(["get", "endpointslices", "-n", ns, "-l", "kubernetes.io/service-name=web"]).items;
@@ -158,7 +158,7 @@ describe("test bed", () => {
 
   it("lets the viewer read Deployments but refuses it a Service patch (403)", async () => {
     const ns = await namespace("tb-rbac");
-    apply(ns, deployment("web", { replicas: 1 }) + "---\n" + service("web"));
+    apply(ns, `${deployment("web", { replicas: 1 })}---\n${service("web")}`);
     const got = kubectlJson(["get", "deployment", "web", "-n", ns], { context: VIEWER_CONTEXT });
     expect(got.metadata.name).toBe("web");
     const list = kubectlJson(["get", "deployments", "-n", ns], { context: VIEWER_CONTEXT });

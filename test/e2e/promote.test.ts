@@ -1,0 +1,239 @@
+// promote against the real control plane: preflight, conditional writes, verification, record.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp, endpointSlots, redeploy, resourceVersionOf, selectorOf, waitForEndpoints, whoami } from "./lib/apps.js";
+import {
+  VIEWER_CONTEXT,
+  apply,
+  bluegreen,
+  bluegreenAsync,
+  deleteNamespace,
+  kubectl,
+  kubectlJson,
+  kubectlOk,
+  newNamespace,
+  requireCluster,
+  waitFor,
+} from "./lib/cluster.js";
+
+const namespaces: string[] = [];
+const policies: string[] = [];
+async function ns(prefix: string) {
+  const n = await newNamespace(prefix);
+  namespaces.push(n);
+  return n;
+}
+beforeAll(requireCluster);
+afterAll(() => {
+  namespaces.forEach(deleteNamespace);
+  for (const p of policies) kubectl(["delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", p, "--ignore-not-found"]);
+});
+
+const unschedulable = '[{"op":"add","path":"/spec/template/spec/nodeSelector","value":{"no-such-node":"anywhere"}}]';
+const schedulable = '[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]';
+
+describe("promote", () => {
+  it("switches the Service, verifies its EndpointSlices and records who, when and from→to", async () => {
+    const n = await ns("pr-happy");
+    await createApp(n);
+    await waitForEndpoints(n, "myapp", "v1", 3);
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("service/myapp switched: version v1 → v2\napp myapp promoted: version=v2 is live (was v1)\n");
+    expect(selectorOf(n, "myapp")).toEqual({ app: "myapp", version: "v2" });
+    const eps = endpointSlots(n, "myapp");
+    expect(eps.all).toEqual(["v2", "v2", "v2"]);
+    expect(eps.ready).toEqual(["v2", "v2", "v2"]);
+
+    const user = whoami();
+    const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
+    const last = JSON.parse(svc.metadata.annotations["kubectl-bluegreen/last-switch"]);
+    expect(last).toMatchObject({ action: "promote", from: "v1", to: "v2", by: user, fromDeployment: "myapp-v1", toDeployment: "myapp-v2", fromReplicas: 3 });
+    expect(Math.abs(Date.parse(last.at) - Date.now())).toBeLessThan(120_000);
+    expect(JSON.parse(svc.metadata.annotations["kubectl-bluegreen/history"])).toHaveLength(1);
+    const events = kubectlJson(["get", "events", "-n", n, "--field-selector", "involvedObject.name=myapp,reason=Promoted"]).items;
+    expect(events).toHaveLength(1);
+    expect(events[0].message).toBe(`Promoted app myapp: version v1 → v2 by ${user}`);
+    expect(events[0].involvedObject.kind).toBe("Service");
+  });
+
+  it("refuses (exit 4) an idle slot that is not rolled out, and changes nothing", async () => {
+    const n = await ns("pr-notready");
+    await createApp(n, { slots: [{ value: "v1" }, { value: "v2", unschedulable: true }] });
+    const rv = resourceVersionOf(n, "myapp");
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(
+      /^error: cannot promote app myapp to version=v2: Waiting for deployment "myapp-v2" rollout to finish: 0 of 3 updated replicas are available\.\.\.; nothing changed\.\nWait for it \(kubectl rollout status deployment\/myapp-v2 -n \S+\), or run promote with --wait\.\n$/,
+    );
+    expect(resourceVersionOf(n, "myapp")).toBe(rv);
+  });
+
+  it("--wait succeeds once the slot becomes ready, and times out with exit 4 when it does not", async () => {
+    const n = await ns("pr-wait");
+    await createApp(n, { slots: [{ value: "v1" }, { value: "v2", unschedulable: true }] });
+    const late = bluegreen(["promote", "myapp", "--wait", "--timeout", "3s"], { namespace: n });
+    expect(late.code).toBe(4);
+    expect(late.stderr).toMatch(/error: timed out after 3s waiting for deployment\/myapp-v2: .*; nothing changed\./);
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+
+    const waiting = bluegreenAsync(["promote", "myapp", "--wait", "--timeout", "2m"], { namespace: n });
+    await new Promise((r) => setTimeout(r, 2000));
+    kubectlOk(["patch", "deployment", "myapp-v2", "-n", n, "--type=json", "-p", schedulable]);
+    const r = await waiting;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/waiting for deployment\/myapp-v2: /);
+    expect(r.stdout).toContain("app myapp promoted: version=v2 is live (was v1)");
+    expect(selectorOf(n, "myapp").version).toBe("v2");
+  });
+
+  it("swaps a preview Service the other way", async () => {
+    const n = await ns("pr-preview");
+    await createApp(n, { services: { myapp: "v1", "myapp-preview": "v2" } });
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("service/myapp-preview switched: version v2 → v1");
+    expect(selectorOf(n, "myapp").version).toBe("v2");
+    expect(selectorOf(n, "myapp-preview").version).toBe("v1");
+  });
+
+  it("switches two live Services all or none: a refused second write puts the first back", async () => {
+    const n = await ns("pr-allornone");
+    await createApp(n, { services: { "myapp-a": "v1", "myapp-b": "v1" } });
+    const policy = `freeze-${n}`;
+    policies.push(policy);
+    kubectlOk(["apply", "-f", "-"], {
+      input: `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: ${policy} }
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["services"] }
+  validations:
+    - expression: "object.metadata.name != 'myapp-b' || object.spec.selector == oldObject.spec.selector"
+      message: "the selector of myapp-b is frozen"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: { name: ${policy} }
+spec:
+  policyName: ${policy}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: ${n} } }
+`,
+    });
+    // The API server loads policies asynchronously: wait until it enforces this one.
+    await waitFor("the policy to deny", () => {
+      const r = kubectl(["patch", "service", "myapp-b", "-n", n, "--dry-run=server", "-p", '{"spec":{"selector":{"version":"v2"}}}']);
+      return r.code !== 0 && r.stderr.includes("frozen");
+    });
+    const rvA = resourceVersionOf(n, "myapp-a");
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^error: patch service\/myapp-b: the API server rejected it: .*frozen.*; service\/myapp-a was switched back, so nothing changed\n/);
+    expect(selectorOf(n, "myapp-a").version).toBe("v1");
+    expect(selectorOf(n, "myapp-b").version).toBe("v1");
+    const a = kubectlJson(["get", "service", "myapp-a", "-n", n]);
+    expect(a.metadata.annotations?.["kubectl-bluegreen/last-switch"]).toBeUndefined();
+    expect(a.metadata.resourceVersion).not.toBe(rvA);
+  });
+
+  it("two promotes at the same moment switch once", async () => {
+    const n = await ns("pr-race");
+    await createApp(n);
+    const [a, b] = await Promise.all([
+      bluegreenAsync(["promote", "myapp", "-v"], { namespace: n }),
+      bluegreenAsync(["promote", "myapp", "-v"], { namespace: n }),
+    ]);
+    const results = [a, b].sort((x, y) => x.code - y.code);
+    expect(results[0]!.code, results[0]!.stderr).toBe(0);
+    expect(results[0]!.stdout).toContain("promoted: version=v2 is live");
+    const other = results[1]!;
+    expect(
+      (other.code === 5 && /conflict/.test(other.stderr)) || (other.code === 0 && /already promoted/.test(other.stdout)),
+      `first: ${results[0]!.stdout}${results[0]!.stderr}\nsecond (exit ${other.code}): ${other.stdout}${other.stderr}`,
+    ).toBe(true);
+    expect(selectorOf(n, "myapp").version).toBe("v2");
+    const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
+    expect(JSON.parse(svc.metadata.annotations["kubectl-bluegreen/history"])).toHaveLength(1);
+  });
+
+  it("is idempotent: a second promote does not flip back, a new template in the idle slot does", async () => {
+    const n = await ns("pr-twice");
+    await createApp(n);
+    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    const rv = resourceVersionOf(n, "myapp");
+    const again = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^app myapp is already promoted: version=v2 is live since \S+; the idle slot v1 is the previous version \(use abort to go back\)\n$/);
+    expect(resourceVersionOf(n, "myapp")).toBe(rv);
+
+    await redeploy(n, "myapp-v1", "registry.example/myapp:v3");
+    const third = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain("app myapp promoted: version=v1 is live (was v2)");
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+
+  it("--to names the target: a no-op when live, a switch when idle, exit 3 when unknown", async () => {
+    const n = await ns("pr-to");
+    await createApp(n);
+    const noop = bluegreen(["promote", "myapp", "--to", "v1"], { namespace: n });
+    expect(noop.code).toBe(0);
+    expect(noop.stdout).toBe("app myapp is already live on version=v1\n");
+    expect(bluegreen(["promote", "myapp", "--to", "v7"], { namespace: n }).code).toBe(3);
+    expect(bluegreen(["promote", "myapp", "--to", "v2"], { namespace: n }).code).toBe(0);
+    expect(selectorOf(n, "myapp").version).toBe("v2");
+    expect(bluegreen(["promote", "myapp", "--to", "v1"], { namespace: n }).code).toBe(0);
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+
+  it("exits 5 when someone changes the Service between read and write", async () => {
+    const n = await ns("pr-conflict");
+    await createApp(n);
+    const running = bluegreenAsync(["promote", "myapp"], { namespace: n, env: { BLUEGREEN_TEST_PAUSE_BEFORE_SWITCH_MS: "4000" } });
+    await new Promise((r) => setTimeout(r, 2000));
+    kubectlOk(["annotate", "service", "myapp", "-n", n, "team=payments"]);
+    const r = await running;
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/error: patch service\/myapp: conflict: .*the object has been modified/);
+    expect(r.stderr).toContain("Run the command again to act on the current state.");
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+
+  it("--dry-run=client and =server print the plan and change nothing", async () => {
+    const n = await ns("pr-dryrun");
+    await createApp(n);
+    const rv = resourceVersionOf(n, "myapp");
+    for (const mode of ["client", "server"]) {
+      const r = bluegreen(["promote", "myapp", `--dry-run=${mode}`], { namespace: n });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Plan: promote app myapp in namespace ${n}: version v1 → v2 (dry run: ${mode})`);
+      expect(r.stdout).toContain(`patch service/myapp (live): selector version: v1 → v2, only if unchanged since resourceVersion ${rv}`);
+      expect(r.stdout).toContain(`service/myapp switched: version v1 → v2 (${mode} dry run)`);
+      expect(resourceVersionOf(n, "myapp")).toBe(rv);
+    }
+    kubectlOk(["patch", "deployment", "myapp-v2", "-n", n, "--type=json", "-p", unschedulable]);
+    await waitFor("myapp-v2 to be unavailable", () => kubectlJson(["get", "deployment", "myapp-v2", "-n", n]).status.updatedReplicas === undefined || true);
+    const refused = bluegreen(["promote", "myapp", "--dry-run=server"], { namespace: n });
+    expect(refused.code).toBe(4);
+    expect(resourceVersionOf(n, "myapp")).toBe(rv);
+  });
+
+  it("gives the viewer exit 7 and changes nothing", async () => {
+    const n = await ns("pr-viewer");
+    await createApp(n);
+    const rv = resourceVersionOf(n, "myapp");
+    const r = bluegreen(["promote", "myapp"], { namespace: n, context: VIEWER_CONTEXT });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/^error: (list pods|patch service\/myapp): forbidden: .*\n/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(resourceVersionOf(n, "myapp")).toBe(rv);
+  });
+});
+
+export { apply };
