@@ -208,6 +208,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .option("output", { alias: "o", type: "string", describe: "json|yaml (default: a unified diff)" })
           .example("$0 diff myapp", "Unified diff of the two slots and the Service change")
           .epilogue(`Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff).\n\n${EXIT_CODES_HELP}`),
       (a: Raw) => {

@@ -74,6 +74,9 @@ export function toBlueGreenError(e: unknown, what: string, server: string): Blue
   const net = networkCause(e);
   if (net) return new UnreachableError(`${what}: cannot reach the cluster at ${server}: ${net}.`);
   const msg = e instanceof Error ? e.message : String(e);
-  if (/fetch failed|socket|network/i.test(msg)) return new UnreachableError(`${what}: cannot reach the cluster at ${server}: ${msg}.`);
+  if (/fetch failed|socket|network/i.test(msg)) {
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : "";
+    return new UnreachableError(`${what}: cannot reach the cluster at ${server}: ${msg}${cause}.`);
+  }
   return new UnexpectedError(`${what}: ${msg}`);
 }

@@ -1,0 +1,77 @@
+// abort against the real control plane.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp, selectorOf, waitForEndpoints } from "./lib/apps.js";
+import { bluegreen, deleteNamespace, kubectlJson, kubectlOk, newNamespace, requireCluster, waitFor } from "./lib/cluster.js";
+
+const namespaces: string[] = [];
+async function ns(prefix: string) {
+  const n = await newNamespace(prefix);
+  namespaces.push(n);
+  return n;
+}
+beforeAll(requireCluster);
+afterAll(() => namespaces.forEach(deleteNamespace));
+
+const replicas = (n: string, d: string) => kubectlJson(["get", "deployment", d, "-n", n]).spec.replicas;
+
+describe("abort", () => {
+  it("sends traffic back to the previous slot, once", async () => {
+    const n = await ns("ab-back");
+    await createApp(n);
+    expect(bluegreen(["abort", "myapp"], { namespace: n }).stdout).toBe(
+      "nothing to abort: no promote of app myapp is recorded on its Service(s)\n",
+    );
+    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    const r = bluegreen(["abort", "myapp"], { namespace: n });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("service/myapp switched: version v2 → v1\napp myapp aborted: version=v1 is live again (was v2)\n");
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+    await waitForEndpoints(n, "myapp", "v1", 3);
+    const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
+    expect(JSON.parse(svc.metadata.annotations["kubectl-bluegreen/history"]).map((h: { action: string }) => h.action)).toEqual(["abort", "promote"]);
+    expect(kubectlJson(["get", "events", "-n", n, "--field-selector", "reason=Aborted"]).items).toHaveLength(1);
+
+    const again = bluegreen(["abort", "myapp"], { namespace: n });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^nothing to abort: the last promote of app myapp was already aborted at \S+\n$/);
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+
+  it("scales a previous slot that was scaled to 0 back up, waits, then switches", async () => {
+    const n = await ns("ab-scaled");
+    await createApp(n);
+    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    kubectlOk(["scale", "deployment", "myapp-v1", "-n", n, "--replicas=0"]);
+    await waitFor("myapp-v1 to scale to 0", () => (kubectlJson(["get", "deployment", "myapp-v1", "-n", n]).status.replicas ?? 0) === 0);
+    const r = bluegreen(["abort", "myapp"], { namespace: n });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("deployment.apps/myapp-v1 scaled to 3");
+    expect(r.stdout).toContain("app myapp aborted: version=v1 is live again (was v2)");
+    expect(replicas(n, "myapp-v1")).toBe(3);
+    expect(kubectlJson(["get", "deployment", "myapp-v1", "-n", n]).status.availableReplicas).toBe(3);
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+
+  it("--scale-down scales the aborted slot to 0", async () => {
+    const n = await ns("ab-scaledown");
+    await createApp(n);
+    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    const r = bluegreen(["abort", "myapp", "--scale-down"], { namespace: n });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("deployment.apps/myapp-v2 scaled to 0");
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+    expect(replicas(n, "myapp-v2")).toBe(0);
+    expect(replicas(n, "myapp-v1")).toBe(3);
+  });
+
+  it("refuses (exit 4) when the Service was switched by hand since the promote", async () => {
+    const n = await ns("ab-manual");
+    await createApp(n);
+    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    kubectlOk(["patch", "service", "myapp", "-n", n, "-p", '{"spec":{"selector":{"version":"v1"}}}']);
+    const r = bluegreen(["abort", "myapp"], { namespace: n });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^error: the last promote switched app myapp from v1 to v2, but version=v1 is live now/);
+  });
+});
