@@ -1,16 +1,9 @@
 // abort against the real control plane.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, selectorOf, waitForEndpoints } from "./lib/apps.js";
-import { bluegreen, deleteNamespace, kubectlJson, kubectlOk, newNamespace, requireCluster, waitFor } from "./lib/cluster.js";
+import { describe, expect, it } from "vitest";
+import { createApp, selectorOf, testNamespaces, waitForEndpoints } from "./lib/apps.js";
+import { bluegreen, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
 
-const namespaces: string[] = [];
-async function ns(prefix: string) {
-  const n = await newNamespace(prefix);
-  namespaces.push(n);
-  return n;
-}
-beforeAll(requireCluster);
-afterAll(() => namespaces.forEach(deleteNamespace));
+const ns = testNamespaces();
 
 const replicas = (n: string, d: string) => kubectlJson(["get", "deployment", d, "-n", n]).spec.replicas;
 

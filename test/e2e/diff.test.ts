@@ -1,16 +1,9 @@
 // diff against the real control plane: what users get if we promote.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./lib/apps.js";
-import { bluegreen, deleteNamespace, newNamespace, requireCluster } from "./lib/cluster.js";
+import { describe, expect, it } from "vitest";
+import { createApp, testNamespaces } from "./lib/apps.js";
+import { bluegreen } from "./lib/cluster.js";
 
-const namespaces: string[] = [];
-async function ns(prefix: string) {
-  const n = await newNamespace(prefix);
-  namespaces.push(n);
-  return n;
-}
-beforeAll(requireCluster);
-afterAll(() => namespaces.forEach(deleteNamespace));
+const ns = testNamespaces();
 
 describe("diff", () => {
   it("shows the image change and the Service change, without noise, exit 1", async () => {

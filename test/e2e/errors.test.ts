@@ -3,13 +3,11 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./lib/apps.js";
-import { bluegreen, deleteNamespace, newNamespace, requireCluster } from "./lib/cluster.js";
+import { describe, expect, it } from "vitest";
+import { createApp, testNamespaces } from "./lib/apps.js";
+import { bluegreen } from "./lib/cluster.js";
 
-const namespaces: string[] = [];
-beforeAll(requireCluster);
-afterAll(() => namespaces.forEach(deleteNamespace));
+const ns = testNamespaces();
 
 /** stderr is `error: <one sentence>` and a hint line, nothing more. */
 function expectOneSentence(stderr: string) {
@@ -21,8 +19,7 @@ function expectOneSentence(stderr: string) {
 
 describe("expected failures", () => {
   it("unknown app: exit 3", async () => {
-    const n = await newNamespace("er-unknown");
-    namespaces.push(n);
+    const n = await ns("er-unknown");
     await createApp(n);
     for (const cmd of ["status", "promote", "abort", "diff"]) {
       const r = bluegreen([cmd, "nosuchapp"], { namespace: n });

@@ -1,30 +1,19 @@
 // promote against the real control plane: preflight, conditional writes, verification, record.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, endpointSlots, redeploy, resourceVersionOf, selectorOf, waitForEndpoints, whoami } from "./lib/apps.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { createApp, endpointSlots, redeploy, resourceVersionOf, selectorOf, testNamespaces, waitForEndpoints, whoami } from "./lib/apps.js";
 import {
   VIEWER_CONTEXT,
-  apply,
   bluegreen,
   bluegreenAsync,
-  deleteNamespace,
   kubectl,
   kubectlJson,
   kubectlOk,
-  newNamespace,
-  requireCluster,
   waitFor,
 } from "./lib/cluster.js";
 
-const namespaces: string[] = [];
+const ns = testNamespaces();
 const policies: string[] = [];
-async function ns(prefix: string) {
-  const n = await newNamespace(prefix);
-  namespaces.push(n);
-  return n;
-}
-beforeAll(requireCluster);
 afterAll(() => {
-  namespaces.forEach(deleteNamespace);
   for (const p of policies) kubectl(["delete", "validatingadmissionpolicy,validatingadmissionpolicybinding", p, "--ignore-not-found"]);
 });
 
@@ -236,4 +225,3 @@ spec:
   });
 });
 
-export { apply };

@@ -1,17 +1,10 @@
 // Discovery and status against the real control plane, through `kubectl bluegreen`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./lib/apps.js";
 import { spawn } from "node:child_process";
-import { ADMIN_CONTEXT, KUBECONFIG, PLUGIN_DIR, bluegreen, deleteNamespace, kubectlOk, newNamespace, requireCluster, waitFor } from "./lib/cluster.js";
+import { describe, expect, it } from "vitest";
+import { createApp, testNamespaces } from "./lib/apps.js";
+import { ADMIN_CONTEXT, KUBECONFIG, PLUGIN_DIR, bluegreen, kubectlOk, waitFor } from "./lib/cluster.js";
 
-const namespaces: string[] = [];
-async function ns(prefix: string) {
-  const n = await newNamespace(prefix);
-  namespaces.push(n);
-  return n;
-}
-beforeAll(requireCluster);
-afterAll(() => namespaces.forEach(deleteNamespace));
+const ns = testNamespaces();
 
 /** Lines of -v request tracing: one per API request. */
 const requests = (stderr: string) => stderr.split("\n").filter((l) => /^(GET|POST|PUT|PATCH|DELETE) https?:/.test(l));

@@ -1,5 +1,6 @@
 // Blue/green app layouts for the end-to-end tests, created for real on the cluster.
-import { apply, kubectl, kubectlJson, kubectlOk, waitFor, waitForRollout } from "./cluster.js";
+import { afterAll, beforeAll } from "vitest";
+import { apply, deleteNamespace, kubectl, kubectlJson, kubectlOk, newNamespace, requireCluster, waitFor, waitForRollout } from "./cluster.js";
 
 export interface SlotSpec {
   /** Slot label value, e.g. v1 or blue. */
@@ -90,14 +91,14 @@ export function resourceVersionOf(ns: string, svc: string): string {
 
 /** Pods behind a Service's ready endpoints, by their slot label value. */
 export function endpointSlots(ns: string, svc: string, slotLabel = "version"): { ready: string[]; all: string[] } {
-  const slices = kubectlJson(["get", "endpointslices", "-n", ns, "-l", `kubernetes.io/service-name=${svc}`]).items;
-  const pods = kubectlJson(["get", "pods", "-n", ns]).items;
-  const slotOf = new Map<string, string>(pods.map((p: any) => [p.metadata.name, p.metadata.labels?.[slotLabel]]));
-  const eps = slices.flatMap((s: any) => s.endpoints ?? []);
-  return {
-    all: eps.map((e: any) => slotOf.get(e.targetRef?.name) ?? "?"),
-    ready: eps.filter((e: any) => e.conditions?.ready).map((e: any) => slotOf.get(e.targetRef?.name) ?? "?"),
-  };
+  type Endpoint = { conditions?: { ready?: boolean }; targetRef?: { name?: string } };
+  type Named = { metadata: { name: string; labels?: Record<string, string> } };
+  const slices: { endpoints?: Endpoint[] }[] = kubectlJson(["get", "endpointslices", "-n", ns, "-l", `kubernetes.io/service-name=${svc}`]).items;
+  const pods: Named[] = kubectlJson(["get", "pods", "-n", ns]).items;
+  const slotOf = new Map(pods.map((p) => [p.metadata.name, p.metadata.labels?.[slotLabel]]));
+  const eps = slices.flatMap((s) => s.endpoints ?? []);
+  const slot = (e: Endpoint) => slotOf.get(e.targetRef?.name ?? "") ?? "?";
+  return { all: eps.map(slot), ready: eps.filter((e) => e.conditions?.ready).map(slot) };
 }
 
 /** Waits until a Service's endpoints are exactly `count` ready pods of one slot. */
@@ -121,3 +122,15 @@ export async function redeploy(ns: string, deployment: string, image: string): P
 }
 
 export { kubectl };
+
+/** A namespace maker for one test file: checks the cluster first, deletes what it made afterwards. */
+export function testNamespaces(): (prefix: string) => Promise<string> {
+  const made: string[] = [];
+  beforeAll(requireCluster);
+  afterAll(() => made.forEach(deleteNamespace));
+  return async (prefix) => {
+    const n = await newNamespace(prefix);
+    made.push(n);
+    return n;
+  };
+}
