@@ -365,12 +365,15 @@ start_apiserver() {
 start_controller_manager() {
   # --root-ca-file goes into every namespace's kube-root-ca.crt; --cluster-signing-* lets CSRs be signed.
   # Higher client QPS than the default 20 so many test namespaces don't queue behind each other.
+  # --node-monitor-grace-period 1h: on a loaded 2-core machine kwok's node heartbeats can be late;
+  # the default 50s would mark the fake nodes NotReady and their pods unready mid-test.
   start kube-controller-manager \
     --kubeconfig "$ADMIN_KUBECONFIG" --leader-elect=false \
     --bind-address 127.0.0.1 --secure-port "$PORT_KCM" \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
     --kube-api-qps 100 --kube-api-burst 200 \
+    --node-monitor-grace-period 1h \
     --profiling=false --v 1
   wait_until "kube-controller-manager /healthz" 60 kube-controller-manager https_ok "https://127.0.0.1:$PORT_KCM/healthz"
 }

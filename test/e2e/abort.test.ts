@@ -1,9 +1,12 @@
 // abort against the real control plane.
 import { describe, expect, it } from "vitest";
 import { createApp, selectorOf, testNamespaces, waitForEndpoints } from "./lib/apps.js";
-import { bluegreen, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
+import { type RunResult, bluegreen, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
 
 const ns = testNamespaces();
+
+/** Exit 0, or fail showing what the plugin said. */
+const expectOk = (r: RunResult) => expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
 
 const replicas = (n: string, d: string) => kubectlJson(["get", "deployment", d, "-n", n]).spec.replicas;
 
@@ -14,7 +17,7 @@ describe("abort", () => {
     expect(bluegreen(["abort", "myapp"], { namespace: n }).stdout).toBe(
       "nothing to abort: no promote of app myapp is recorded on its Service(s)\n",
     );
-    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
     const r = bluegreen(["abort", "myapp"], { namespace: n });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -34,7 +37,7 @@ describe("abort", () => {
   it("scales a previous slot that was scaled to 0 back up, waits, then switches", async () => {
     const n = await ns("ab-scaled");
     await createApp(n);
-    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
     kubectlOk(["scale", "deployment", "myapp-v1", "-n", n, "--replicas=0"]);
     await waitFor("myapp-v1 to scale to 0", () => (kubectlJson(["get", "deployment", "myapp-v1", "-n", n]).status.replicas ?? 0) === 0);
     const r = bluegreen(["abort", "myapp"], { namespace: n });
@@ -49,7 +52,7 @@ describe("abort", () => {
   it("--scale-down scales the aborted slot to 0", async () => {
     const n = await ns("ab-scaledown");
     await createApp(n);
-    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
     const r = bluegreen(["abort", "myapp", "--scale-down"], { namespace: n });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("deployment.apps/myapp-v2 scaled to 0");
@@ -61,7 +64,7 @@ describe("abort", () => {
   it("refuses (exit 4) when the Service was switched by hand since the promote", async () => {
     const n = await ns("ab-manual");
     await createApp(n);
-    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(0);
+    expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
     kubectlOk(["patch", "service", "myapp", "-n", n, "-p", '{"spec":{"selector":{"version":"v1"}}}']);
     const r = bluegreen(["abort", "myapp"], { namespace: n });
     expect(r.code).toBe(4);
