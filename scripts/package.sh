@@ -12,8 +12,8 @@
 #
 # How an executable is made (Node.js "single executable applications", with postject):
 #   1. node --experimental-sea-config turns the bundle into a blob, run by the pinned Node.js. Only the
-#      blob for the builder's own platform (linux/amd64 on CI) carries V8's code cache, which is only
-#      valid on the platform that made it; the other platforms get the same blob without it.
+#      blob for the builder's own platform (linux/amd64 on CI) carries V8's code cache (a third faster
+#      start), which is only valid on the platform that made it; the others get a blob without it.
 #   2. The Node.js runtime of the target platform (the npm package node-<platform>, same version) is
 #      copied, and its code signature removed: osslsigncode for the Authenticode signature of node.exe,
 #      scripts/lib/macho-unsign.mjs for the macOS one (a broken signature is worse than none).
@@ -22,9 +22,9 @@
 # npm. The binaries are not re-signed.
 #
 # Offline once the npm dependencies and Node.js runtimes are cached (~/.cache/kubectl-bluegreen/node).
-# Reproducible: the same commit gives byte-identical archives (timestamps come from SOURCE_DATE_EPOCH,
-# default the last commit's time). Needs: bash, tar, gzip, zip and osslsigncode (installed with apt-get
-# when missing).
+# Reproducible: the same sources give byte-identical executables and archives (file times come from
+# SOURCE_DATE_EPOCH, by default the time of the last commit that changed the sources or this script).
+# Needs: bash, tar, gzip, zip and osslsigncode (installed with apt-get when missing).
 #
 # Environment:
 #   BLUEGREEN_RELEASE_URL   where the release's archives will be downloadable; the manifest's uri is
@@ -49,15 +49,24 @@ npm_platform() {
   esac
 }
 
+# quietly CMD...: runs CMD, showing its output only when it fails (postject warns about every ELF note).
+quietly() {
+  local out
+  out="$("$@" 2>&1)" || { echo "$out" >&2; die "failed: $*"; }
+}
+
 ensure_deps
 ensure_command tar tar
+ensure_command gzip gzip
 ensure_command zip zip
 ensure_command osslsigncode osslsigncode
 
 VERSION="$(node -p 'require("./package.json").version')"
 RELEASE_URL="${BLUEGREEN_RELEASE_URL:-$HOMEPAGE/releases/download/v$VERSION}"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct 2>/dev/null || true)"
+  # The last commit that changed what goes into the archives: the manifest's sums only change with them.
+  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct -- src package.json package-lock.json scripts/build.mjs \
+    scripts/package.sh scripts/lib LICENSE 2>/dev/null || true)"
   SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-315532800}" # no commit yet: 1980-01-01, the earliest time zip stores
 fi
 export SOURCE_DATE_EPOCH
@@ -69,22 +78,32 @@ rm -rf dist/sea dist/bin dist/stage dist/kubectl-bluegreen_*.tar.gz dist/kubectl
 mkdir -p dist/sea dist/bin dist/stage
 
 # --- 1. SEA blobs ---------------------------------------------------------------------------------
-sea_blob() { # sea_blob NAME USE_CODE_CACHE
+# The executables ignore NODE_OPTIONS (execArgvExtension "none"): a user's settings for their own Node.js
+# work (--require hooks, V8 flags) must not break or slow down the plugin.
+# V8's code cache embeds string hashes: it is made with a fixed hash seed (so the blob is the same on
+# every build) that the executable then runs with too (or V8 would reject the cache, with a warning).
+sea_blob() { # sea_blob NAME yes|no: dist/sea/NAME.blob, with the code cache or without
+  local cache=false seed=() argv="[]"
+  if [ "$2" = yes ]; then cache=true seed=(--hash-seed=1) argv='["--hash-seed=1"]'; fi
   cat > "dist/sea/$1.json" <<EOF
 {
-  "main": "dist/kubectl-bluegreen.cjs",
+  "main": "dist/sea/kubectl-bluegreen.cjs",
   "output": "dist/sea/$1.blob",
   "disableExperimentalSEAWarning": true,
   "useSnapshot": false,
-  "useCodeCache": $2
+  "useCodeCache": $cache,
+  "execArgv": $argv,
+  "execArgvExtension": "none"
 }
 EOF
-  node --experimental-sea-config "dist/sea/$1.json" >/dev/null
+  quietly node "${seed[@]}" --experimental-sea-config "dist/sea/$1.json"
 }
 log "preparing the SEA blobs"
+# A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
+cp dist/kubectl-bluegreen.cjs dist/sea/kubectl-bluegreen.cjs
 builder="$(node_platform)"
-sea_blob portable false
-sea_blob codecache true
+sea_blob portable no
+sea_blob codecache yes
 
 # --- 2+3. one executable per platform -------------------------------------------------------------
 for target in "${TARGETS[@]}"; do
@@ -99,59 +118,58 @@ for target in "${TARGETS[@]}"; do
   case "$os" in
     windows)
       exe="$out/kubectl-bluegreen.exe"
-      osslsigncode remove-signature -in "$runtime/bin/node.exe" -out "$exe" >/dev/null \
-        || die "osslsigncode could not remove the signature of node.exe"
-      node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" >/dev/null
+      quietly osslsigncode remove-signature -in "$runtime/bin/node.exe" -out "$exe"
+      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE"
       ;;
     darwin)
       exe="$out/kubectl-bluegreen"
       cp "$runtime/bin/node" "$exe"
-      node scripts/lib/macho-unsign.mjs "$exe" >/dev/null
-      node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" \
-        --macho-segment-name NODE_SEA >/dev/null
+      quietly node scripts/lib/macho-unsign.mjs "$exe"
+      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" \
+        --macho-segment-name NODE_SEA
       ;;
     linux)
       exe="$out/kubectl-bluegreen"
       cp "$runtime/bin/node" "$exe"
-      node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" >/dev/null
+      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE"
       ;;
   esac
   chmod 0755 "$exe"
 done
 # Apple silicon runs the x86_64 executable with Rosetta 2.
 mkdir -p dist/bin/darwin_arm64
-cp dist/bin/darwin_amd64/kubectl-bluegreen dist/bin/darwin_arm64/kubectl-bluegreen
+cp -p dist/bin/darwin_amd64/kubectl-bluegreen dist/bin/darwin_arm64/kubectl-bluegreen
 
 # --- archives -------------------------------------------------------------------------------------
-# Fixed names, order, owners, modes and times, so that the same inputs give the same bytes.
-archive() { # archive OS_ARCH
-  local dir="dist/bin/$1" stage="dist/stage/$1" name
+# Every os_arch the manifest lists, in its order; darwin_arm64 is the darwin_amd64 archive.
+RELEASE_PLATFORMS=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64)
+archive_name() { if [ "${1%%_*}" = windows ]; then echo "kubectl-bluegreen_$1.zip"; else echo "kubectl-bluegreen_$1.tar.gz"; fi; }
+
+# archive OS_ARCH: the executable and LICENSE, with fixed order, owners, modes and times, so that the
+# same inputs give the same bytes.
+archive() {
+  local stage="dist/stage/$1" name
+  name="$(archive_name "$1")"
   mkdir -p "$stage"
-  cp dist/bin/"$1"/* "$stage/"
-  cp LICENSE "$stage/LICENSE"
+  cp dist/bin/"$1"/* LICENSE "$stage/"
   chmod 0644 "$stage/LICENSE"
   touch -d "@$SOURCE_DATE_EPOCH" "$stage"/*
-  if [ "${1%%_*}" = windows ]; then
-    name="kubectl-bluegreen_$1.zip"
-    (cd "$stage" && TZ=UTC zip -q -X -9 "../../$name" kubectl-bluegreen.exe LICENSE)
-  else
-    name="kubectl-bluegreen_$1.tar.gz"
-    tar -C "$stage" --format=gnu --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
-      -cf - kubectl-bluegreen LICENSE | gzip -9 -n > "dist/$name"
-  fi
-  [ -d "$dir" ] || die "missing $dir"
-  echo "$name"
+  case "$name" in
+    *.zip) (cd "$stage" && TZ=UTC zip -q -X "../../$name" kubectl-bluegreen.exe LICENSE) ;;
+    *) tar -C "$stage" --format=gnu --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+         -cf - kubectl-bluegreen LICENSE | gzip -n > "dist/$name" ;;
+  esac
 }
 log "writing the archives"
-ARCHIVES=()
-for d in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64; do ARCHIVES+=("$(archive "$d")"); done
+for p in linux_amd64 linux_arm64 darwin_amd64 windows_amd64; do archive "$p"; done
+# Same files, so the same bytes: no need to compress them twice.
+cp dist/kubectl-bluegreen_darwin_amd64.tar.gz dist/kubectl-bluegreen_darwin_arm64.tar.gz
 rm -rf dist/stage
 
 # --- krew manifest --------------------------------------------------------------------------------
-platform_entry() { # platform_entry ARCHIVE
-  local name="$1" osarch os arch bin sha
-  osarch="${name#kubectl-bluegreen_}" osarch="${osarch%%.*}"
-  os="${osarch%_*}" arch="${osarch#*_}"
+platform_entry() { # platform_entry OS_ARCH
+  local os="${1%_*}" arch="${1#*_}" name bin sha
+  name="$(archive_name "$1")"
   bin=kubectl-bluegreen
   [ "$os" = windows ] && bin=kubectl-bluegreen.exe
   sha="$(sha256sum "dist/$name" | cut -d' ' -f1)"
@@ -205,8 +223,9 @@ spec:
     needs Rosetta 2 (softwareupdate --install-rosetta).
   platforms:
 EOF
-  for a in "${ARCHIVES[@]}"; do platform_entry "$a"; done
+  for p in "${RELEASE_PLATFORMS[@]}"; do platform_entry "$p"; done
 } > krew-manifest.yaml
 
 log "done: version v$VERSION"
-(cd dist && ls -l "${ARCHIVES[@]}" | awk '{ printf "    %-42s %6.1f MB\n", $9, $5 / 1048576 }') >&2
+for p in "${RELEASE_PLATFORMS[@]}"; do f="dist/$(archive_name "$p")"; echo "$f $(stat -c %s "$f")"; done \
+  | awk '{ printf "    %-44s %5.1f MiB\n", $1, $2 / 1048576 }' >&2

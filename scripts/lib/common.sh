@@ -52,13 +52,17 @@ ensure_deps() {
   fi
 }
 
-# ensure_command CMD DEBIAN_PACKAGE: installs the Debian package providing CMD when CMD is missing
-# (CI machines start fresh); needs root and apt-get.
+# apt_install PACKAGE...: installs Debian packages (CI machines start fresh); needs root and apt-get.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "needed: $* (Debian/Ubuntu package names); install them."
+  [ "$(id -u)" = 0 ] || die "needed: run 'apt-get install -y $*' as root (or run this script as root)."
+  log "installing $*"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; } || die "apt-get install $* failed"
+}
+
+# ensure_command CMD DEBIAN_PACKAGE: installs the package providing CMD when CMD is missing.
 ensure_command() {
   command -v "$1" >/dev/null 2>&1 && return 0
-  command -v apt-get >/dev/null 2>&1 || die "$1 is needed: install the package that provides it ($2 on Debian/Ubuntu)."
-  [ "$(id -u)" = 0 ] || die "$1 is needed: run 'apt-get install -y $2' as root (or run this script as root)."
-  log "installing $2 (for $1)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; } || die "apt-get install $2 failed"
+  apt_install "$2"
   command -v "$1" >/dev/null 2>&1 || die "$2 is installed but $1 is still not on PATH"
 }

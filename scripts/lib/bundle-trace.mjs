@@ -1,0 +1,44 @@
+// Which bundled modules does a command evaluate? esbuild wraps every module that is loaded lazily
+// (through import() or require()) in a function keyed by its path:
+//     var init_client = __esm({ "src/kube/client.ts"() { ... } });
+// This runs the bundle once with a probe at the start of each such function and prints the paths of
+// the modules that ran, one a line (modules evaluated eagerly at start-up have no wrapper: not listed).
+//
+//   node scripts/lib/bundle-trace.mjs BUNDLE.cjs [ARGS...]
+// The command's own output is discarded; the exit code is 0 unless the probe could not be set up.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [bundle, ...args] = process.argv.slice(2);
+if (!bundle) {
+  console.error("usage: node bundle-trace.mjs BUNDLE.cjs [ARGS...]");
+  process.exit(2);
+}
+let wrappers = 0;
+const probed = readFileSync(bundle, "utf8").replace(/^( {2}"([^"\n]+)"\([^)\n]*\) \{)$/gm, (_, head, key) => {
+  wrappers++;
+  return `${head} __bgTrace.push(${JSON.stringify(key)});`;
+});
+if (wrappers === 0) {
+  console.error(`bundle-trace: no lazily loaded module found in ${bundle}; has esbuild's output changed?`);
+  process.exit(1);
+}
+const dir = mkdtempSync(join(tmpdir(), "bundle-trace-"));
+try {
+  const out = join(dir, "trace.txt");
+  const prelude = `var __bgTrace = []; process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(out)}, __bgTrace.join("\\n")));\n`;
+  writeFileSync(join(dir, "bundle.cjs"), prelude + probed);
+  spawnSync(process.execPath, [join(dir, "bundle.cjs"), ...args], { stdio: "ignore", timeout: 60_000 });
+  let trace;
+  try {
+    trace = readFileSync(out, "utf8");
+  } catch {
+    console.error("bundle-trace: the probed bundle did not run to its exit");
+    process.exit(1);
+  }
+  if (trace) console.log(trace);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# scripts/test-package.sh — builds the release with scripts/package.sh and checks it.
+#
+#   scripts/test-package.sh [E2E_TEST_FILE...]
+#
+# What it checks:
+#   - each archive holds exactly its executable and LICENSE; file(1) agrees on the format (ELF x86-64 /
+#     aarch64, Mach-O x86_64, PE32+); each executable carries the SEA blob, its fuse set, and no code
+#     signature broken by the injection (scripts/lib/check-sea.mjs);
+#   - the sha256 of each archive is the one in krew-manifest.yaml;
+#   - krew's own validate-krew-manifest accepts the manifest, and krew (built from source, pinned in
+#     scripts/krew/go.mod) installs every platform's archive with --manifest/--archive;
+#   - through the krew install on this machine: `kubectl bluegreen version --client`, kubectl's plugin
+#     completion through kubectl_complete-bluegreen, then the end-to-end tests against that binary;
+#   - the linux/amd64 executable runs with an empty environment and ignores NODE_OPTIONS;
+#   - --help and version never load @kubernetes/client-node (scripts/lib/bundle-trace.mjs);
+#   - the linux/arm64 executable runs --help and version --client under qemu user-mode emulation.
+# The last line is "N passed, N failed" (end-to-end tests included); exit 1 if anything failed.
+#
+# First it runs scripts/package.sh, so that what is checked is what this tree builds;
+# BLUEGREEN_PACKAGE_REUSE=1 checks dist/ and krew-manifest.yaml as they are instead.
+#
+# End-to-end tests: the files given as arguments, else those of test/e2e/{status,promote,abort,diff,
+# errors}.test.ts that exist. BLUEGREEN_PACKAGE_E2E=all runs the whole e2e project, =none skips it.
+# They need the test bed: used when it is up (scripts/testbed.sh status), else started and stopped here.
+#
+# Needs: Go >= 1.24 the first time (krew is built once into ~/.cache/kubectl-bluegreen/krew/<version>),
+# kubectl, and file, unzip, qemu-user-static + libstdc++6-arm64-cross (installed with apt-get when missing;
+# without them the qemu check is skipped, with the reason).
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$BLUEGREEN_ROOT"
+
+KREW_VERSION="$(awk '$1 == "sigs.k8s.io/krew" { print $2; exit }' scripts/krew/go.mod)"
+KREW_BIN="$BLUEGREEN_CACHE/krew/$KREW_VERSION"
+PLATFORMS=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64)
+VERSION="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json | head -1)"
+
+PASSED=0 FAILED=0 FAILURES=()
+pass() { PASSED=$((PASSED + 1)); echo "ok    $1"; }
+fail() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); echo "FAIL  $1"; [ -z "${2:-}" ] || echo "$2" | tail -n 30 | sed 's/^/      /'; }
+skip() { echo "skip  $1: $2"; }
+# check NAME CMD...: one check; CMD's output is shown only when it fails.
+check() {
+  local name="$1" out
+  shift
+  if out="$("$@" 2>&1)"; then pass "$name"; else fail "$name" "$out"; fi
+}
+section() { echo; echo "== $*"; }
+
+archive_name() { if [ "${1%%_*}" = windows ]; then echo "kubectl-bluegreen_$1.zip"; else echo "kubectl-bluegreen_$1.tar.gz"; fi; }
+
+if [ -z "${BLUEGREEN_PACKAGE_REUSE:-}" ]; then
+  section "scripts/package.sh"
+  start=$SECONDS
+  if bash scripts/package.sh; then
+    pass "scripts/package.sh built the release in $((SECONDS - start))s"
+  else
+    fail "scripts/package.sh"
+    echo "$PASSED passed, $FAILED failed"
+    exit 1
+  fi
+fi
+for p in "${PLATFORMS[@]}"; do
+  [ -f "dist/$(archive_name "$p")" ] || die "dist/$(archive_name "$p") is missing: run scripts/package.sh."
+done
+[ -f krew-manifest.yaml ] || die "krew-manifest.yaml is missing: run scripts/package.sh."
+[ -f dist/sea/portable.blob ] && [ -f dist/sea/codecache.blob ] || die "dist/sea/*.blob is missing: run scripts/package.sh."
+
+ensure_deps
+ensure_command file file
+ensure_command unzip unzip
+command -v kubectl >/dev/null || die "kubectl is needed on PATH."
+
+WORK="$(mktemp -d)"
+TESTBED_STARTED=""
+cleanup() {
+  if [ -n "$TESTBED_STARTED" ]; then bash scripts/testbed.sh down >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- the archives and executables ------------------------------------------------------------------
+section "archives"
+file_type() { # the file(1) description an executable for OS_ARCH must match
+  case "$1" in
+    linux_amd64) echo 'ELF 64-bit LSB .*x86-64' ;;
+    linux_arm64) echo 'ELF 64-bit LSB .*ARM aarch64' ;;
+    darwin_*) echo 'Mach-O 64-bit x86_64 executable' ;;
+    windows_amd64) echo 'PE32\+ executable \(console\) x86-64' ;;
+  esac
+}
+archive_ok() { # archive_ok OS_ARCH: the right files, LICENSE intact, the right kind of executable
+  local p="$1" a dir="$WORK/x/$1" exe=kubectl-bluegreen listing
+  a="dist/$(archive_name "$p")"
+  mkdir -p "$dir"
+  if [ "${p%%_*}" = windows ]; then
+    exe=kubectl-bluegreen.exe
+    listing="$(unzip -Z1 "$a" | sort | tr '\n' ' ')"
+    unzip -q "$a" -d "$dir"
+  else
+    listing="$(tar -tzf "$a" | sort | tr '\n' ' ')"
+    tar -xzf "$a" -C "$dir"
+  fi
+  [ "$listing" = "LICENSE $exe " ] || { echo "holds: $listing(expected: LICENSE $exe)"; return 1; }
+  cmp LICENSE "$dir/LICENSE" || return 1
+  file -b "$dir/$exe" | grep -Eq "$(file_type "$p")" || { echo "file(1): $(file -b "$dir/$exe")"; return 1; }
+}
+for p in "${PLATFORMS[@]}"; do check "$(archive_name "$p"): LICENSE + executable, $(file_type "$p" | sed 's/\\//g; s/ \.\*/ /')" archive_ok "$p"; done
+
+for p in "${PLATFORMS[@]}"; do
+  exe="$WORK/x/$p/kubectl-bluegreen"
+  [ "${p%%_*}" = windows ] && exe="$exe.exe"
+  blob=dist/sea/portable.blob
+  [ "$p" = linux_amd64 ] && blob=dist/sea/codecache.blob
+  if out="$(node scripts/lib/check-sea.mjs "$exe" "$blob" 2>&1)"; then pass "$p executable: $out"; else fail "$p executable" "$out"; fi
+done
+
+sha_ok() { # sha_ok OS_ARCH: the manifest's sha256 for the platform's uri is the archive's
+  local name want got
+  name="$(archive_name "$1")"
+  want="$(awk -v n="/$name" 'index($0, "uri:") && substr($2, length($2) - length(n) + 1) == n { found = 1; next }
+                             found && $1 == "sha256:" { gsub(/"/, "", $2); print $2; exit }' krew-manifest.yaml)"
+  got="$(sha256sum "dist/$name" | cut -d' ' -f1)"
+  [ -n "$want" ] && [ "$want" = "$got" ] || { echo "manifest: '${want}', archive: $got"; return 1; }
+}
+for p in "${PLATFORMS[@]}"; do check "krew-manifest.yaml: sha256 of $(archive_name "$p")" sha_ok "$p"; done
+
+# --- krew ------------------------------------------------------------------------------------------
+section "krew $KREW_VERSION"
+build_krew() {
+  [ -x "$KREW_BIN/kubectl-krew" ] && [ -x "$KREW_BIN/validate-krew-manifest" ] && return 0
+  command -v go >/dev/null || { echo "Go is needed once to build krew $KREW_VERSION"; return 1; }
+  local tmp="$WORK/krew-build"
+  mkdir -p "$tmp"
+  (cd scripts/krew && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
+    -ldflags "-X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" -o "$tmp/" \
+    sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest) || return 1
+  mkdir -p "$KREW_BIN"
+  mv "$tmp/validate-krew-manifest" "$KREW_BIN/validate-krew-manifest"
+  mv "$tmp/krew" "$KREW_BIN/kubectl-krew" # kubectl finds plugins by name: `kubectl krew`
+}
+[ -x "$KREW_BIN/kubectl-krew" ] || log "building krew $KREW_VERSION and validate-krew-manifest (once, into $KREW_BIN)"
+if ! out="$(build_krew 2>&1)"; then
+  fail "build krew $KREW_VERSION" "$out"
+  KREW_OK=""
+else
+  KREW_OK=1
+fi
+
+export KREW_NO_UPGRADE_CHECK=1
+krew() { PATH="$KREW_BIN:$PATH" kubectl krew "$@" </dev/null; }
+if [ -n "$KREW_OK" ]; then
+  # The validator wants the file named after the plugin; the install step of it downloads every
+  # platform's uri, so it is left out here and done below from the local archives.
+  cp krew-manifest.yaml "$WORK/bluegreen.yaml"
+  check "validate-krew-manifest -skip-install" "$KREW_BIN/validate-krew-manifest" -manifest "$WORK/bluegreen.yaml" -skip-install
+
+  install_platform() { # install_platform OS_ARCH KREW_ROOT: krew install, as if on that platform
+    local os="${1%_*}" arch="${1#*_}" root="$2" bin=kubectl-bluegreen
+    [ "$os" = windows ] && bin=kubectl-bluegreen.exe
+    KREW_ROOT="$root" KREW_OS="$os" KREW_ARCH="$arch" krew install --manifest=krew-manifest.yaml --archive="dist/$(archive_name "$1")" || return 1
+    [ -f "$root/store/bluegreen/v$VERSION/$bin" ] && [ -f "$root/store/bluegreen/v$VERSION/LICENSE" ] && [ -e "$root/bin/$bin" ] \
+      || { echo "not installed as expected:"; find "$root/store" "$root/bin"; return 1; }
+  }
+  for p in "${PLATFORMS[@]}"; do
+    [ "$p" = linux_amd64 ] && continue
+    check "krew install --archive $(archive_name "$p") (KREW_OS/KREW_ARCH ${p/_//})" install_platform "$p" "$WORK/krew-$p"
+  done
+
+  # The real install, on this machine: what the e2e tests below run.
+  export KREW_ROOT="$WORK/krew"
+  check "kubectl krew install --manifest=krew-manifest.yaml --archive=dist/$(archive_name linux_amd64)" \
+    krew install --manifest=krew-manifest.yaml --archive="dist/$(archive_name linux_amd64)"
+  check "\$KREW_ROOT/bin/kubectl-bluegreen is installed" test -x "$KREW_ROOT/bin/kubectl-bluegreen"
+  check "krew's receipt for bluegreen v$VERSION" grep -q "version: v$VERSION" "$KREW_ROOT/receipts/bluegreen.yaml"
+  version_ok() {
+    local out
+    out="$(PATH="$KREW_ROOT/bin:$PATH" kubectl bluegreen version --client)" || return 1
+    echo "$out"
+    [[ "$out" == *"v$VERSION"* ]]
+  }
+  check "kubectl bluegreen version --client (through krew's bin)" version_ok
+  complete_ok() { # kubectl >= 1.26 completes plugin arguments by running kubectl_complete-<plugin>
+    ln -sf "$KREW_ROOT/bin/kubectl-bluegreen" "$KREW_ROOT/bin/kubectl_complete-bluegreen"
+    local out
+    out="$(PATH="$KREW_ROOT/bin:$PATH" kubectl __complete bluegreen pro 2>/dev/null)"
+    rm -f "$KREW_ROOT/bin/kubectl_complete-bluegreen"
+    echo "$out"
+    grep -qx promote <<<"$out"
+  }
+  check "kubectl __complete bluegreen pro → promote (via kubectl_complete-bluegreen)" complete_ok
+fi
+
+# --- the executable on this machine ----------------------------------------------------------------
+section "linux/amd64 executable"
+EXE="$WORK/x/linux_amd64/kubectl-bluegreen"
+empty_env_version() {
+  local out
+  out="$(env -i "$EXE" version --client)" || return 1
+  echo "$out"
+  [[ "$out" == *"v$VERSION"* ]]
+}
+check "env -i kubectl-bluegreen version --client (no Node.js, empty environment)" empty_env_version
+check "env -i PATH=/nonexistent kubectl-bluegreen --help" env -i PATH=/nonexistent "$EXE" --help
+ignores_node_options() { # a --require that would fail, and a V8 flag that would make V8 reject the code cache
+  local err
+  err="$(NODE_OPTIONS="--require /nonexistent.js --max-old-space-size=300" "$EXE" version --client 2>&1 >/dev/null)"
+  local rc=$?
+  echo "$err"
+  [ "$rc" -eq 0 ] && [ -z "$err" ]
+}
+check "NODE_OPTIONS is ignored (--require of a missing file, a V8 flag): no error, no warning" ignores_node_options
+
+# Modules bundled for lazy loading only run when a command needs them.
+traced() { node scripts/lib/bundle-trace.mjs dist/sea/kubectl-bluegreen.cjs "$@"; }
+no_kube_client() { # no_kube_client ARGS...: the command does not evaluate @kubernetes/client-node
+  local t
+  t="$(traced "$@")" || return 1
+  ! grep -m3 '@kubernetes/client-node' <<<"$t"
+}
+check "--help does not load @kubernetes/client-node" no_kube_client --help
+check "version --client does not load @kubernetes/client-node" no_kube_client version --client
+# The probe itself works: a cluster command loads the client (here against an address nobody serves).
+cat > "$WORK/unreachable.kubeconfig" <<'EOF'
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u, namespace: default}}]
+current-context: c
+EOF
+status_loads_kube_client() { traced status demo --kubeconfig "$WORK/unreachable.kubeconfig" --request-timeout=2s | grep -q @kubernetes/client-node; }
+check "status loads @kubernetes/client-node (the probe works)" status_loads_kube_client
+
+# --- linux/arm64 under qemu --------------------------------------------------------------------------
+section "linux/arm64 executable under qemu"
+SYSROOT=/usr/aarch64-linux-gnu
+if ! out="$( (ensure_command qemu-aarch64-static qemu-user-static &&
+             { [ -f "$SYSROOT/lib/libstdc++.so.6" ] || apt_install libstdc++6-arm64-cross; }) 2>&1)"; then
+  skip "linux/arm64 --help and version --client" "qemu-user-static or the arm64 C/C++ runtime (libstdc++6-arm64-cross) is missing and could not be installed: $(tail -n1 <<<"$out")"
+else
+  ARM="$WORK/x/linux_arm64/kubectl-bluegreen"
+  check "qemu-aarch64-static: kubectl-bluegreen --help" qemu-aarch64-static -L "$SYSROOT" "$ARM" --help
+  arm_version() {
+    local out
+    out="$(qemu-aarch64-static -L "$SYSROOT" "$ARM" version --client)" || return 1
+    echo "$out"
+    [[ "$out" == *linux/arm64* ]]
+  }
+  check "qemu-aarch64-static: kubectl-bluegreen version --client says linux/arm64" arm_version
+fi
+
+# --- end-to-end tests through the krew-installed executable ------------------------------------------
+section "end-to-end tests with the krew-installed plugin"
+E2E_FILES=("$@")
+if [ ${#E2E_FILES[@]} -eq 0 ]; then
+  for f in status promote abort diff errors; do [ -f "test/e2e/$f.test.ts" ] && E2E_FILES+=("test/e2e/$f.test.ts"); done
+fi
+case "${BLUEGREEN_PACKAGE_E2E:-}" in
+  all) E2E_FILES=() RUN_E2E=1 ;;
+  none) RUN_E2E="" ;;
+  *) RUN_E2E=1; [ ${#E2E_FILES[@]} -gt 0 ] || RUN_E2E="" ;;
+esac
+if [ -z "$RUN_E2E" ]; then
+  skip "end-to-end tests" "none selected (no test/e2e/{status,promote,abort,diff,errors}.test.ts, no arguments, or BLUEGREEN_PACKAGE_E2E=none)"
+elif [ -z "$KREW_OK" ] || [ ! -x "${KREW_ROOT:-}/bin/kubectl-bluegreen" ]; then
+  fail "end-to-end tests: the krew install failed, nothing to test"
+else
+  if ! bash scripts/testbed.sh status >/dev/null 2>&1; then
+    log "starting the test bed (stopped again at the end)"
+    TESTBED_STARTED=1
+    bash scripts/testbed.sh up >&2 || die "could not start the test bed"
+  fi
+  report="$WORK/vitest.json"
+  echo "vitest run --project e2e ${E2E_FILES[*]:-(all files)} with BLUEGREEN_E2E_PLUGIN_DIR=\$KREW_ROOT/bin"
+  BLUEGREEN_E2E_PLUGIN_DIR="$KREW_ROOT/bin" node_modules/.bin/vitest run --project e2e \
+    --reporter=default --reporter=json --outputFile.json="$report" "${E2E_FILES[@]}" || true
+  if [ -f "$report" ]; then
+    # Failed tests, plus files that failed outside any test (as scripts/test.sh counts them).
+    read -r total ok bad < <(node -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      const bad = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + (r.success || r.numFailedTests ? 0 : 1);
+      console.log(r.numTotalTests, r.numPassedTests, bad);' "$report")
+    echo "end-to-end with the krew-installed plugin: $ok of $total tests passed, $bad failed"
+    PASSED=$((PASSED + ok)) FAILED=$((FAILED + bad))
+    [ "$bad" -eq 0 ] || FAILURES+=("$bad end-to-end tests or files")
+  else
+    fail "end-to-end tests: vitest wrote no report"
+  fi
+fi
+
+echo
+[ "$FAILED" -eq 0 ] || printf 'failed: %s\n' "${FAILURES[@]}"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
