@@ -19,5 +19,6 @@ await build({
   external: ["bufferutil", "utf-8-validate"],
   // ESM dependencies read import.meta.url; give the bundle a real file URL.
   define: { "import.meta.url": "__bundle_url", __BLUEGREEN_VERSION__: JSON.stringify(pkg.version) },
-  banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  // "use strict" first: a banner goes before esbuild's own directive, which would then not count.
+  banner: { js: '"use strict";\nconst __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 });

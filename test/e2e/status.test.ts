@@ -65,6 +65,26 @@ describe("discovery", () => {
   });
 });
 
+describe("selection with -l", () => {
+  it("selects the pair with a label selector, for status and promote -o json", async () => {
+    const n = await ns("st-selector");
+    await createApp(n, { app: "api", slots: [{ value: "blue" }, { value: "green" }], slotLabel: "track", services: { api: "blue" } });
+    const s = bluegreen(["status", "-l", "app=api", "-o", "json"], { namespace: n });
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout).items[0]).toMatchObject({ app: "app=api", slotLabel: "track", liveSlot: "blue", verdict: "ready" });
+    const p = bluegreen(["promote", "-l", "app=api", "-o", "json"], { namespace: n });
+    expect(p.code).toBe(0);
+    expect(JSON.parse(p.stdout)).toMatchObject({
+      kind: "BlueGreenSwitch",
+      action: "promote",
+      from: "blue",
+      to: "green",
+      services: [{ name: "api", role: "live", from: "blue", to: "green" }],
+    });
+    expect(bluegreen(["status", "api", "-l", "app=api"], { namespace: n }).code).toBe(2);
+  });
+});
+
 describe("status", () => {
   it("lists every app of the namespace, -A across namespaces, in table, json and yaml", async () => {
     const a = await ns("st-all-a");
