@@ -138,13 +138,14 @@ spec:
       bluegreenAsync(["promote", "myapp", "-v"], { namespace: n }),
       bluegreenAsync(["promote", "myapp", "-v"], { namespace: n }),
     ]);
-    const results = [a, b].sort((x, y) => x.code - y.code);
-    expect(results[0]!.code, results[0]!.stderr).toBe(0);
-    expect(results[0]!.stdout).toContain("promoted: version=v2 is live");
-    const other = results[1]!;
+    const trace = `first (exit ${a.code}): ${a.stdout}${a.stderr}\nsecond (exit ${b.code}): ${b.stdout}${b.stderr}`;
+    // Exactly one switched; the other lost the conditional write (exit 5) or read after it (already promoted).
+    const switched = [a, b].filter((r) => r.code === 0 && r.stdout.includes("app myapp promoted: version=v2 is live (was v1)"));
+    expect(switched, trace).toHaveLength(1);
+    const other = switched[0] === a ? b : a;
     expect(
-      (other.code === 5 && /conflict/.test(other.stderr)) || (other.code === 0 && /already promoted/.test(other.stdout)),
-      `first: ${results[0]!.stdout}${results[0]!.stderr}\nsecond (exit ${other.code}): ${other.stdout}${other.stderr}`,
+      (other.code === 5 && /conflict/.test(other.stderr)) || (other.code === 0 && /^app myapp is already promoted/.test(other.stdout)),
+      trace,
     ).toBe(true);
     expect(selectorOf(n, "myapp").version).toBe("v2");
     const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
