@@ -2,10 +2,9 @@ import type { AbortFlags, GlobalOptions } from "../cli/app.js";
 import type { Context } from "../context.js";
 import { planAbort } from "../bluegreen/plan.js";
 import { RefusedError } from "../errors.js";
-import { renderData } from "../render/data.js";
 import { renderPlan } from "../render/plan.js";
 import { loadPair, requireWellFormed } from "./common.js";
-import { reportSwitch } from "./promote.js";
+import { reportNoop, reportSwitch } from "./promote.js";
 import { applyWrites, checkTarget, recordEvents, switchAndVerify, waitForTarget } from "./switch.js";
 
 /** abort APP: back to the slot the last promote took traffic from. */
@@ -17,8 +16,7 @@ export async function abort(ctx: Context, g: GlobalOptions, f: AbortFlags): Prom
   const p = planAbort(pair, { scaleDown: f.scaleDown, by, now: ctx.clock.now() });
   if (p.kind === "refused") throw new RefusedError(`${p.message}; nothing changed.`, "Run kubectl bluegreen status to see the app, or promote --to SLOT to choose explicitly.");
   if (p.kind === "noop") {
-    if (g.output === "json" || g.output === "yaml") ctx.io.out(renderData(g.output, { kind: "BlueGreenSwitch", result: "noop", message: p.message }));
-    else ctx.io.out(`${p.message}\n`);
+    reportNoop(ctx, g, p.message);
     return 0;
   }
   const blockers = p.scaleUp ? [] : await checkTarget(kube, p, p.to.deployment);

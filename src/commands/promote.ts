@@ -27,14 +27,19 @@ export function reportSwitch(ctx: Context, g: GlobalOptions, p: SwitchPlan, resu
   ctx.io.out(`${result}\n`);
 }
 
+/** Prints why nothing needed doing (promote or abort, exit 0), or its document for -o json|yaml. */
+export function reportNoop(ctx: Context, g: GlobalOptions, message: string): void {
+  if (g.output === "json" || g.output === "yaml") ctx.io.out(renderData(g.output, { kind: "BlueGreenSwitch", result: "noop", message }));
+  else ctx.io.out(`${message}\n`);
+}
+
 /** promote APP: preflight, switch, verify, record. */
 export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): Promise<number> {
   const kube = await ctx.kube(g.kube);
   const by = await kube.whoAmI();
   let p = await plan(ctx, kube, g, f, by);
   if (p.kind === "noop") {
-    if (g.output === "json" || g.output === "yaml") ctx.io.out(renderData(g.output, { kind: "BlueGreenSwitch", result: "noop", message: p.message }));
-    else ctx.io.out(`${p.message}\n`);
+    reportNoop(ctx, g, p.message);
     return 0;
   }
   let blockers = await checkTarget(kube, p, p.to.deployment);
@@ -43,7 +48,7 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
     // Plan again on fresh objects: the Services may have changed while we waited.
     p = await plan(ctx, kube, g, f, by);
     if (p.kind === "noop") {
-      ctx.io.out(`${p.message}\n`);
+      reportNoop(ctx, g, p.message);
       return 0;
     }
     blockers = await checkTarget(kube, p, p.to.deployment);

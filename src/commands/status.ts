@@ -30,22 +30,20 @@ function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
 export async function status(ctx: Context, g: GlobalOptions, watch: boolean): Promise<number> {
   const kube = await ctx.kube(g.kube);
   let list = await collect(kube, g);
+  let last = render(ctx, g, list);
   if (list.length === 0 && g.output !== "json" && g.output !== "yaml") {
     ctx.io.err(`No blue/green apps (Deployments with label ${g.selection.appLabel}) found in ${g.selection.allNamespaces ? "any namespace" : `namespace ${kube.namespace}`}.\n`);
   } else {
-    ctx.io.out(render(ctx, g, list));
+    ctx.io.out(last);
   }
-  if (watch) {
-    let last = render(ctx, g, list);
-    while (!ctx.signal.aborted) {
-      await ctx.clock.sleep(2000, ctx.signal);
-      if (ctx.signal.aborted) break;
-      list = await collect(kube, g);
-      const text = render(ctx, g, list);
-      if (text !== last) {
-        ctx.io.out(`\n${text}`);
-        last = text;
-      }
+  while (watch && !ctx.signal.aborted) {
+    await ctx.clock.sleep(2000, ctx.signal);
+    if (ctx.signal.aborted) break;
+    list = await collect(kube, g);
+    const text = render(ctx, g, list);
+    if (text !== last) {
+      ctx.io.out(`\n${text}`);
+      last = text;
     }
   }
   return list.some(needsAttention) ? 1 : 0;

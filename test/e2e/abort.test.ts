@@ -17,6 +17,11 @@ describe("abort", () => {
     expect(bluegreen(["abort", "myapp"], { namespace: n }).stdout).toBe(
       "nothing to abort: no promote of app myapp is recorded on its Service(s)\n",
     );
+    expect(JSON.parse(bluegreen(["abort", "myapp", "-o", "json"], { namespace: n }).stdout)).toEqual({
+      kind: "BlueGreenSwitch",
+      result: "noop",
+      message: "nothing to abort: no promote of app myapp is recorded on its Service(s)",
+    });
     expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
     const r = bluegreen(["abort", "myapp"], { namespace: n });
     expect(r.stderr).toBe("");

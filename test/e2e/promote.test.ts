@@ -175,6 +175,10 @@ spec:
     const noop = bluegreen(["promote", "myapp", "--to", "v1"], { namespace: n });
     expect(noop.code).toBe(0);
     expect(noop.stdout).toBe("app myapp is already live on version=v1\n");
+    expect(JSON.parse(bluegreen(["promote", "myapp", "--to", "v1", "-o", "json"], { namespace: n }).stdout)).toMatchObject({
+      result: "noop",
+      message: "app myapp is already live on version=v1",
+    });
     expect(bluegreen(["promote", "myapp", "--to", "v7"], { namespace: n }).code).toBe(3);
     expect(bluegreen(["promote", "myapp", "--to", "v2"], { namespace: n }).code).toBe(0);
     expect(selectorOf(n, "myapp").version).toBe("v2");
