@@ -27,18 +27,13 @@ ensure_command hyperfine hyperfine
 command -v kubectl >/dev/null || die "kubectl is needed on PATH."
 
 WORK="$(mktemp -d)"
-TESTBED_STARTED=""
 cleanup() {
-  if [ -n "$TESTBED_STARTED" ]; then bash scripts/testbed.sh down >/dev/null 2>&1 || true; fi
+  testbed_release
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-if ! bash scripts/testbed.sh status >/dev/null 2>&1; then
-  log "starting the test bed (stopped again at the end)"
-  TESTBED_STARTED=1
-  bash scripts/testbed.sh up >&2 || die "could not start the test bed"
-fi
+testbed_use || die "could not start the test bed"
 eval "$(bash scripts/testbed.sh env)"
 export KUBECONFIG
 

@@ -11,13 +11,8 @@ cd "$BLUEGREEN_ROOT"
 
 ensure_deps
 npm run --silent build
-started=""
-if ! bash scripts/testbed.sh status >/dev/null 2>&1; then
-  bash scripts/testbed.sh up >&2
-  started=1
-fi
-finish() { if [ -n "$started" ] && [ -z "${BLUEGREEN_DEMO_KEEP:-}" ]; then bash scripts/testbed.sh down >&2; fi; }
-trap finish EXIT
+testbed_use || die "could not start the test bed"
+[ -n "${BLUEGREEN_DEMO_KEEP:-}" ] || trap testbed_release EXIT
 eval "$(bash scripts/testbed.sh env)"
 export PATH="$BLUEGREEN_ROOT/bin:$PATH"
 

@@ -74,9 +74,8 @@ ensure_command unzip unzip
 command -v kubectl >/dev/null || die "kubectl is needed on PATH."
 
 WORK="$(mktemp -d)"
-TESTBED_STARTED=""
 cleanup() {
-  if [ -n "$TESTBED_STARTED" ]; then bash scripts/testbed.sh down >/dev/null 2>&1 || true; fi
+  testbed_release
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -268,21 +267,14 @@ if [ -z "$RUN_E2E" ]; then
 elif [ -z "$KREW_OK" ] || [ ! -x "${KREW_ROOT:-}/bin/kubectl-bluegreen" ]; then
   fail "end-to-end tests: the krew install failed, nothing to test"
 else
-  if ! bash scripts/testbed.sh status >/dev/null 2>&1; then
-    log "starting the test bed (stopped again at the end)"
-    TESTBED_STARTED=1
-    bash scripts/testbed.sh up >&2 || die "could not start the test bed"
-  fi
+  # Against another cluster (BLUEGREEN_E2E_KUBECONFIG) the local test bed is not needed.
+  [ -n "${BLUEGREEN_E2E_KUBECONFIG:-}" ] || testbed_use || die "could not start the test bed"
   report="$WORK/vitest.json"
   echo "vitest run --project e2e ${E2E_FILES[*]:-(all files)} with BLUEGREEN_E2E_PLUGIN_DIR=\$KREW_ROOT/bin"
   BLUEGREEN_E2E_PLUGIN_DIR="$KREW_ROOT/bin" node_modules/.bin/vitest run --project e2e \
     --reporter=default --reporter=json --outputFile.json="$report" "${E2E_FILES[@]}" || true
   if [ -f "$report" ]; then
-    # Failed tests, plus files that failed outside any test (as scripts/test.sh counts them).
-    read -r total ok bad < <(node -e '
-      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      const bad = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + (r.success || r.numFailedTests ? 0 : 1);
-      console.log(r.numTotalTests, r.numPassedTests, bad);' "$report")
+    read -r total ok bad < <(vitest_counts "$report")
     echo "end-to-end with the krew-installed plugin: $ok of $total tests passed, $bad failed"
     PASSED=$((PASSED + ok)) FAILED=$((FAILED + bad))
     [ "$bad" -eq 0 ] || FAILURES+=("$bad end-to-end tests or files")

@@ -13,12 +13,8 @@ cd "$BLUEGREEN_ROOT"
 passed=0
 failed=0
 results="$(mktemp -d)"
-started_testbed=""
 cleanup() {
-  if [ -n "$started_testbed" ]; then
-    log "stopping the test bed this run started"
-    bash scripts/testbed.sh down >&2 || true
-  fi
+  testbed_release
   rm -rf "$results"
 }
 trap cleanup EXIT
@@ -38,7 +34,7 @@ vitest_suite() {
   log "$name tests"
   npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || true
   if [ -f "$report" ]; then
-    read -r p f < <(node -e 'const r=require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + (r.success || r.numFailedTests ? 0 : 1))' "$report")
+    read -r _ p f < <(vitest_counts "$report")
   else
     p=0; f=1
   fi
@@ -55,12 +51,7 @@ check "lint" npx biome lint --error-on-warnings src test scripts
 vitest_suite unit --project unit
 
 if [ -z "${BLUEGREEN_E2E_KUBECONFIG:-}" ]; then
-  if ! bash scripts/testbed.sh status >/dev/null 2>&1; then
-    if bash scripts/testbed.sh up >&2; then started_testbed=1
-    else failed=$((failed + 1)); echo "test bed: FAILED to start"; fi
-  else
-    log "using the test bed that is already running"
-  fi
+  testbed_use || { failed=$((failed + 1)); echo "test bed: FAILED to start"; }
 fi
 vitest_suite e2e --project e2e
 
@@ -78,7 +69,6 @@ fi
 
 # Stop the test bed before the summary, so the summary is the last line.
 cleanup
-started_testbed=""
 trap - EXIT
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

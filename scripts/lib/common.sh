@@ -66,3 +66,33 @@ ensure_command() {
   apt_install "$2"
   command -v "$1" >/dev/null 2>&1 || die "$2 is installed but $1 is still not on PATH"
 }
+
+# testbed_use: makes sure the local test bed runs; starts it unless it is up already. Sets
+# BLUEGREEN_TESTBED_STARTED=1 only when this call started it (so testbed_release stops only that).
+testbed_use() {
+  BLUEGREEN_TESTBED_STARTED=""
+  if bash "$BLUEGREEN_ROOT/scripts/testbed.sh" status >/dev/null 2>&1; then
+    log "using the test bed that is already running"
+    return 0
+  fi
+  log "starting the test bed (stopped again at the end)"
+  bash "$BLUEGREEN_ROOT/scripts/testbed.sh" up >&2 || return 1
+  BLUEGREEN_TESTBED_STARTED=1
+}
+
+# testbed_release: stops the test bed if testbed_use started it; safe to call more than once.
+testbed_release() {
+  [ -n "${BLUEGREEN_TESTBED_STARTED:-}" ] || return 0
+  log "stopping the test bed this run started"
+  bash "$BLUEGREEN_ROOT/scripts/testbed.sh" down >&2 || true
+  BLUEGREEN_TESTBED_STARTED=""
+}
+
+# vitest_counts REPORT: prints "total passed failed" from a vitest JSON report. Failed counts failed
+# tests plus files that failed outside any test (an import error leaves numFailedTests at 0).
+vitest_counts() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const bad = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + (r.success || r.numFailedTests ? 0 : 1);
+    console.log(r.numTotalTests, r.numPassedTests, bad);' "$1"
+}
