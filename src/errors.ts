@@ -9,12 +9,22 @@ export const ExitCode = {
   verifyFailed: 6,
   forbidden: 7,
   unreachable: 8,
+  split: 9,
   unexpected: 10,
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** An expected failure: one sentence for the user, an exit code, and nothing changed (unless said). */
 export class BlueGreenError extends Error {
+  /**
+   * The request may have reached the API server and may have been applied (connection lost, timeout,
+   * 429, 5xx): a write that fails this way has an unknown outcome and must be settled by reading back.
+   */
+  transient = false;
+  /** Retry-After of a 429/503 answer, in milliseconds. */
+  retryAfterMs?: number;
+
   constructor(
     message: string,
     readonly exitCode: ExitCode,
@@ -72,6 +82,13 @@ export class ForbiddenError extends BlueGreenError {
 export class UnreachableError extends BlueGreenError {
   constructor(message: string, hint = "Check the cluster address, your network, and --request-timeout.") {
     super(message, ExitCode.unreachable, hint);
+  }
+}
+
+/** Traffic is neither all-old nor all-new, or its state could not be read back: the message names each Service's slot. */
+export class SplitError extends BlueGreenError {
+  constructor(message: string, hint: string) {
+    super(message, ExitCode.split, hint);
   }
 }
 

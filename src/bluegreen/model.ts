@@ -49,6 +49,12 @@ export interface Deployment {
   };
 }
 
+/** A ReplicaSet, as the Deployment controller keeps one per pod template (the server's record of versions). */
+export interface ReplicaSet {
+  metadata: ObjectMeta & { ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] };
+  spec?: { replicas?: number; template?: PodTemplate };
+}
+
 export interface Service {
   metadata: ObjectMeta;
   spec?: { selector?: Labels; type?: string };

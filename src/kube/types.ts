@@ -1,9 +1,13 @@
-import type { Deployment, EndpointSlice, EventRecord, Pod, Service } from "../bluegreen/model.js";
+import type { Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 
 /** kubectl-style connection flags. */
 export interface KubeOptions {
   kubeconfig?: string;
   context?: string;
+  /** --cluster: the kubeconfig cluster to use instead of the context's. */
+  cluster?: string;
+  /** --user: the kubeconfig user to use instead of the context's. */
+  user?: string;
   namespace?: string;
   requestTimeoutMs?: number;
 }
@@ -17,6 +21,7 @@ export interface WriteOptions {
 export interface KubeClient {
   /** The namespace from -n, else the context's, else "default". */
   readonly namespace: string;
+  /** The kubeconfig context in use (as `kubectl config current-context` names it). */
   readonly contextName: string;
   /** The kubeconfig user name of the current context. */
   readonly kubeconfigUser: string;
@@ -24,14 +29,17 @@ export interface KubeClient {
   listDeployments(ns: string | undefined, labelSelector?: string): Promise<Deployment[]>;
   listServices(ns: string | undefined): Promise<Service[]>;
   listPods(ns: string, labelSelector: string): Promise<Pod[]>;
+  listReplicaSets(ns: string, labelSelector?: string): Promise<ReplicaSet[]>;
   listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]>;
   listNamespaces(): Promise<string[]>;
   getDeployment(ns: string, name: string): Promise<Deployment>;
+  getService(ns: string, name: string): Promise<Service>;
   /** true / false, or undefined when we may not ask. */
   namespaceExists(ns: string): Promise<boolean | undefined>;
-  /** JSON merge patch; a metadata.resourceVersion in the patch makes it conditional. */
+  /** JSON merge patch; a metadata.resourceVersion in the patch makes it conditional. Never retried. */
   patchService(ns: string, name: string, patch: object, opts?: WriteOptions): Promise<Service>;
-  scaleDeployment(ns: string, name: string, replicas: number, opts?: WriteOptions): Promise<Deployment>;
+  /** Sets spec.replicas; with resourceVersion the write fails (409) if the Deployment changed since. Never retried. */
+  scaleDeployment(ns: string, name: string, replicas: number, opts?: WriteOptions & { resourceVersion?: string }): Promise<Deployment>;
   createEvent(ns: string, event: EventRecord, now: Date): Promise<void>;
   /** The authenticated user: SelfSubjectReview where allowed, else the kubeconfig user. */
   whoAmI(): Promise<string>;
