@@ -31,6 +31,8 @@ export interface Context {
   verbosity: number;
   /** The runtime, for `version`: Node.js version and os/arch. */
   runtime: { node: string; platform: string };
-  /** Aborted on SIGINT/SIGTERM. */
+  /** Aborted on the first SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** Runs fn so that further signals do not end the process (a switch-back must finish). */
+  uninterruptible<T>(fn: () => Promise<T>): Promise<T>;
 }

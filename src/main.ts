@@ -48,9 +48,16 @@ async function main(): Promise<number> {
 
   const io = makeIO(process.env);
   const controller = new AbortController();
+  let shielded = 0;
   const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
+    if (!controller.signal.aborted) {
+      controller.abort();
+      if (shielded) io.err("interrupted: finishing the write in progress, then switching back (kill -9 would leave the switch interrupted)\n");
+      return;
+    }
+    // A second signal ends the process, except while Services are being written or switched back.
+    if (shielded) io.err("still switching back; it finishes on its own (kill -9 would leave the switch interrupted)\n");
+    else process.exit(130);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
@@ -62,6 +69,14 @@ async function main(): Promise<number> {
     verbosity: level,
     runtime: { node: process.version, platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}` },
     signal: controller.signal,
+    uninterruptible: async (fn) => {
+      shielded++;
+      try {
+        return await fn();
+      } finally {
+        shielded--;
+      }
+    },
     kube: async (opts) => {
       const { connect } = await import("./kube/client.js");
       return connect(opts, process.env, level > 0 ? (line) => io.err(`${line}\n`) : undefined);

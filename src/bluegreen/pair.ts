@@ -1,5 +1,6 @@
 import type { Deployment, Labels, Service } from "./model.js";
 import { nameOf, namespaceOf } from "./model.js";
+import { type SwitchRecord, recordOf } from "./record.js";
 
 /** The annotation a user sets on a Service to say which role it plays ("live" or "preview"). */
 export const ROLE_ANNOTATION = "kubectl-bluegreen/role";
@@ -26,8 +27,32 @@ export interface AppPair {
   previewServices: Service[];
   /** Services of the app that select both slots (no slot label in their selector). */
   sharedServices: Service[];
+  /** Every Service that selects one slot, with its role. */
+  services: AppService[];
+  /** Set when the Services are not all-old or all-new, or a switch is not verified yet. */
+  unsettled?: Unsettled;
   /** Set when the pair is misconfigured: one sentence. */
   problem?: string;
+}
+
+/** A Service that selects one slot, and the role it plays. */
+export interface AppService {
+  service: Service;
+  name: string;
+  role: "live" | "preview";
+  /** The slot value its selector picks now. */
+  slot: string;
+  /** Operation id of the valid record on it, if any. */
+  switchedBy?: string;
+}
+
+/** A switch that did not finish: some Services switched, others not (split), or all switched but not verified. */
+export interface Unsettled {
+  /** The pending switch recorded on the Services; undefined when they disagree with no switch recorded. */
+  pending?: SwitchRecord;
+  /** Live Services disagree, or a preview Service selects the live slot. */
+  split: boolean;
+  services: { name: string; role: "live" | "preview"; slot: string; switched: boolean }[];
 }
 
 /** Template labels of a Deployment's pods. */
@@ -72,9 +97,9 @@ function looksLikePreview(svc: Service): boolean {
 const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) => nameOf(a).localeCompare(nameOf(b));
 
 /** Finds the pair, slot label, live slot and Services of one app from its Deployments and the namespace's Services. */
-export function findPair(app: string, namespace: string, deployments: Deployment[], services: Service[], forcedSlotLabel?: string): AppPair {
+export function findPair(app: string, namespace: string, deployments: Deployment[], allServices: Service[], forcedSlotLabel?: string): AppPair {
   const deps = [...deployments].sort(byName);
-  const pair: AppPair = { app, namespace, deployments: deps, liveServices: [], previewServices: [], sharedServices: [] };
+  const pair: AppPair = { app, namespace, deployments: deps, liveServices: [], previewServices: [], sharedServices: [], services: [] };
   const fail = (problem: string): AppPair => ({ ...pair, problem });
   if (deps.length !== 2) {
     const names = deps.map(nameOf).join(", ");
@@ -86,7 +111,7 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   }
   const [a, b] = deps as [Deployment, Deployment];
   const candidates = differingLabelKeys(a, b);
-  const nsServices = services.filter((s) => namespaceOf(s) === namespace).sort(byName);
+  const nsServices = allServices.filter((s) => namespaceOf(s) === namespace).sort(byName);
   let slotLabel: string;
   if (forcedSlotLabel) {
     const la = templateLabels(a)[forcedSlotLabel];
@@ -115,8 +140,8 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   const slots = ([slotA, slotB].sort((x, y) => x.value.localeCompare(y.value))) as [Slot, Slot];
   const withSlots: AppPair = { ...pair, slotLabel, slots };
 
-  const toA: Service[] = [];
-  const toB: Service[] = [];
+  const slotOf = (svc: Service) => svc.spec?.selector?.[slotLabel] ?? "";
+  const selecting: Service[] = [];
   for (const svc of nsServices) {
     if (!belongs(svc, a, b, [slotLabel])) continue;
     const sel = svc.spec?.selector ?? {};
@@ -124,44 +149,92 @@ export function findPair(app: string, namespace: string, deployments: Deployment
       withSlots.sharedServices.push(svc);
       continue;
     }
-    if (sel[slotLabel] === slotA.value) toA.push(svc);
-    else if (sel[slotLabel] === slotB.value) toB.push(svc);
-    else {
+    if (sel[slotLabel] !== slotA.value && sel[slotLabel] !== slotB.value) {
       return {
         ...withSlots,
         problem: `Service ${nameOf(svc)} selects ${slotLabel}=${sel[slotLabel]}, which neither ${nameOf(a)} (${slotA.value}) nor ${nameOf(b)} (${slotB.value}) has`,
       };
     }
+    selecting.push(svc);
   }
-  let live: Slot;
-  let liveServices: Service[];
-  let previewServices: Service[];
-  if (toA.length === 0 && toB.length === 0) {
+  if (selecting.length === 0) {
     return {
       ...withSlots,
       problem: `no Service selects either slot: a Service with selector ${formatSelector({ ...commonLabels(a, b), [slotLabel]: slotA.value })} is needed`,
     };
   }
-  if (toA.length > 0 && toB.length > 0) {
-    const aPreview = toA.every(looksLikePreview);
-    const bPreview = toB.every(looksLikePreview);
-    if (aPreview === bPreview) {
-      const list = [...toA, ...toB].map((s) => `${nameOf(s)} → ${s.spec?.selector?.[slotLabel]}`).join(", ");
+  const slotByValue = (v: string): Slot => (v === slotA.value ? slotA : slotB);
+  const other = (s: Slot): Slot => (s === slotA ? slotB : slotA);
+
+  // A switch recorded as pending on any Service: written, not yet verified (in progress or interrupted).
+  const pending = selecting
+    .map((s) => recordOf(s))
+    .filter((r): r is SwitchRecord => r?.state === "pending" && r.slotLabel === slotLabel)
+    .filter((r) => [slotA.value, slotB.value].includes(r.from) && [slotA.value, slotB.value].includes(r.to))
+    .sort((x, y) => Date.parse(y.at) - Date.parse(x.at))[0];
+
+  // Roles: the user's annotation, else the pending switch's, else the Service's own record; name patterns break ties.
+  const bothSelected = new Set(selecting.map(slotOf)).size === 2;
+  const roleOf = (svc: Service): "live" | "preview" => {
+    const annotated = svc.metadata.annotations?.[ROLE_ANNOTATION];
+    if (annotated === "live" || annotated === "preview") return annotated;
+    const recorded = pending?.services[nameOf(svc)] ?? recordOf(svc)?.services[nameOf(svc)];
+    if (recorded) return recorded;
+    return bothSelected && looksLikePreview(svc) ? "preview" : "live";
+  };
+  const services: AppService[] = selecting.map((svc) => ({
+    service: svc,
+    name: nameOf(svc),
+    role: roleOf(svc),
+    slot: slotOf(svc),
+    switchedBy: recordOf(svc)?.id,
+  }));
+  const liveOnes = services.filter((s) => s.role === "live");
+  const previewOnes = services.filter((s) => s.role === "preview");
+  const liveSlots = new Set(liveOnes.map((s) => s.slot));
+  const settledLive = liveSlots.size === 1 ? slotByValue([...liveSlots][0]!) : undefined;
+  const previewsAgree = settledLive !== undefined && previewOnes.every((s) => s.slot !== settledLive.value);
+
+  if (pending) {
+    const target = (s: AppService) => (s.role === "live" ? pending.to : pending.from);
+    const done = services.filter((s) => s.switchedBy === pending.id && s.slot === target(s));
+    const allOld = services.every((s) => s.slot === (s.role === "live" ? pending.from : pending.to));
+    if (!allOld) {
+      const unsettled: Unsettled = {
+        pending,
+        split: !(settledLive && previewsAgree),
+        services: services.map((s) => ({ name: s.name, role: s.role, slot: s.slot, switched: done.includes(s) })),
+      };
+      if (!unsettled.split && settledLive) {
+        // Every Service is switched; only the verification is missing.
+        return { ...withSlots, services, live: settledLive, idle: other(settledLive), liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service), unsettled };
+      }
+      return { ...withSlots, services, liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service), unsettled };
+    }
+  }
+  if (!settledLive || !previewsAgree) {
+    if (liveOnes.length === 0) {
+      return { ...withSlots, services, problem: `every Service of app ${app} is marked as preview; one must be live` };
+    }
+    if (liveSlots.size > 1 && !services.some((s) => s.switchedBy) && !services.some((s) => s.service.metadata.annotations?.[ROLE_ANNOTATION])) {
+      const list = services.map((s) => `${s.name} → ${s.slot}`).join(", ");
       return {
         ...withSlots,
+        services,
         problem: `Services select both slots (${list}) and none is marked as preview; annotate the preview Service with ${ROLE_ANNOTATION}=preview`,
       };
     }
-    live = aPreview ? slotB : slotA;
-    liveServices = aPreview ? toB : toA;
-    previewServices = aPreview ? toA : toB;
-  } else {
-    live = toA.length > 0 ? slotA : slotB;
-    liveServices = toA.length > 0 ? toA : toB;
-    previewServices = [];
+    // Live Services disagree (or a preview Service selects the live slot) and no switch is pending: split, not guessed.
+    return {
+      ...withSlots,
+      services,
+      liveServices: liveOnes.map((s) => s.service),
+      previewServices: previewOnes.map((s) => s.service),
+      unsettled: { split: true, services: services.map((s) => ({ name: s.name, role: s.role, slot: s.slot, switched: false })) },
+    };
   }
-  const idle = live === slotA ? slotB : slotA;
-  return { ...withSlots, live, idle, liveServices, previewServices };
+  const live = settledLive;
+  return { ...withSlots, services, live, idle: other(live), liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service) };
 }
 
 /** Labels both pod templates share. */

@@ -1,26 +1,38 @@
-import type { Service } from "./model.js";
+// Planning a switch: pure functions from the objects as read to the steps promote and abort run.
+import { type VersionAge, newer, versionAge } from "./evidence.js";
+import type { ReplicaSet, Service } from "./model.js";
 import { nameOf } from "./model.js";
-import type { AppPair, Slot } from "./pair.js";
+import type { AppPair, AppService, Slot } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
-import { type SwitchRecord, lastSwitch, recordAnnotations, templateHash } from "./state.js";
+import { RECORD_FORMAT, type SwitchRecord, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
 
-/** One conditional write to one Service: its selector's slot label moves from one value to another. */
+/** One conditional write to one Service: its selector's slot label set to `target`, and the record. */
 export interface ServiceWrite {
   service: string;
-  namespace: string;
   role: "live" | "preview";
-  /** The Service's selector as read, and its uid (for the Event). */
-  selector: Record<string, string>;
   uid?: string;
-  /** The write fails if the Service changed since it was read. */
+  /** The write fails (409) if the Service changed since it was read at this resourceVersion. */
   resourceVersion: string;
+  /** The Service's selector as read. */
+  selector: Record<string, string>;
+  /** Slot value it selected when read, the one it is switched to, and the one a switch-back returns it to. */
   from: string;
   to: string;
+  back: string;
   /** The JSON merge patch to send. */
   patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { selector: Record<string, string> } };
-  /** The patch that restores the Service's selector and annotations (resourceVersion filled in when applied). */
+  /** Restores the selector to `back` and our annotations as read (resourceVersion filled in when applied). */
   undo: { metadata: { annotations: Record<string, string | null> }; spec: { selector: Record<string, string> } };
 }
+
+/** The steps of a switch, in order. Each write step carries its precondition; the executor runs them. */
+export type Step =
+  | { kind: "scale-up"; deployment: string; replicas: number; resourceVersion: string }
+  | { kind: "check"; deployment: string; minAvailable: number }
+  | { kind: "switch"; writes: ServiceWrite[] }
+  | { kind: "verify"; services: string[] }
+  | { kind: "record"; services: string[] }
+  | { kind: "scale-down"; deployment: string; delayMs: number };
 
 /** A switch of traffic between the two slots, as promote and abort perform it. */
 export interface SwitchPlan {
@@ -29,16 +41,15 @@ export interface SwitchPlan {
   app: string;
   namespace: string;
   slotLabel: string;
+  /** The slot traffic leaves, and the one it goes to. */
   from: Slot;
   to: Slot;
   /** Available replicas the target needs before the switch. */
   minAvailable: number;
-  /** Writes in order: live Services first, then preview Services, each by name. */
+  /** Why this switch: the evidence it rests on, or the interrupted switch it repairs. */
+  reason: string;
   writes: ServiceWrite[];
-  /** abort: scale the target back up first (it was scaled down since the promote). */
-  scaleUp?: { deployment: string; replicas: number };
-  /** abort --scale-down: scale the slot traffic left to 0 afterwards. */
-  scaleDown?: { deployment: string };
+  steps: Step[];
   record: SwitchRecord;
 }
 
@@ -48,131 +59,251 @@ export interface NoopPlan {
   message: string;
 }
 
-export type Plan = SwitchPlan | NoopPlan;
-
-function write(svc: Service, role: "live" | "preview", slotLabel: string, from: string, to: string, rec: SwitchRecord | undefined): ServiceWrite {
-  const annotations: Record<string, string | null> = rec ? recordAnnotations(svc, rec) : {};
-  const old = svc.metadata.annotations ?? {};
-  const undoAnnotations: Record<string, string | null> = {};
-  for (const k of Object.keys(annotations)) undoAnnotations[k] = old[k] ?? null;
-  return {
-    service: nameOf(svc),
-    namespace: svc.metadata.namespace ?? "",
-    role,
-    selector: { ...(svc.spec?.selector ?? {}) },
-    uid: svc.metadata.uid,
-    resourceVersion: svc.metadata.resourceVersion ?? "",
-    from,
-    to,
-    patch: { metadata: { resourceVersion: svc.metadata.resourceVersion ?? "", annotations }, spec: { selector: { [slotLabel]: to } } },
-    undo: { metadata: { annotations: undoAnnotations }, spec: { selector: { [slotLabel]: from } } },
-  };
+/** The plugin cannot tell what is safe, or a precondition fails: nothing is done (exit 4). */
+export interface RefusedPlan {
+  kind: "refused";
+  message: string;
+  hint: string;
 }
 
-function switchPlan(
-  pair: AppPair,
-  action: "promote" | "abort",
-  from: Slot,
-  to: Slot,
-  minAvailable: number,
-  by: string,
-  now: Date,
-): SwitchPlan {
-  const slotLabel = pair.slotLabel!;
-  const record: SwitchRecord = {
-    action,
-    slotLabel,
-    from: from.value,
-    to: to.value,
-    at: now.toISOString(),
-    by,
-    fromDeployment: nameOf(from.deployment),
-    toDeployment: nameOf(to.deployment),
-    fromTemplate: templateHash(from.deployment),
-    fromReplicas: replicaCounts(from.deployment).desired,
-  };
-  // The record goes on the live Services, in the same write as the switch; preview Services only swap.
-  const writes = [
-    ...pair.liveServices.map((s) => write(s, "live", slotLabel, from.value, to.value, record)),
-    ...pair.previewServices.map((s) => write(s, "preview", slotLabel, to.value, from.value, undefined)),
-  ];
-  return { kind: "switch", action, app: pair.app, namespace: pair.namespace, slotLabel, from, to, minAvailable, writes, record };
+export type Plan = SwitchPlan | NoopPlan | RefusedPlan;
+
+/** Options every switch needs. */
+export interface SwitchOptions {
+  by: string;
+  now: Date;
+  /** Operation id written in the record. */
+  id: string;
 }
 
-export interface PromoteOptions {
+export interface PromoteOptions extends SwitchOptions {
   /** --to: the slot value to send traffic to. */
   to?: string;
   /** --min-ready. */
   minReady?: number;
-  by: string;
-  now: Date;
+  /** The namespace's ReplicaSets: the server's evidence of when each version appeared. */
+  replicaSets: ReplicaSet[];
 }
 
-/** Why a pair cannot be acted on (misconfigured), or undefined. */
+export interface AbortOptions extends SwitchOptions {
+  scaleDown: boolean;
+  scaleDownDelayMs: number;
+}
+
+/** Why a pair cannot be acted on at all (misconfigured), or undefined. */
 export function pairProblem(pair: AppPair): string | undefined {
   if (pair.problem) return pair.problem;
-  if (!pair.live || !pair.idle || !pair.slotLabel) return `the live slot of app ${pair.app} cannot be found`;
+  if (!pair.slotLabel || !pair.slots) return `the slots of app ${pair.app} cannot be found`;
+  if (!pair.unsettled && (!pair.live || !pair.idle)) return `the live slot of app ${pair.app} cannot be found`;
   return undefined;
 }
 
-/** Plans a promote: which Services change, or why nothing needs doing. The pair must be well formed. */
-export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind: "unknown-slot"; message: string } {
+/** "service/a on v2, service/b on v1": what each Service selects. */
+export function describeServices(pair: AppPair): string {
+  return pair.services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} on ${s.slot}`).join(", ");
+}
+
+const slotNamed = (pair: AppPair, value: string): Slot | undefined => pair.slots?.find((s) => s.value === value);
+const otherSlot = (pair: AppPair, s: Slot): Slot => (pair.slots![0] === s ? pair.slots![1] : pair.slots![0]);
+
+function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: SwitchRecord): ServiceWrite {
+  const svc: Service = s.service;
+  const annotations: Record<string, string | null> = recordAnnotations(svc, rec, s.role === "live");
+  const old = svc.metadata.annotations ?? {};
+  const undoAnnotations: Record<string, string | null> = {};
+  for (const k of Object.keys(annotations)) undoAnnotations[k] = old[k] ?? null;
+  const target = s.role === "live" ? to.value : from.value;
+  const back = s.role === "live" ? from.value : to.value;
+  return {
+    service: s.name,
+    role: s.role,
+    uid: svc.metadata.uid,
+    resourceVersion: svc.metadata.resourceVersion ?? "",
+    selector: { ...(svc.spec?.selector ?? {}) },
+    from: s.slot,
+    to: target,
+    back,
+    patch: { metadata: { resourceVersion: svc.metadata.resourceVersion ?? "", annotations }, spec: { selector: { [slotLabel]: target } } },
+    undo: { metadata: { annotations: undoAnnotations }, spec: { selector: { [slotLabel]: back } } },
+  };
+}
+
+function switchPlan(pair: AppPair, action: "promote" | "abort", from: Slot, to: Slot, minAvailable: number, reason: string, o: SwitchOptions): SwitchPlan {
+  const slotLabel = pair.slotLabel!;
+  // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
+  const services = [...pair.services].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "live" ? -1 : 1));
+  const record: SwitchRecord = {
+    format: RECORD_FORMAT,
+    id: o.id,
+    state: "pending",
+    action,
+    slotLabel,
+    from: from.value,
+    to: to.value,
+    at: o.now.toISOString(),
+    by: o.by,
+    fromDeployment: nameOf(from.deployment),
+    toDeployment: nameOf(to.deployment),
+    fromTemplate: deploymentVersion(from.deployment, slotLabel),
+    toTemplate: deploymentVersion(to.deployment, slotLabel),
+    fromReplicas: replicaCounts(from.deployment).desired,
+    services: Object.fromEntries(services.map((s) => [s.name, s.role])),
+  };
+  const writes = services.map((s) => write(s, slotLabel, from, to, record));
+  const live = writes.filter((w) => w.role === "live").map((w) => w.service);
+  const steps: Step[] = [
+    { kind: "check", deployment: nameOf(to.deployment), minAvailable },
+    { kind: "switch", writes },
+    { kind: "verify", services: live },
+    { kind: "record", services: writes.map((w) => w.service) },
+  ];
+  return { kind: "switch", action, app: pair.app, namespace: pair.namespace, slotLabel, from, to, minAvailable, reason, writes, steps, record };
+}
+
+/** The record every live Service agrees on; or none recorded; or why the records cannot be used. */
+export function agreedRecord(pair: AppPair): { record?: SwitchRecord; none?: boolean; why?: string } {
+  const live = pair.services.filter((s) => s.role === "live");
+  const readings = live.map((s) => ({ name: s.name, r: readRecord(s.service) }));
+  if (readings.every((x) => x.r.kind === "none")) return { none: true };
+  const invalid = readings.find((x) => x.r.kind === "invalid");
+  if (invalid && invalid.r.kind === "invalid") return { why: `the switch record on service/${invalid.name} cannot be used: ${invalid.r.why}` };
+  const missing = readings.find((x) => x.r.kind === "none");
+  const present = readings.find((x) => x.r.kind === "valid");
+  if (missing && present) return { why: `service/${missing.name} has no switch record while service/${present.name} has one` };
+  const records = readings.map((x) => (x.r.kind === "valid" ? x.r.record : undefined)).filter((r): r is SwitchRecord => r !== undefined);
+  const first = records[0]!;
+  const other = readings.find((x) => x.r.kind === "valid" && x.r.record.id !== first.id);
+  if (other) return { why: `the switch records on service/${readings[0]!.name} and service/${other.name} disagree` };
+  if (first.slotLabel !== pair.slotLabel || !slotNamed(pair, first.from) || !slotNamed(pair, first.to)) {
+    return { why: `the switch record on service/${readings[0]!.name} names ${first.slotLabel} ${first.from} → ${first.to}, which are not this app's slots` };
+  }
+  return { record: first };
+}
+
+const when = (v: VersionAge) => (v.since ? v.since.toISOString().replace(".000Z", "Z") : "unknown");
+
+/**
+ * Plain promote (no --to) switches only on positive evidence that the idle slot holds a newer version
+ * than the live one: the ReplicaSets the server keeps, checked against the record of the last switch.
+ * A restart or a scale of the idle slot, a missing, unusable or disagreeing record never send traffic back.
+ */
+export function promoteDecision(pair: AppPair, replicaSets: ReplicaSet[]): { kind: "switch"; reason: string } | NoopPlan | RefusedPlan {
   const live = pair.live!;
   const idle = pair.idle!;
-  if (opts.to !== undefined) {
-    if (opts.to === live.value) return { kind: "noop", message: `app ${pair.app} is already live on ${pair.slotLabel}=${live.value}` };
-    if (opts.to !== idle.value) {
-      return {
-        kind: "unknown-slot",
-        message: `app ${pair.app} has no slot ${pair.slotLabel}=${opts.to}; its slots are ${live.value} (live) and ${idle.value} (idle)`,
-      };
-    }
-  } else {
-    // Idempotent: the idle slot is the one the last promote took traffic from, unchanged since.
-    const last = lastSwitch(pair.liveServices[0]);
-    if (
-      last?.action === "promote" &&
-      last.to === live.value &&
-      last.from === idle.value &&
-      last.fromTemplate === templateHash(idle.deployment)
-    ) {
+  const slotLabel = pair.slotLabel!;
+  const liveAge = versionAge(live.deployment, replicaSets, slotLabel);
+  const idleAge = versionAge(idle.deployment, replicaSets, slotLabel);
+  const hint = `If ${slotLabel}=${idle.value} is the version you want live, name it: kubectl bluegreen promote ${pair.app} --to ${idle.value}`;
+  const refuse = (why: string): RefusedPlan => ({ kind: "refused", message: `will not promote app ${pair.app}: ${why}; nothing changed`, hint });
+  const isNewer = newer(idleAge, liveAge);
+  const ages = `its version was first deployed ${when(idleAge)}, the live slot's ${when(liveAge)}${idleAge.uncertain ? ` (${idleAge.uncertain})` : ""}`;
+  const agreed = agreedRecord(pair);
+  if (agreed.why) return refuse(agreed.why);
+  const rec = agreed.record;
+  if (!rec) {
+    if (isNewer) return { kind: "switch", reason: `no switch is recorded, and the idle slot ${idle.value} holds a newer version (first deployed ${when(idleAge)}, the live slot's ${when(liveAge)})` };
+    return refuse(`no switch is recorded and the idle slot ${idle.value} does not hold a newer version than the live slot ${live.value} (${ages})`);
+  }
+  if (rec.to !== live.value || rec.from !== idle.value) {
+    return refuse(`the last recorded switch went ${rec.from} → ${rec.to}, but ${slotLabel}=${live.value} is live now, so the Services were changed since`);
+  }
+  if (idleAge.hash === rec.fromTemplate) {
+    if (rec.action === "promote") {
       return {
         kind: "noop",
-        message: `app ${pair.app} is already promoted: ${pair.slotLabel}=${live.value} is live since ${last.at}; the idle slot ${idle.value} is the previous version (use abort to go back)`,
+        message: `app ${pair.app} is already promoted: ${slotLabel}=${live.value} is live since ${rec.at}; the idle slot ${idle.value} is the previous version (use abort to go back)`,
       };
     }
+    return refuse(`the idle slot ${idle.value} still holds the version that was aborted at ${rec.at}; deploy a new version into it first`);
   }
-  const minAvailable = opts.minReady ?? Math.max(1, replicaCounts(live.deployment).available);
-  return switchPlan(pair, "promote", live, idle, minAvailable, opts.by, opts.now);
+  if (isNewer) return { kind: "switch", reason: `a new version was deployed into the idle slot ${idle.value} after the last switch (first deployed ${when(idleAge)})` };
+  return refuse(`the idle slot ${idle.value} changed since the last switch, but not to a newer version than the live one (${ages})`);
 }
 
-export interface AbortOptions {
-  scaleDown: boolean;
-  by: string;
-  now: Date;
+/** Plans a promote: finish an interrupted switch, go to --to, or switch on evidence; else a no-op or a refusal. */
+export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind: "unknown-slot"; message: string } {
+  const slotLabel = pair.slotLabel!;
+  const minFor = (from: Slot) => opts.minReady ?? Math.max(1, replicaCounts(from.deployment).available);
+  if (opts.to !== undefined) {
+    const target = slotNamed(pair, opts.to);
+    if (!target) {
+      const [a, b] = pair.slots!;
+      const role = (s: Slot) => (pair.live === s ? " (live)" : pair.idle === s ? " (idle)" : "");
+      return { kind: "unknown-slot", message: `app ${pair.app} has no slot ${slotLabel}=${opts.to}; its slots are ${a.value}${role(a)} and ${b.value}${role(b)}` };
+    }
+    if (!pair.unsettled && pair.live === target) return { kind: "noop", message: `app ${pair.app} is already live on ${slotLabel}=${target.value}` };
+    const from = otherSlot(pair, target);
+    const reason = pair.unsettled ? `--to ${target.value} settles ${describeServices(pair)}` : `--to ${target.value}`;
+    return switchPlan(pair, "promote", from, target, minFor(from), reason, opts);
+  }
+  const u = pair.unsettled;
+  if (u) {
+    if (!u.pending) {
+      return {
+        kind: "refused",
+        message: `will not promote app ${pair.app}: its Services disagree (${describeServices(pair)}) and no switch is recorded as in progress; nothing changed`,
+        hint: `Name the slot every live Service should select: kubectl bluegreen promote ${pair.app} --to SLOT`,
+      };
+    }
+    const target = slotNamed(pair, u.pending.to)!;
+    const from = otherSlot(pair, target);
+    const reason = `finishes the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"}, which was not verified (${describeServices(pair)})`;
+    return switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts);
+  }
+  const d = promoteDecision(pair, opts.replicaSets);
+  if (d.kind !== "switch") return d;
+  return switchPlan(pair, "promote", pair.live!, pair.idle!, minFor(pair.live!), d.reason, opts);
 }
 
-/** Plans an abort: back to the slot the last promote took traffic from. */
-export function planAbort(pair: AppPair, opts: AbortOptions): Plan | { kind: "refused"; message: string } {
-  const live = pair.live!;
-  const idle = pair.idle!;
-  const last = lastSwitch(pair.liveServices[0]);
-  if (!last) return { kind: "noop", message: `nothing to abort: no promote of app ${pair.app} is recorded on its Service(s)` };
-  if (last.action === "abort") return { kind: "noop", message: `nothing to abort: the last promote of app ${pair.app} was already aborted at ${last.at}` };
-  if (last.to !== live.value || last.from !== idle.value) {
-    return {
-      kind: "refused",
-      message: `the last promote switched app ${pair.app} from ${last.from} to ${last.to}, but ${pair.slotLabel}=${live.value} is live now; the Services were changed since, so abort will not guess`,
-    };
+/** Replicas abort scales a scaled-down slot back to: the record's count, bounded by the live slot's desired replicas. */
+export function scaleBackReplicas(recorded: number, live: Slot): number {
+  const cap = Math.max(1, replicaCounts(live.deployment).desired);
+  return recorded >= 1 ? Math.min(recorded, cap) : cap;
+}
+
+/** Plans an abort: back to the slot the last promote took traffic from, or back from an interrupted switch. */
+export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
+  const hint = `Run kubectl bluegreen status ${pair.app} to see the app, or promote --to SLOT to choose explicitly.`;
+  let from: Slot;
+  let to: Slot;
+  let recordedReplicas: number;
+  let reason: string;
+  const u = pair.unsettled;
+  if (u) {
+    if (!u.pending) {
+      return { kind: "refused", message: `will not abort app ${pair.app}: its Services disagree (${describeServices(pair)}) and no switch is recorded as in progress; nothing changed`, hint };
+    }
+    to = slotNamed(pair, u.pending.from)!;
+    from = otherSlot(pair, to);
+    recordedReplicas = u.pending.fromReplicas;
+    reason = `goes back from the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at}, which was not verified (${describeServices(pair)})`;
+  } else {
+    const agreed = agreedRecord(pair);
+    if (agreed.none) return { kind: "noop", message: `nothing to abort: no promote of app ${pair.app} is recorded on its Service(s)` };
+    if (agreed.why) return { kind: "refused", message: `will not abort app ${pair.app}: ${agreed.why}; nothing changed`, hint };
+    const rec = agreed.record!;
+    if (rec.action === "abort") return { kind: "noop", message: `nothing to abort: the last promote of app ${pair.app} was already aborted at ${rec.at}` };
+    const live = pair.live!;
+    if (rec.to !== live.value || rec.from !== pair.idle!.value) {
+      return {
+        kind: "refused",
+        message: `the last promote switched app ${pair.app} from ${rec.from} to ${rec.to}, but ${pair.slotLabel}=${live.value} is live now; the Services were changed since, so abort will not guess`,
+        hint,
+      };
+    }
+    from = live;
+    to = pair.idle!;
+    recordedReplicas = rec.fromReplicas;
+    reason = `the last promote (${rec.at} by ${rec.by || "unknown"}) switched ${rec.from} → ${rec.to}`;
   }
-  const desired = replicaCounts(idle.deployment).desired;
-  const plan = switchPlan(pair, "abort", live, idle, 1, opts.by, opts.now);
-  if (desired === 0) {
-    const replicas = last.fromReplicas > 0 ? last.fromReplicas : Math.max(1, replicaCounts(live.deployment).desired);
-    plan.scaleUp = { deployment: nameOf(idle.deployment), replicas };
+  const desired = replicaCounts(to.deployment).desired;
+  const scaleUp = desired === 0 ? scaleBackReplicas(recordedReplicas, from) : undefined;
+  const minAvailable = scaleUp ?? Math.max(1, Math.min(desired, replicaCounts(from.deployment).available));
+  const plan = switchPlan(pair, "abort", from, to, minAvailable, reason, opts);
+  if (scaleUp !== undefined) {
+    plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: scaleUp, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
   }
-  plan.minAvailable = plan.scaleUp ? plan.scaleUp.replicas : Math.max(1, Math.min(desired, replicaCounts(live.deployment).available));
-  if (opts.scaleDown) plan.scaleDown = { deployment: nameOf(live.deployment) };
+  if (opts.scaleDown) plan.steps.push({ kind: "scale-down", deployment: nameOf(from.deployment), delayMs: opts.scaleDownDelayMs });
   return plan;
 }
 

@@ -1,17 +1,20 @@
 import type { Deployment } from "./model.js";
 import { nameOf } from "./model.js";
 import { type AppPair, type Slot, templateLabels } from "./pair.js";
-import { planPromote } from "./plan.js";
+import type { ReplicaSet } from "./model.js";
+import { describeServices, promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
-import { type HistoryEntry, type SwitchRecord, history, lastSwitch } from "./state.js";
+import { type HistoryEntry, type SwitchRecord, history, recordOf } from "./record.js";
 
-export type Verdict = "ready" | "promoted" | "not-ready" | "degraded" | "misconfigured";
+export type Verdict = "ready" | "promoted" | "blocked" | "not-ready" | "degraded" | "interrupted" | "misconfigured";
 
 /** Words a person reads for each verdict. */
 export const VERDICT_TEXT: Record<Verdict, string> = {
   ready: "ready to promote",
   promoted: "promoted",
+  blocked: "promote blocked",
   "not-ready": "not ready",
+  interrupted: "interrupted",
   degraded: "degraded",
   misconfigured: "misconfigured",
 };
@@ -67,8 +70,9 @@ function slotView(d: Deployment, slotLabel: string | undefined, role: SlotView["
 
 const roleOf = (pair: AppPair, s: Slot): SlotView["role"] => (pair.live === s ? "live" : pair.idle === s ? "idle" : "unknown");
 
-/** The verdict and screen data for one app. Exit code 0 for ready/promoted/not-ready, 1 otherwise. */
-export function appStatus(pair: AppPair): AppStatus {
+/** The verdict and screen data for one app, by the same rules promote follows. */
+export function appStatus(pair: AppPair, replicaSets: ReplicaSet[]): AppStatus {
+  const firstLive = pair.services.find((s) => s.role === "live")?.service;
   const base = {
     app: pair.app,
     namespace: pair.namespace,
@@ -78,20 +82,28 @@ export function appStatus(pair: AppPair): AppStatus {
       : pair.deployments.map((d) => slotView(d, pair.slotLabel, "unknown")),
     liveSlot: pair.live?.value,
     services: [
-      ...pair.liveServices.map((s) => ({ name: nameOf(s), role: "live" as const, selects: pair.live!.value })),
-      ...pair.previewServices.map((s) => ({ name: nameOf(s), role: "preview" as const, selects: pair.idle!.value })),
+      ...pair.services.map((s) => ({ name: s.name, role: s.role, selects: s.slot })),
       ...pair.sharedServices.map((s) => ({ name: nameOf(s), role: "shared" as const, selects: "both slots" })),
     ],
-    lastSwitch: lastSwitch(pair.liveServices[0]),
-    history: history(pair.liveServices[0]),
+    lastSwitch: recordOf(firstLive),
+    history: history(firstLive),
   };
+  const u = pair.unsettled;
+  if (u && !pair.problem) {
+    const reason = u.pending
+      ? `the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"} is in progress or was interrupted` +
+        `${u.split ? "" : " before verification"}: ${describeServices(pair)}; promote finishes it, abort goes back`
+      : `the Services disagree and no switch is recorded as in progress: ${describeServices(pair)}; promote --to SLOT settles it`;
+    return { ...base, verdict: "interrupted", reason };
+  }
   if (pair.problem || !pair.live || !pair.idle) {
     return { ...base, verdict: "misconfigured", reason: pair.problem ?? "the live slot cannot be found" };
   }
   const bad = degraded(pair.live.deployment);
   if (bad) return { ...base, verdict: "degraded", reason: `live slot ${pair.live.value}: ${bad}` };
-  const plan = planPromote(pair, { by: "", now: new Date(0) });
-  if (plan.kind === "noop") return { ...base, verdict: "promoted", reason: plan.message };
+  const decision = promoteDecision(pair, replicaSets);
+  if (decision.kind === "noop") return { ...base, verdict: "promoted", reason: decision.message };
+  if (decision.kind === "refused") return { ...base, verdict: "blocked", reason: `${decision.message.replace(/; nothing changed$/, "")}; promote --to ${pair.idle.value} overrides` };
   const minAvailable = Math.max(1, replicaCounts(pair.live.deployment).available);
   const why = promotable(pair.idle.deployment, minAvailable);
   if (why) return { ...base, verdict: "not-ready", reason: `idle slot ${pair.idle.value}: ${why}` };
@@ -99,4 +111,4 @@ export function appStatus(pair: AppPair): AppStatus {
 }
 
 /** status exits 1 when an app needs attention. */
-export const needsAttention = (s: AppStatus): boolean => s.verdict === "degraded" || s.verdict === "misconfigured";
+export const needsAttention = (s: AppStatus): boolean => s.verdict === "degraded" || s.verdict === "misconfigured" || s.verdict === "interrupted";

@@ -37,6 +37,8 @@ export interface PromoteFlags {
 
 export interface AbortFlags {
   scaleDown: boolean;
+  /** How long after the switch back the aborted slot is scaled down (proxies and load balancers lag). */
+  scaleDownDelayMs: number;
   timeoutMs: number;
   verifyTimeoutMs: number;
   dryRun?: "client" | "server";
@@ -181,7 +183,8 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .option("scale-down", { type: "boolean", describe: "Also scale the aborted slot to 0" })
+          .option("scale-down", { type: "boolean", describe: "Also scale the aborted slot to 0, once no Service selects it" })
+          .option("scale-down-delay", { type: "string", default: "30s", describe: "How long to wait after the switch back before scaling down" })
           .option("timeout", { type: "string", default: "5m", describe: "How long to wait for a scaled-down slot to come back" })
           .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
@@ -195,6 +198,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           global: globalOptions(a, appArg(a, true)),
           flags: {
             scaleDown: Boolean(a["scale-down"]),
+            scaleDownDelayMs: parseDuration("scale-down-delay", a["scale-down-delay"] as string),
             timeoutMs: parseDuration("timeout", a.timeout as string),
             verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
             dryRun: dryRun(a),

@@ -5,8 +5,10 @@ export const EXIT_CODES_HELP = `Exit codes (the same for every command):
   2   usage error (bad flag, missing argument)
   3   not found (namespace, app, pair, Service, context)
   4   refused: a precondition is not met (idle slot not ready, ambiguous pair); nothing changed
-  5   conflict: the objects changed under us; nothing changed (or our partial change was undone)
-  6   verification failed after the switch; traffic was switched back
+  5   conflict: the objects changed under us; nothing changed unless the message says what was done
+  6   verification failed after the switch; traffic was switched back (all-old)
   7   forbidden or unauthorized
-  8   cluster unreachable or timed out
-  10  unexpected error`;
+  8   cluster unreachable or timed out; nothing changed unless the message says what was done
+  9   traffic is split or its state is unknown: the message names each Service's slot; repair with promote or abort
+  10  unexpected error
+  130 interrupted (Ctrl-C); the message says where traffic is`;

@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import type { AppSelection } from "../cli/app.js";
 import type { Context } from "../context.js";
 import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import { pairProblem } from "../bluegreen/plan.js";
-import type { Labels, Pod } from "../bluegreen/model.js";
+import type { Labels, Pod, ReplicaSet } from "../bluegreen/model.js";
 import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 
@@ -13,7 +14,14 @@ export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<Ap
     kube.listDeployments(ns, deploymentSelector(sel)),
     kube.listServices(ns),
   ]);
-  return findApps(sel, deployments, services, sel.slotLabel);
+  // Only objects of the namespace asked for, whatever the server returned.
+  const inScope = (o: { metadata: { namespace?: string } }) => ns === undefined || o.metadata.namespace === ns;
+  return findApps(sel, deployments.filter(inScope), services.filter(inScope), sel.slotLabel);
+}
+
+/** The ReplicaSets of the app's Deployments: the server's record of when each version appeared. */
+export function loadReplicaSets(kube: KubeClient, sel: AppSelection, ns: string | undefined): Promise<ReplicaSet[]> {
+  return kube.listReplicaSets(ns, deploymentSelector(sel));
 }
 
 /** Says why nothing was found: a missing namespace, or no Deployments with the label. */
@@ -36,6 +44,9 @@ export async function loadPair(kube: KubeClient, sel: AppSelection): Promise<App
   if (pairs.length === 0) throw await notFound(kube, sel);
   return pairs[0]!;
 }
+
+/** A fresh operation id for the record of a switch. */
+export const operationId = (): string => randomBytes(8).toString("hex");
 
 /** Refuses (exit 4) to act on a misconfigured pair. */
 export function requireWellFormed(pair: AppPair): void {

@@ -9,7 +9,7 @@ const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--namespace", "-n", "--reque
 const COMMAND_FLAGS: Record<string, string[]> = {
   status: ["--all-namespaces", "-A", "--output", "-o", "--no-headers", "--watch", "-w"],
   promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
-  abort: ["--scale-down", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
+  abort: ["--scale-down", "--scale-down-delay", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
   diff: ["--output", "-o"],
   version: ["--client", "--output", "-o"],
   completion: [],
@@ -17,7 +17,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 /** Flags followed by a value. */
 const VALUE_FLAGS = new Set([
   "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
-  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run",
+  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run", "--scale-down-delay",
 ]);
 
 /** Cobra's ShellCompDirectiveNoFileComp: kubectl and our scripts read the last line as the directive. */

@@ -4,12 +4,15 @@ import { type AppStatus, appStatus, needsAttention } from "../bluegreen/verdict.
 import type { KubeClient } from "../kube/types.js";
 import { renderData } from "../render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
-import { loadPairs, notFound } from "./common.js";
+import { loadPairs, loadReplicaSets, notFound } from "./common.js";
 
 async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]> {
-  const pairs = await loadPairs(kube, g.selection);
+  const [pairs, replicaSets] = await Promise.all([
+    loadPairs(kube, g.selection),
+    loadReplicaSets(kube, g.selection, g.selection.allNamespaces ? undefined : kube.namespace),
+  ]);
   if (pairs.length === 0 && (g.selection.app !== undefined || g.selection.selector !== undefined)) throw await notFound(kube, g.selection);
-  return pairs.map(appStatus);
+  return pairs.map((p) => appStatus(p, replicaSets));
 }
 
 function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {

@@ -123,8 +123,13 @@ class Client implements KubeClient {
     return this.call("list pods", async () => (await this.core.listNamespacedPod({ namespace: ns, labelSelector })).items as Pod[]);
   }
 
-  listReplicaSets(ns: string, labelSelector?: string): Promise<ReplicaSet[]> {
-    return this.call("list replicasets", async () => (await this.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector })).items as ReplicaSet[]);
+  listReplicaSets(ns: string | undefined, labelSelector?: string): Promise<ReplicaSet[]> {
+    return this.call("list replicasets", async () => {
+      const r = ns
+        ? await this.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector })
+        : await this.apps.listReplicaSetForAllNamespaces({ labelSelector });
+      return r.items as ReplicaSet[];
+    });
   }
 
   listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]> {

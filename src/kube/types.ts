@@ -29,7 +29,8 @@ export interface KubeClient {
   listDeployments(ns: string | undefined, labelSelector?: string): Promise<Deployment[]>;
   listServices(ns: string | undefined): Promise<Service[]>;
   listPods(ns: string, labelSelector: string): Promise<Pod[]>;
-  listReplicaSets(ns: string, labelSelector?: string): Promise<ReplicaSet[]>;
+  /** All namespaces when ns is undefined. */
+  listReplicaSets(ns: string | undefined, labelSelector?: string): Promise<ReplicaSet[]>;
   listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]>;
   listNamespaces(): Promise<string[]>;
   getDeployment(ns: string, name: string): Promise<Deployment>;

@@ -1,44 +1,80 @@
-import type { SwitchPlan } from "../bluegreen/plan.js";
-import { HISTORY_ANNOTATION, LAST_SWITCH_ANNOTATION } from "../bluegreen/state.js";
+// A switch for people and scripts: the plan's steps (what --dry-run prints) and the Outcome of running it.
+import type { Step, SwitchPlan } from "../bluegreen/plan.js";
+import { HISTORY_ANNOTATION, LAST_SWITCH_ANNOTATION } from "../bluegreen/record.js";
+import type { Outcome } from "../bluegreen/outcome.js";
+
+const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
+
+function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] {
+  switch (step.kind) {
+    case "scale-up":
+      return [
+        `scale deployment/${step.deployment} to ${step.replicas} replicas (only if unchanged since resourceVersion ${step.resourceVersion}) and wait up to ${secs(o.waitTimeoutMs)} for it`,
+      ];
+    case "check":
+      return [
+        `check deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replicas, and that its pods match the new selectors: ` +
+          (o.blockers.length ? `NOT MET: ${o.blockers.join("; ")}` : "ok"),
+      ];
+    case "switch":
+      return step.writes.map(
+        (w) =>
+          `patch service/${w.service} (${w.role}): selector ${plan.slotLabel}: ${w.from} → ${w.to}, only if unchanged since resourceVersion ${w.resourceVersion}; record switch ${plan.record.id} as pending`,
+      );
+    case "verify":
+      return [
+        `verify the EndpointSlices of ${step.services.map((s) => `service/${s}`).join(", ")} hold ready endpoints of ${plan.slotLabel}=${plan.to.value} only, within ${secs(o.verifyTimeoutMs)}; else switch every Service back`,
+      ];
+    case "record":
+      return [
+        `record the switch as verified in ${LAST_SWITCH_ANNOTATION} (and ${HISTORY_ANNOTATION} on live Services), and an Event (${plan.action === "promote" ? "Promoted" : "Aborted"}) by ${plan.record.by}`,
+      ];
+    case "scale-down":
+      return [`after ${secs(step.delayMs)}, scale deployment/${step.deployment} to 0 replicas, only if no Service selects it`];
+  }
+}
+
+export interface PlanRenderOptions {
+  dryRun?: "client" | "server";
+  verifyTimeoutMs: number;
+  waitTimeoutMs: number;
+  blockers: string[];
+}
 
 /** The steps of a switch, in the order they run: what --dry-run prints. */
-export function renderPlan(plan: SwitchPlan, o: { dryRun?: "client" | "server"; verifyTimeoutMs: number; blockers: string[] }): string {
+export function renderPlan(plan: SwitchPlan, context: string, o: PlanRenderOptions): string {
   const lines = [
-    `Plan: ${plan.action} app ${plan.app} in namespace ${plan.namespace}: ${plan.slotLabel} ${plan.from.value} → ${plan.to.value}` +
+    `Plan: ${plan.action} app ${plan.app} in namespace ${plan.namespace} (context ${context}): ${plan.slotLabel} ${plan.from.value} → ${plan.to.value}` +
       (o.dryRun ? ` (dry run: ${o.dryRun})` : ""),
+    `  Why: ${plan.reason}`,
   ];
   let n = 1;
-  if (plan.scaleUp) lines.push(`  ${n++}. scale deployment/${plan.scaleUp.deployment} to ${plan.scaleUp.replicas} replicas and wait for it`);
-  lines.push(
-    `  ${n++}. check deployment/${plan.to.deployment.metadata.name} is rolled out with at least ${plan.minAvailable} available replicas: ` +
-      (o.blockers.length ? `NOT MET: ${o.blockers.join("; ")}` : "ok"),
-  );
-  for (const w of plan.writes) {
-    lines.push(
-      `  ${n++}. patch service/${w.service} (${w.role}): selector ${plan.slotLabel}: ${w.from} → ${w.to}, only if unchanged since resourceVersion ${w.resourceVersion}`,
-    );
-  }
-  const live = plan.writes.filter((w) => w.role === "live").map((w) => `service/${w.service}`);
-  lines.push(`  ${n++}. verify the EndpointSlices of ${live.join(", ")} hold ready endpoints of ${plan.slotLabel}=${plan.to.value} only, within ${Math.round(o.verifyTimeoutMs / 1000)}s; else switch back`);
-  lines.push(`  ${n++}. record ${LAST_SWITCH_ANNOTATION} and ${HISTORY_ANNOTATION} on ${live.join(", ")}, and an Event (${plan.action === "promote" ? "Promoted" : "Aborted"}) by ${plan.record.by}`);
-  if (plan.scaleDown) lines.push(`  ${n++}. scale deployment/${plan.scaleDown.deployment} to 0 replicas`);
+  for (const step of plan.steps) for (const line of stepLine(plan, step, o)) lines.push(`  ${n++}. ${line}`);
   return `${lines.join("\n")}\n`;
 }
 
-/** The machine-readable result of promote or abort. */
-export function switchDocument(plan: SwitchPlan, result: string, dryRun?: "client" | "server"): unknown {
+export const DONE = { promote: "promoted", abort: "aborted" } as const;
+
+/** The machine-readable result of promote or abort: what was planned, what each step did, where traffic is. */
+export function switchDocument(plan: SwitchPlan, context: string, result: string, outcome?: Outcome, dryRun?: "client" | "server"): unknown {
   return {
     kind: "BlueGreenSwitch",
     apiVersion: "kubectl-bluegreen/v1",
     action: plan.action,
     app: plan.app,
     namespace: plan.namespace,
+    context,
     slotLabel: plan.slotLabel,
     from: plan.from.value,
     to: plan.to.value,
+    reason: plan.reason,
     result,
+    final: outcome?.final ?? null,
     dryRun: dryRun ?? null,
-    services: plan.writes.map((w) => ({ name: w.service, role: w.role, from: w.from, to: w.to })),
+    services: plan.writes.map((w, i) => ({ name: w.service, role: w.role, from: w.from, to: w.to, now: outcome ? (outcome.services[i]?.slot ?? null) : w.from })),
+    steps: outcome?.steps ?? [],
     record: plan.record,
+    error: outcome?.error?.message ?? null,
   };
 }
+

@@ -15,7 +15,9 @@ export interface StatusRenderOptions {
 const VERDICT_STYLE: Record<Verdict, "green" | "yellow" | "red"> = {
   ready: "green",
   promoted: "green",
+  blocked: "yellow",
   "not-ready": "yellow",
+  interrupted: "red",
   degraded: "red",
   misconfigured: "red",
 };
@@ -25,7 +27,7 @@ const verdictText = (s: AppStatus, color: boolean) => paint(color, VERDICT_STYLE
 function lastSwitchText(s: AppStatus, now: Date): string {
   const l = s.lastSwitch;
   if (!l) return "none recorded";
-  return `${l.action} ${l.from} → ${l.to} by ${l.by || "unknown"}, ${age(l.at, now)} ago (${l.at})`;
+  return `${l.action} ${l.from} → ${l.to}${l.state === "pending" ? " (not verified)" : ""} by ${l.by || "unknown"}, ${age(l.at, now)} ago (${l.at})`;
 }
 
 /** The one-screen view of a single app. */

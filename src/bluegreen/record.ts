@@ -1,0 +1,208 @@
+// The switch record: what promote and abort write on the Services they change, and how it is read back.
+import { createHash } from "node:crypto";
+import type { Deployment, PodTemplate, Service } from "./model.js";
+
+/** The last switch, kept as JSON on every Service a switch wrote. */
+export const LAST_SWITCH_ANNOTATION = "kubectl-bluegreen/last-switch";
+/** A short bounded history of switches, newest first (live Services only). */
+export const HISTORY_ANNOTATION = "kubectl-bluegreen/history";
+export const HISTORY_LIMIT = 10;
+/** The record format this plugin writes; records of other formats are never trusted. */
+export const RECORD_FORMAT = 2;
+/** Annotation kubectl rollout restart sets on a pod template: a restart, not a new version. */
+export const RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt";
+/** The label the Deployment controller adds to each ReplicaSet's template. */
+export const POD_TEMPLATE_HASH_LABEL = "pod-template-hash";
+/** The most replicas a record may ask abort to scale back to (it is also bounded by the live slot). */
+export const MAX_RECORDED_REPLICAS = 10_000;
+
+/** Where a switch stands: written with the selector (pending), confirmed after verification (verified). */
+export type SwitchState = "pending" | "verified";
+
+/** One traffic switch, as recorded on the Service(s) it wrote. */
+export interface SwitchRecord {
+  format: typeof RECORD_FORMAT;
+  /** Operation id: tells our own write from anyone else's when a reply is lost. */
+  id: string;
+  state: SwitchState;
+  action: "promote" | "abort";
+  slotLabel: string;
+  /** Slot value traffic left. */
+  from: string;
+  /** Slot value traffic went to. */
+  to: string;
+  /** ISO time of the switch. */
+  at: string;
+  /** Who switched (SelfSubjectReview user name, else kubeconfig user). */
+  by: string;
+  fromDeployment: string;
+  toDeployment: string;
+  /** Version hash (see versionHash) of the slot traffic left and of the one it went to. */
+  fromTemplate: string;
+  toTemplate: string;
+  /** Desired replicas of the slot traffic left, so abort can scale it back (bounded by the live slot when used). */
+  fromReplicas: number;
+  /** Every Service the switch writes, with its role, so roles survive an interruption. */
+  services: Record<string, "live" | "preview">;
+}
+
+/** The short form kept in the history. */
+export interface HistoryEntry {
+  action: "promote" | "abort";
+  from: string;
+  to: string;
+  at: string;
+  by: string;
+}
+
+/** What a Service's record annotation holds. */
+export type RecordReading =
+  | { kind: "none" }
+  | { kind: "valid"; record: SwitchRecord }
+  /** Unreadable, of another format, or with a field out of bounds: one phrase saying why. */
+  | { kind: "invalid"; why: string };
+
+/** JSON with sorted keys and no undefined values, so equal objects hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (v instanceof Date) return JSON.stringify(v.toISOString());
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? "null" : canonicalJson(x))).join(",")}]`;
+  if (v && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined && x !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+const without = (o: Record<string, string> | undefined, keys: string[]) =>
+  Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => !keys.includes(k)));
+
+/**
+ * A hash of what a pod template runs: the template without the slot label, the controller's
+ * pod-template-hash and the restartedAt annotation. A rollout restart or a scale leaves it unchanged;
+ * a new image, command, env, resources, volumes or labels change it. Equal in both slots for the same version.
+ */
+export function versionHash(template: PodTemplate | undefined, slotLabel: string): string {
+  const t = template ?? { metadata: {} };
+  const normalized = {
+    ...t,
+    metadata: {
+      ...(t.metadata ?? {}),
+      labels: without(t.metadata?.labels, [slotLabel, POD_TEMPLATE_HASH_LABEL]),
+      annotations: without(t.metadata?.annotations, [RESTARTED_AT_ANNOTATION]),
+    },
+  };
+  return createHash("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16);
+}
+
+/** The version hash of a Deployment's pod template. */
+export const deploymentVersion = (d: Deployment, slotLabel: string): string => versionHash(d.spec?.template, slotLabel);
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const isLabelValue = (v: unknown): v is string => typeof v === "string" && v.length <= 63 && LABEL_VALUE.test(v);
+const isName = (v: unknown): v is string => typeof v === "string" && v.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v);
+const isHash = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{16}$/.test(v);
+const isText = (v: unknown, max = 512): v is string => typeof v === "string" && v.length <= max;
+
+/** Reads and validates the record on a Service. Nothing in it is used unless every field is in bounds. */
+export function readRecord(svc: Service | undefined): RecordReading {
+  const text = svc?.metadata.annotations?.[LAST_SWITCH_ANNOTATION];
+  if (text === undefined) return { kind: "none" };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { kind: "invalid", why: "it is not JSON" };
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) return { kind: "invalid", why: "it is not a JSON object" };
+  const r = v as Record<string, unknown>;
+  if (r.format === undefined) return { kind: "invalid", why: "it was written by an older kubectl-bluegreen (no format field)" };
+  if (r.format !== RECORD_FORMAT) return { kind: "invalid", why: `it has format ${JSON.stringify(r.format)}, and this plugin reads format ${RECORD_FORMAT}` };
+  const bad = (field: string) => ({ kind: "invalid" as const, why: `its field ${field} is missing or out of bounds` });
+  if (!isText(r.id, 64) || !/^[0-9a-f]{8,64}$/.test(r.id)) return bad("id");
+  if (r.state !== "pending" && r.state !== "verified") return bad("state");
+  if (r.action !== "promote" && r.action !== "abort") return bad("action");
+  if (!isText(r.slotLabel, 317) || r.slotLabel === "") return bad("slotLabel");
+  if (!isLabelValue(r.from)) return bad("from");
+  if (!isLabelValue(r.to) || r.to === r.from) return bad("to");
+  if (!isText(r.at, 64) || Number.isNaN(Date.parse(r.at))) return bad("at");
+  if (!isText(r.by)) return bad("by");
+  if (!isName(r.fromDeployment)) return bad("fromDeployment");
+  if (!isName(r.toDeployment)) return bad("toDeployment");
+  if (!isHash(r.fromTemplate)) return bad("fromTemplate");
+  if (!isHash(r.toTemplate)) return bad("toTemplate");
+  if (typeof r.fromReplicas !== "number" || !Number.isInteger(r.fromReplicas) || r.fromReplicas < 0 || r.fromReplicas > MAX_RECORDED_REPLICAS) {
+    return bad("fromReplicas");
+  }
+  if (!r.services || typeof r.services !== "object" || Array.isArray(r.services)) return bad("services");
+  const services: Record<string, "live" | "preview"> = {};
+  for (const [name, role] of Object.entries(r.services as Record<string, unknown>)) {
+    if (!DNS_LABEL.test(name) || name.length > 63 || (role !== "live" && role !== "preview")) return bad("services");
+    services[name] = role;
+  }
+  if (Object.keys(services).length === 0) return bad("services");
+  return {
+    kind: "valid",
+    record: {
+      format: RECORD_FORMAT,
+      id: r.id,
+      state: r.state,
+      action: r.action,
+      slotLabel: r.slotLabel,
+      from: r.from,
+      to: r.to,
+      at: r.at,
+      by: r.by,
+      fromDeployment: r.fromDeployment,
+      toDeployment: r.toDeployment,
+      fromTemplate: r.fromTemplate,
+      toTemplate: r.toTemplate,
+      fromReplicas: r.fromReplicas,
+      services,
+    },
+  };
+}
+
+/** The valid record on a Service, or undefined. */
+export function recordOf(svc: Service | undefined): SwitchRecord | undefined {
+  const r = readRecord(svc);
+  return r.kind === "valid" ? r.record : undefined;
+}
+
+/** The recorded history of a Service, newest first; entries that are not well formed are dropped. */
+export function history(svc: Service | undefined): HistoryEntry[] {
+  const text = svc?.metadata.annotations?.[HISTORY_ANNOTATION];
+  if (!text) return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(v)) return [];
+  return v
+    .filter(
+      (e): e is HistoryEntry =>
+        !!e &&
+        typeof e === "object" &&
+        (e.action === "promote" || e.action === "abort") &&
+        isLabelValue(e.from) &&
+        isLabelValue(e.to) &&
+        isText(e.at, 64) &&
+        isText(e.by),
+    )
+    .slice(0, HISTORY_LIMIT)
+    .map((e) => ({ action: e.action, from: e.from, to: e.to, at: e.at, by: e.by }));
+}
+
+/** The record annotation (and, for live Services, the history with this switch added). */
+export function recordAnnotations(svc: Service, rec: SwitchRecord, withHistory: boolean): Record<string, string> {
+  const out: Record<string, string> = { [LAST_SWITCH_ANNOTATION]: JSON.stringify(rec) };
+  if (withHistory) {
+    const entry: HistoryEntry = { action: rec.action, from: rec.from, to: rec.to, at: rec.at, by: rec.by };
+    out[HISTORY_ANNOTATION] = JSON.stringify([entry, ...history(svc)].slice(0, HISTORY_LIMIT));
+  }
+  return out;
+}

@@ -1,0 +1,530 @@
+// The one place that sequences writes for a switch: it runs a plan's steps, settles writes whose reply
+// was lost by reading the object back, switches back on failure (retrying while the selector is still
+// ours), and returns an Outcome that says exactly where traffic ended: all-new, all-old, split or unknown.
+import type { Context } from "../context.js";
+import type { Deployment, Service } from "../bluegreen/model.js";
+import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
+import { type ServiceWrite, type Step, type SwitchPlan, preflight } from "../bluegreen/plan.js";
+import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
+import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
+import type { KubeClient } from "../kube/types.js";
+import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcome.js";
+import { progress, readyPods } from "./common.js";
+
+export interface ExecuteOptions {
+  verifyTimeoutMs: number;
+  /** How long abort waits for a scaled-up slot. */
+  waitTimeoutMs: number;
+}
+
+/** How long to keep settling a write (reading it back) or switching back before giving up. */
+const SETTLE_MS = 30_000;
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\.$/, "");
+const asError = (e: unknown): BlueGreenError =>
+  e instanceof BlueGreenError ? e : new BlueGreenError(message(e), ExitCode.unexpected, "Run again with -v for details.");
+/** An error that proves the write was not applied: the API server answered with a refusal. */
+const proven = (e: unknown) => e instanceof BlueGreenError && !e.transient;
+
+/** Runs a switch plan. Never throws for API failures: they end in the Outcome. */
+export async function execute(ctx: Context, kube: KubeClient, plan: SwitchPlan, o: ExecuteOptions): Promise<Outcome> {
+  const run = new Execution(ctx, kube, plan, o);
+  return run.all();
+}
+
+class Execution {
+  private readonly steps: StepResult[] = [];
+  private readonly warnings: string[] = [];
+  /** Services our switch write landed on, with the resourceVersion it left. */
+  private readonly landed = new Map<string, string>();
+  /** Services whose selector could not be settled. */
+  private readonly unknown = new Set<string>();
+  private readonly ns: string;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly kube: KubeClient,
+    private readonly plan: SwitchPlan,
+    private readonly o: ExecuteOptions,
+  ) {
+    this.ns = plan.namespace;
+  }
+
+  async all(): Promise<Outcome> {
+    for (const step of this.plan.steps) {
+      if (this.ctx.signal.aborted && (step.kind === "scale-up" || step.kind === "check" || step.kind === "switch")) {
+        return this.stop(step, new BlueGreenError("interrupted", ExitCode.interrupted));
+      }
+      try {
+        switch (step.kind) {
+          case "scale-up":
+            await this.scaleUp(step);
+            break;
+          case "check":
+            await this.check(step);
+            break;
+          case "switch": {
+            const failure = await this.ctx.uninterruptible(() => this.switchAll(step.writes));
+            if (failure) return this.fail(failure);
+            if (this.ctx.signal.aborted) return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
+            this.done(step, step.writes.map((w) => `service/${w.service} ${w.from === w.to ? "kept" : `${w.from} → ${w.to}`}`).join(", "));
+            break;
+          }
+          case "verify": {
+            const why = await this.verify();
+            if (why === "interrupted") return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
+            if (why) return this.back(why, "verify");
+            this.done(step, `ready endpoints of ${this.plan.slotLabel}=${this.plan.to.value} only`);
+            break;
+          }
+          case "record":
+            await this.ctx.uninterruptible(() => this.record());
+            this.done(step, "verified");
+            break;
+          case "scale-down":
+            await this.scaleDown(step);
+            break;
+        }
+      } catch (e) {
+        return this.stop(step, asError(e));
+      }
+    }
+    return this.outcome("all-new");
+  }
+
+  private done(step: Step, detail: string, status: StepStatus = "done"): void {
+    this.steps.push({ step: step.kind, status, detail });
+  }
+
+  /** A step failed before any Service was written (or after the switch completed): traffic is where it was. */
+  private stop(step: Step, error: BlueGreenError): Outcome {
+    const switched = this.steps.some((s) => s.step === "switch" && s.status === "done");
+    this.steps.push({ step: step.kind, status: "failed", detail: error.message });
+    return this.outcome(switched ? "all-new" : "all-old", error);
+  }
+
+  private outcome(final: Final, error?: BlueGreenError): Outcome {
+    const services = this.plan.writes.map((w) => ({
+      name: w.service,
+      role: w.role,
+      slot: this.unknown.has(w.service) ? undefined : final === "all-new" ? w.to : final === "all-old" ? w.back : undefined,
+    }));
+    return { final, steps: this.steps, services, error, warnings: this.warnings };
+  }
+
+  // --- scale-up (abort of a slot that was scaled down) -------------------------------------------
+
+  private async scaleUp(step: Extract<Step, { kind: "scale-up" }>): Promise<void> {
+    let rv = step.resourceVersion;
+    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.kube.scaleDeployment(this.ns, step.deployment, step.replicas, { resourceVersion: rv });
+        break;
+      } catch (e) {
+        if (proven(e) && (e as BlueGreenError).exitCode !== ExitCode.conflict) throw e;
+        // Conflict or unknown outcome: read it back; the Deployment changes often (status), so retry on fresh data.
+        const d = await this.readDeployment(step.deployment, deadline);
+        if ((d.spec?.replicas ?? 1) >= step.replicas) break;
+        if ((d.spec?.replicas ?? 1) !== 0) throw new ConflictError(`deployment/${step.deployment} was scaled to ${d.spec?.replicas} by someone else while abort was scaling it up; nothing else changed.`);
+        rv = d.metadata.resourceVersion ?? "";
+        if (this.ctx.clock.now().getTime() > deadline) throw asError(e);
+        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+      }
+    }
+    this.ctx.io.err(`deployment.apps/${step.deployment} scaled to ${step.replicas}\n`);
+    this.done(step, `deployment/${step.deployment} scaled to ${step.replicas}`);
+    try {
+      await waitForTarget(this.ctx, this.kube, this.plan, this.o.waitTimeoutMs);
+    } catch (e) {
+      // The scale write happened: never claim nothing changed.
+      const err = asError(e);
+      throw new BlueGreenError(
+        `${err.message.replace(/; nothing changed\.?$/, "").replace(/\.$/, "")}; deployment/${step.deployment} was scaled to ${step.replicas} and traffic was not switched.`,
+        err.exitCode,
+        err.hint,
+      );
+    }
+  }
+
+  private async readDeployment(name: string, deadline: number): Promise<Deployment> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.kube.getDeployment(this.ns, name);
+      } catch (e) {
+        if (proven(e) || this.ctx.clock.now().getTime() > deadline) throw e;
+        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  // --- check ---------------------------------------------------------------------------------------
+
+  private async check(step: Extract<Step, { kind: "check" }>): Promise<void> {
+    // Read the target again: a scale-up may have just changed it, and the plan's copy may be old.
+    const target = await this.readDeployment(step.deployment, this.ctx.clock.now().getTime() + SETTLE_MS);
+    const why = await checkTarget(this.kube, this.plan, target);
+    if (why.length) throw refusal(this.plan, why);
+    // Verification reads EndpointSlices: find out now, before any write, whether we may.
+    for (const s of this.plan.steps.find((x) => x.kind === "verify")?.services ?? []) await this.kube.listEndpointSlices(this.ns, s);
+    this.done(step, `deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replicas`);
+  }
+
+  // --- switch ----------------------------------------------------------------------------------------
+
+  /** Writes every Service in order; the first failure stops the writes and is returned. */
+  private async switchAll(writes: ServiceWrite[]): Promise<BlueGreenError | undefined> {
+    for (const w of writes) {
+      const r = await this.writeOne(w);
+      if (r.status === "landed") {
+        this.landed.set(w.service, r.rv);
+        continue;
+      }
+      if (r.status === "unknown") this.unknown.add(w.service);
+      return r.error;
+    }
+    return undefined;
+  }
+
+  /** One conditional switch write, settled by reading back when its outcome is unknown. */
+  private async writeOne(w: ServiceWrite): Promise<{ status: "landed"; rv: string } | { status: "failed" | "unknown"; error: BlueGreenError }> {
+    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
+    for (let attempt = 0; ; attempt++) {
+      let error: BlueGreenError;
+      try {
+        const svc = await this.kube.patchService(this.ns, w.service, w.patch);
+        return { status: "landed", rv: svc.metadata.resourceVersion ?? "" };
+      } catch (e) {
+        error = asError(e);
+        if (proven(e)) return { status: "failed", error };
+      }
+      // The reply is lost or the server failed: did our write land? The operation id in the record tells.
+      const read = await this.readService(w.service, deadline);
+      if (!read) return { status: "unknown", error: new UnreachableError(`${error.message.replace(/\.$/, "")}, and service/${w.service} could not be read back to learn whether the write was applied.`) };
+      if (recordOf(read)?.id === this.plan.record.id && read.spec?.selector?.[this.plan.slotLabel] === w.to) {
+        this.ctx.io.err(`service/${w.service}: the reply was lost, but the switch was applied (read back)\n`);
+        return { status: "landed", rv: read.metadata.resourceVersion ?? "" };
+      }
+      if (read.metadata.resourceVersion !== w.resourceVersion) {
+        return { status: "failed", error: new ConflictError(`${error.message.replace(/\.$/, "")}, and service/${w.service} was changed by someone else meanwhile.`) };
+      }
+      // Unchanged: the write was not applied, and sending it again is safe (it is conditional).
+      if (this.ctx.clock.now().getTime() > deadline) return { status: "failed", error };
+      await this.ctx.clock.sleep(error.retryAfterMs ?? Math.min(2000, 200 * 2 ** attempt));
+    }
+  }
+
+  /** Reads a Service, retrying transient failures until the deadline; undefined when it cannot be read. */
+  private async readService(name: string, deadline: number): Promise<Service | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.kube.getService(this.ns, name);
+      } catch (e) {
+        if (proven(e) || this.ctx.clock.now().getTime() > deadline) return undefined;
+        await this.ctx.clock.sleep(asError(e).retryAfterMs ?? Math.min(2000, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** A switch write failed: put back what landed, then report with an honest final state. */
+  private async fail(error: BlueGreenError): Promise<Outcome> {
+    const why = await this.ctx.uninterruptible(() => this.switchBack());
+    this.steps.push({ step: "switch", status: this.landed.size || this.unknown.size ? "undone" : "failed", detail: error.message });
+    if (why.failed.length || this.unknown.size) return this.splitOutcome(error.message, why);
+    const undone = why.back.length ? `${why.back.map((s) => `service/${s}`).join(", ")} ${why.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
+    return this.outcome("all-old", new BlueGreenError(`${error.message.replace(/\.$/, "")}; ${undone}.`, error.exitCode, error.hint));
+  }
+
+  /** Verification failed or was interrupted: switch every Service back. */
+  private async back(why: BlueGreenError | string, cause: "verify" | "interrupted"): Promise<Outcome> {
+    const r = await this.ctx.uninterruptible(() => this.switchBack());
+    const reason =
+      cause === "interrupted"
+        ? "interrupted"
+        : `verification failed after ${Math.round(this.o.verifyTimeoutMs / 1000)}s: ${typeof why === "string" ? why : why.message.replace(/\.$/, "")}`;
+    this.steps.push({ step: "verify", status: "failed", detail: reason });
+    if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r);
+    const list = r.back.map((s) => `service/${s}`).join(", ");
+    if (cause === "interrupted") {
+      return this.outcome("all-old", new BlueGreenError(`interrupted: ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}, so nothing changed.`, ExitCode.interrupted));
+    }
+    return this.outcome(
+      "all-old",
+      new BlueGreenError(
+        `${reason}; ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}.`,
+        ExitCode.verifyFailed,
+        "Check the pods and EndpointSlices of the target slot, or allow longer with --verify-timeout.",
+      ),
+    );
+  }
+
+  /** Switches back every Service our write landed on (or may have landed on). */
+  private async switchBack(): Promise<{ back: string[]; failed: string[] }> {
+    const back: string[] = [];
+    const failed: string[] = [];
+    for (const w of this.plan.writes) {
+      if (!this.landed.has(w.service) && !this.unknown.has(w.service)) continue;
+      const r = await this.undoOne(w, this.landed.get(w.service));
+      if (r === undefined) {
+        back.push(w.service);
+        this.landed.delete(w.service);
+        this.unknown.delete(w.service);
+      } else failed.push(`service/${w.service} ${r}`);
+    }
+    return { back, failed };
+  }
+
+  /**
+   * Puts one Service back, conditionally. On a conflict it re-reads and, while the selector is still
+   * ours, tries again with the fresh resourceVersion until the deadline. Returns undefined when the
+   * Service is back, else why not (a phrase).
+   */
+  private async undoOne(w: ServiceWrite, rv: string | undefined): Promise<string | undefined> {
+    const deadline = this.ctx.clock.now().getTime() + Math.max(SETTLE_MS, this.o.verifyTimeoutMs);
+    let lastError = "";
+    for (let attempt = 0; ; attempt++) {
+      if (rv !== undefined) {
+        try {
+          await this.kube.patchService(this.ns, w.service, { ...w.undo, metadata: { ...w.undo.metadata, resourceVersion: rv } });
+          return undefined;
+        } catch (e) {
+          lastError = message(e);
+          const err = asError(e);
+          if (proven(e) && err.exitCode !== ExitCode.conflict) return `could not be switched back (${lastError})`;
+        }
+      }
+      const read = await this.readService(w.service, deadline);
+      if (!read) {
+        this.unknown.add(w.service);
+        return `could not be read back (${lastError || "the cluster did not answer"})`;
+      }
+      this.unknown.delete(w.service);
+      const slot = read.spec?.selector?.[this.plan.slotLabel];
+      const ours = recordOf(read)?.id === this.plan.record.id;
+      if (!ours && slot === w.back) return undefined; // our switch-back landed (or the write never did)
+      // Retry only while the selector is still ours; anyone else's change is theirs to keep.
+      if (slot !== w.to) return `was changed by someone else to ${this.plan.slotLabel}=${slot}`;
+      rv = read.metadata.resourceVersion ?? "";
+      this.landed.set(w.service, rv);
+      if (this.ctx.clock.now().getTime() > deadline) return `could not be switched back before the deadline (${lastError})`;
+      await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+    }
+  }
+
+  /** Traffic is not all-old: read every Service and say exactly what each selects. */
+  private async splitOutcome(cause: string, r: { back: string[]; failed: string[] }): Promise<Outcome> {
+    const deadline = this.ctx.clock.now().getTime() + 5000;
+    const services: Outcome["services"] = [];
+    for (const w of this.plan.writes) {
+      const read = await this.readService(w.service, deadline);
+      services.push({ name: w.service, role: w.role, slot: read?.spec?.selector?.[this.plan.slotLabel] });
+    }
+    const allAt = (f: (w: ServiceWrite) => string) => this.plan.writes.every((w, i) => services[i]!.slot === f(w));
+    const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : "split";
+    const where = services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} → ${s.slot === undefined ? "unknown" : `${this.plan.slotLabel}=${s.slot}`}`).join(", ");
+    const detail = r.failed.length ? `; ${r.failed.join("; ")}` : "";
+    const head = final === "unknown" ? "traffic state unknown" : final === "split" ? "traffic is split" : `traffic is ${final}`;
+    const error = new BlueGreenError(
+      `${cause.replace(/\.$/, "")}; ${head}: ${where}${detail}.`,
+      ExitCode.split,
+      `Check with kubectl bluegreen status ${this.plan.app}, then finish with kubectl bluegreen promote ${this.plan.app} or go back with kubectl bluegreen abort ${this.plan.app}.`,
+    );
+    return { final, steps: this.steps, services, error, warnings: this.warnings };
+  }
+
+  // --- verify ------------------------------------------------------------------------------------------
+
+  /** Waits until every live Service's EndpointSlices hold ready endpoints of the target only; API errors retried. */
+  private async verify(): Promise<string | BlueGreenError | "interrupted" | undefined> {
+    const deadline = this.ctx.clock.now().getTime() + this.o.verifyTimeoutMs;
+    let why: string | BlueGreenError = "";
+    for (let attempt = 0; ; attempt++) {
+      try {
+        why = await endpointsWhy(this.kube, this.plan);
+        if (!why) return undefined;
+      } catch (e) {
+        // A refusal (403) will not heal; anything else is retried until --verify-timeout.
+        if (proven(e)) return asError(e);
+        why = asError(e);
+      }
+      if (this.ctx.signal.aborted) return "interrupted";
+      if (this.ctx.clock.now().getTime() >= deadline) return why;
+      const retryAfter = typeof why === "string" ? undefined : why.retryAfterMs;
+      await this.ctx.clock.sleep(retryAfter ?? (typeof why === "string" ? 500 : Math.min(2000, 200 * 2 ** attempt)), this.ctx.signal);
+    }
+  }
+
+  // --- record --------------------------------------------------------------------------------------------
+
+  /** Marks the record verified on every Service we wrote, then records an Event; failures are warnings. */
+  private async record(): Promise<void> {
+    const verified = JSON.stringify({ ...this.plan.record, state: "verified" });
+    for (const w of this.plan.writes) {
+      const rv = this.landed.get(w.service);
+      if (rv === undefined) continue;
+      const why = await this.markVerified(w.service, rv, verified);
+      if (why) this.warnings.push(`service/${w.service} switched and verified, but its record still says pending: ${why}`);
+    }
+    for (const w of this.plan.writes.filter((x) => x.role === "live")) {
+      const verb = this.plan.action === "promote" ? "Promoted" : "Aborted";
+      try {
+        await this.kube.createEvent(
+          this.ns,
+          {
+            reason: verb,
+            message: `${verb} app ${this.plan.app}: ${this.plan.slotLabel} ${this.plan.from.value} → ${this.plan.to.value} by ${this.plan.record.by}`,
+            type: "Normal",
+            involved: { kind: "Service", apiVersion: "v1", name: w.service, namespace: this.ns, uid: w.uid },
+          },
+          this.ctx.clock.now(),
+        );
+      } catch (e) {
+        this.warnings.push(`the switch is done and recorded on service/${w.service}, but its Event could not be created: ${message(e)}`);
+      }
+    }
+  }
+
+  private async markVerified(name: string, rv: string, verified: string): Promise<string | undefined> {
+    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.kube.patchService(this.ns, name, { metadata: { resourceVersion: rv, annotations: { [LAST_SWITCH_ANNOTATION]: verified } } });
+        return undefined;
+      } catch (e) {
+        if (proven(e) && asError(e).exitCode !== ExitCode.conflict) return message(e);
+        const read = await this.readService(name, deadline);
+        if (!read) return message(e);
+        const rec = recordOf(read);
+        if (rec?.id !== this.plan.record.id) return "another command wrote its record since";
+        if (rec.state === "verified") return undefined;
+        rv = read.metadata.resourceVersion ?? "";
+        if (this.ctx.clock.now().getTime() > deadline) return message(e);
+        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  // --- scale-down -------------------------------------------------------------------------------------------
+
+  /** Scales the slot traffic left to 0 after a delay, conditionally, and never while a Service selects it. */
+  private async scaleDown(step: Extract<Step, { kind: "scale-down" }>): Promise<void> {
+    const name = step.deployment;
+    if (step.delayMs > 0) {
+      const p = progress(this.ctx);
+      p.update(`waiting ${Math.round(step.delayMs / 1000)}s before scaling deployment/${name} to 0 (--scale-down-delay), so proxies and load balancers catch up`);
+      await this.ctx.clock.sleep(step.delayMs, this.ctx.signal);
+      p.done();
+      if (this.ctx.signal.aborted) {
+        this.warnings.push(`interrupted before the scale-down: deployment/${name} was not scaled down`);
+        this.done(step, "interrupted", "skipped");
+        return;
+      }
+    }
+    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
+    const done = `the switch to ${this.plan.slotLabel}=${this.plan.to.value} is done and verified`;
+    for (let attempt = 0; ; attempt++) {
+      const d = await this.readDeployment(name, deadline);
+      if ((d.spec?.replicas ?? 1) === 0) break;
+      const services = await this.kube.listServices(this.ns);
+      const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)));
+      if (user) {
+        throw new ConflictError(`${done}, but deployment/${name} was not scaled down: service/${user.metadata.name} selects it now.`, `Check with kubectl bluegreen status ${this.plan.app}.`);
+      }
+      try {
+        await this.kube.scaleDeployment(this.ns, name, 0, { resourceVersion: d.metadata.resourceVersion });
+        break;
+      } catch (e) {
+        const err = asError(e);
+        if (proven(e) && err.exitCode !== ExitCode.conflict) {
+          throw new BlueGreenError(`${done}, but deployment/${name} was not scaled down: ${message(e)}.`, err.exitCode, err.hint);
+        }
+        if (this.ctx.clock.now().getTime() > deadline) {
+          throw new BlueGreenError(`${done}, but whether deployment/${name} was scaled down is unknown: ${message(e)}.`, ExitCode.conflict, `Check with kubectl get deployment ${name} -n ${this.ns}.`);
+        }
+        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+      }
+    }
+    this.ctx.io.err(`deployment.apps/${name} scaled to 0\n`);
+    this.done(step, `deployment/${name} scaled to 0`);
+  }
+}
+
+/** Why the plan's target cannot take traffic now: rollout rules, then its pods under the new selectors. */
+export async function checkTarget(kube: KubeClient, plan: SwitchPlan, target: Deployment): Promise<string[]> {
+  const why = preflight({ ...plan, to: { ...plan.to, deployment: target } });
+  if (why.length) return why;
+  for (const w of plan.writes.filter((x) => x.role === "live")) {
+    const selector = { ...w.selector, [plan.slotLabel]: plan.to.value };
+    const pods = await readyPods(kube, plan.namespace, selector);
+    if (pods.length < plan.minAvailable) {
+      return [`only ${pods.length} ready pods match the new selector ${formatSelector(selector)} of service/${w.service}; ${plan.minAvailable} needed`];
+    }
+  }
+  return [];
+}
+
+/** The refusal for a target that is not ready. */
+export function refusal(plan: SwitchPlan, why: string[]): RefusedError {
+  return new RefusedError(
+    `cannot ${plan.action} app ${plan.app} to ${plan.slotLabel}=${plan.to.value}: ${why.join("; ")}; nothing changed.`,
+    `Wait for it (kubectl rollout status deployment/${plan.to.deployment.metadata.name} -n ${plan.namespace})${plan.action === "promote" ? ", or run promote with --wait" : ""}.`,
+  );
+}
+
+/** Polls the target Deployment until it can take traffic, or refuses when the timeout passes. */
+export async function waitForTarget(ctx: Context, kube: KubeClient, plan: SwitchPlan, timeoutMs: number): Promise<void> {
+  const deadline = ctx.clock.now().getTime() + timeoutMs;
+  const p = progress(ctx);
+  const name = plan.to.deployment.metadata.name ?? "";
+  try {
+    for (;;) {
+      let why: string[];
+      try {
+        const d = await kube.getDeployment(plan.namespace, name);
+        why = await checkTarget(kube, plan, d);
+      } catch (e) {
+        if (proven(e)) throw e;
+        why = [message(e)];
+      }
+      if (why.length === 0) {
+        p.update(`deployment/${name} is ready`);
+        return;
+      }
+      p.update(`waiting for deployment/${name}: ${why.join("; ")}`);
+      if (ctx.signal.aborted) throw new BlueGreenError(`interrupted while waiting for deployment/${name}; nothing changed.`, ExitCode.interrupted);
+      if (ctx.clock.now().getTime() >= deadline) {
+        throw new RefusedError(
+          `timed out after ${Math.round(timeoutMs / 1000)}s waiting for deployment/${name}: ${why.join("; ")}; nothing changed.`,
+          "Check the rollout with kubectl rollout status, or wait longer with --timeout.",
+        );
+      }
+      await ctx.clock.sleep(1000, ctx.signal);
+    }
+  } finally {
+    p.done();
+  }
+}
+
+/** Why the live Services' EndpointSlices do not yet hold ready endpoints of the target only ("" when they do). */
+async function endpointsWhy(kube: KubeClient, plan: SwitchPlan): Promise<string> {
+  for (const w of plan.writes.filter((x) => x.role === "live")) {
+    const common = Object.fromEntries(Object.entries(w.selector).filter(([k]) => k !== plan.slotLabel));
+    const [slices, pods] = await Promise.all([kube.listEndpointSlices(plan.namespace, w.service), kube.listPods(plan.namespace, formatSelector(common))]);
+    const slotOf = new Map(pods.map((p) => [p.metadata.name ?? "", p.metadata.labels?.[plan.slotLabel]]));
+    const endpoints = slices.flatMap((s) => s.endpoints ?? []);
+    const ready = endpoints.filter((e) => e.conditions?.ready !== false);
+    const foreign = endpoints.filter((e) => slotOf.get(e.targetRef?.name ?? "") !== plan.to.value);
+    if (foreign.length > 0) return `service/${w.service} still has ${foreign.length} endpoints outside ${plan.slotLabel}=${plan.to.value}`;
+    if (ready.length === 0) return `service/${w.service} has no ready endpoints`;
+  }
+  return "";
+}
+
+/** --dry-run=server: every write of the plan, sent with dryRun=All so the API server validates and admits it. */
+export async function dryRunWrites(kube: KubeClient, plan: SwitchPlan): Promise<void> {
+  for (const step of plan.steps) {
+    if (step.kind === "scale-up") await kube.scaleDeployment(plan.namespace, step.deployment, step.replicas, { dryRun: true });
+    if (step.kind === "switch") for (const w of step.writes) await kube.patchService(plan.namespace, w.service, w.patch, { dryRun: true });
+    if (step.kind === "scale-down") await kube.scaleDeployment(plan.namespace, step.deployment, 0, { dryRun: true });
+  }
+}

@@ -1,0 +1,52 @@
+// Printing a switch: the plan for --dry-run, a no-op, or the Outcome, and the exit code it earns.
+import type { GlobalOptions } from "../cli/app.js";
+import type { Context } from "../context.js";
+import type { SwitchPlan } from "../bluegreen/plan.js";
+import { type Outcome, exitCodeOf } from "../bluegreen/outcome.js";
+import { BlueGreenError } from "../errors.js";
+import { renderData } from "../render/data.js";
+import { DONE, type PlanRenderOptions, renderPlan, switchDocument } from "../render/plan.js";
+
+const structured = (g: GlobalOptions) => g.output === "json" || g.output === "yaml";
+
+/** Prints the plan for --dry-run (human output only; -o json|yaml prints the result document). */
+export function reportPlan(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, o: PlanRenderOptions): void {
+  if (!structured(g)) ctx.io.out(renderPlan(plan, context, o));
+}
+
+/** Prints why nothing needed doing (promote or abort, exit 0), or its document for -o json|yaml. */
+export function reportNoop(ctx: Context, g: GlobalOptions, message: string): number {
+  if (g.output === "json" || g.output === "yaml") ctx.io.out(renderData(g.output, { kind: "BlueGreenSwitch", result: "noop", message }));
+  else ctx.io.out(`${message}\n`);
+  return 0;
+}
+
+/**
+ * Prints the result of a switch (`service/NAME switched` lines and a summary, or the -o json|yaml document)
+ * and returns its exit code; a failed switch is raised as its error, with the exit code its final state earns.
+ */
+export function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, outcome: Outcome | undefined, dryRun?: "client" | "server"): number {
+  for (const w of outcome?.warnings ?? []) ctx.io.err(`warning: ${w}\n`);
+  const where = `context ${context}, namespace ${plan.namespace}`;
+  const result = dryRun
+    ? `would-be-${DONE[plan.action]}`
+    : outcome?.error
+      ? outcome.final === "all-new"
+        ? `${DONE[plan.action]}-with-errors`
+        : outcome.final
+      : DONE[plan.action];
+  if (structured(g)) ctx.io.out(renderData(g.output as "json" | "yaml", switchDocument(plan, context, result, outcome, dryRun)));
+  if (outcome?.error) {
+    const e = outcome.error;
+    throw new BlueGreenError(e.message, exitCodeOf(outcome) as BlueGreenError["exitCode"], e.hint);
+  }
+  if (structured(g)) return 0;
+  const suffix = dryRun ? ` (${dryRun} dry run)` : "";
+  for (const w of plan.writes) {
+    ctx.io.out(w.from === w.to ? `service/${w.service} kept: ${plan.slotLabel}=${w.to}${suffix}\n` : `service/${w.service} switched: ${plan.slotLabel} ${w.from} → ${w.to}${suffix}\n`);
+  }
+  if (dryRun) ctx.io.out(`app ${plan.app} would be ${DONE[plan.action]}: ${plan.slotLabel}=${plan.to.value} would be live; nothing changed (${where})\n`);
+  else if (plan.action === "promote") ctx.io.out(`app ${plan.app} promoted: ${plan.slotLabel}=${plan.to.value} is live (was ${plan.from.value}); ${where}\n`);
+  else ctx.io.out(`app ${plan.app} aborted: ${plan.slotLabel}=${plan.to.value} is live again (was ${plan.from.value}); ${where}\n`);
+  return 0;
+}
