@@ -1,7 +1,7 @@
 // Builders for the objects the API server returns, in the shapes of real blue/green states.
 import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
-import type { Deployment, Service } from "../../src/bluegreen/model.js";
+import type { Deployment, ReplicaSet, Service } from "../../src/bluegreen/model.js";
 
 export interface DeployOpts {
   ns?: string;
@@ -61,23 +61,54 @@ export function service(name: string, selector: Record<string, string>, o: { ns?
   };
 }
 
-/** The tutorial layout: myapp-v1 (live, myapp:v1) and myapp-v2 (myapp:v2), Service myapp on version v1. */
-export function tutorial(o: { v2?: DeployOpts; v1?: DeployOpts } = {}) {
+/**
+ * The ReplicaSet the Deployment controller made for a Deployment's current template, created at `created`
+ * (the template may be given to model an older version; the controller adds pod-template-hash).
+ */
+export function replicaSet(d: Deployment, created: string, template = d.spec?.template): ReplicaSet {
+  const t = structuredClone(template)!;
+  t.metadata = { ...t.metadata, labels: { ...(t.metadata?.labels ?? {}), "pod-template-hash": created.replace(/\D/g, "").slice(-10) } };
   return {
-    deployments: [
-      deployment("myapp-v1", { labels: { app: "myapp", version: "v1" }, image: "myapp:v1", ...o.v1 }),
-      deployment("myapp-v2", { labels: { app: "myapp", version: "v2" }, image: "myapp:v2", ...o.v2 }),
-    ],
+    metadata: {
+      name: `${d.metadata.name}-${created.replace(/\D/g, "").slice(-6)}`,
+      namespace: d.metadata.namespace,
+      creationTimestamp: created,
+      ownerReferences: [{ kind: "Deployment", name: d.metadata.name ?? "", uid: d.metadata.uid ?? "", controller: true }],
+    },
+    spec: { replicas: d.spec?.replicas, template: t },
+  };
+}
+
+/** When the tutorial's versions first appeared: v1 two days before v2. */
+export const V1_CREATED = "2026-11-20T08:00:00Z";
+export const V2_CREATED = "2026-11-22T10:00:00Z";
+
+/**
+ * The tutorial layout: myapp-v1 (live, myapp:v1) and myapp-v2 (myapp:v2, deployed later), Service myapp on
+ * version v1, and the ReplicaSets the server keeps for them.
+ */
+export function tutorial(o: { v2?: DeployOpts; v1?: DeployOpts } = {}) {
+  const deployments = [
+    deployment("myapp-v1", { labels: { app: "myapp", version: "v1" }, image: "myapp:v1", ...o.v1 }),
+    deployment("myapp-v2", { labels: { app: "myapp", version: "v2" }, image: "myapp:v2", ...o.v2 }),
+  ];
+  return {
+    deployments,
     services: [service("myapp", { app: "myapp", version: "v1" })],
+    replicaSets: [replicaSet(deployments[0]!, V1_CREATED), replicaSet(deployments[1]!, V2_CREATED)],
   };
 }
 
 /** Objects from a multi-document YAML fixture under test/unit/fixtures. */
-export function fixture(file: string): { deployments: Deployment[]; services: Service[] } {
+export function fixture(file: string): { deployments: Deployment[]; services: Service[]; replicaSets: ReplicaSet[] } {
   const text = readFileSync(new URL(`./fixtures/${file}`, import.meta.url), "utf8");
   const docs = text.split(/^---$/m).map((d) => load(d) as { kind?: string } | null).filter(Boolean) as { kind: string }[];
+  const deployments = docs.filter((d) => d.kind === "Deployment") as unknown as Deployment[];
+  for (const d of deployments) d.metadata.uid ??= `uid-${d.metadata.name}`;
   return {
-    deployments: docs.filter((d) => d.kind === "Deployment") as unknown as Deployment[],
+    deployments,
     services: docs.filter((d) => d.kind === "Service") as unknown as Service[],
+    // One ReplicaSet per Deployment, made when the Deployment was.
+    replicaSets: deployments.map((d) => replicaSet(d, String(d.metadata.creationTimestamp))),
   };
 }

@@ -1,137 +1,312 @@
 import { describe, expect, it } from "vitest";
+import { newer, versionAge } from "../../src/bluegreen/evidence.js";
+import type { ReplicaSet } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
-import { type SwitchPlan, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
-import { LAST_SWITCH_ANNOTATION, recordAnnotations, templateHash } from "../../src/bluegreen/state.js";
-import { fixture, tutorial } from "./fixtures.js";
+import { type Plan, type SwitchPlan, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
+import { LAST_SWITCH_ANNOTATION, type SwitchRecord, readRecord, versionHash } from "../../src/bluegreen/record.js";
+import { V2_CREATED, fixture, replicaSet, service, tutorial } from "./fixtures.js";
 
 const now = new Date("2026-11-22T12:00:00Z");
+const ids = { by: "alice", now, id: "0123456789abcdef" };
+type State = ReturnType<typeof tutorial>;
 
-function pairOf(t = tutorial()) {
-  return findPair("myapp", "blue-green", t.deployments, t.services);
+const pairOf = (t: State) => findPair("myapp", "blue-green", t.deployments, t.services);
+const promote = (t: State, o: { to?: string; minReady?: number } = {}) => planPromote(pairOf(t), { ...ids, ...o, replicaSets: t.replicaSets });
+const abort = (t: State, o: { scaleDown?: boolean } = {}) => planAbort(pairOf(t), { ...ids, scaleDown: o.scaleDown ?? false, scaleDownDelayMs: 30_000 });
+const asSwitch = (p: Plan | { kind: string }) => {
+  expect(p.kind, JSON.stringify(p)).toBe("switch");
+  return p as SwitchPlan;
+};
+const refusedWith = (p: Plan | { kind: string }, re: RegExp) => {
+  expect(p.kind, JSON.stringify(p)).toBe("refused");
+  expect((p as { message: string }).message).toMatch(re);
+  expect((p as { hint: string }).hint).toMatch(/--to/);
+};
+
+/** Applies a planned switch to the objects as the API server would: selectors and annotations (state as given). */
+function applySwitch(t: State, p: SwitchPlan, state: "pending" | "verified" = "verified", only?: string[]): State {
+  for (const w of p.writes) {
+    if (only && !only.includes(w.service)) continue;
+    const svc = t.services.find((s) => s.metadata.name === w.service)!;
+    const ann: Record<string, string> = { ...(svc.metadata.annotations ?? {}) };
+    for (const [k, v] of Object.entries(w.patch.metadata.annotations)) if (v !== null) ann[k] = v;
+    ann[LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...p.record, state });
+    svc.metadata.annotations = ann;
+    svc.spec!.selector = { ...svc.spec!.selector, ...w.patch.spec.selector };
+  }
+  return t;
 }
 
-/** The tutorial after a promote to v2: Service on v2 with the record of the switch. */
-function promoted(o: { changeV1?: boolean; v1Replicas?: number } = {}) {
-  const before = pairOf();
-  const p = planPromote(before, { by: "alice", now }) as SwitchPlan;
-  const t = tutorial({ v1: { replicas: o.v1Replicas ?? 3, image: o.changeV1 ? "myapp:v1-hotfix" : "myapp:v1" } });
-  const svc = t.services[0]!;
-  svc.spec!.selector = { app: "myapp", version: "v2" };
-  svc.metadata.annotations = recordAnnotations(svc, p.record);
-  return pairOf(t);
+/** The tutorial after a verified promote v1 → v2. */
+function promoted(): State {
+  const t = tutorial();
+  return applySwitch(t, asSwitch(promote(t)));
 }
 
-describe("planPromote", () => {
-  it("switches the live Service to the idle slot, conditionally, and records who and when", () => {
-    const p = planPromote(pairOf(), { by: "alice", now });
-    expect(p.kind).toBe("switch");
-    const s = p as SwitchPlan;
-    expect(s.from.value).toBe("v1");
-    expect(s.to.value).toBe("v2");
-    expect(s.minAvailable).toBe(3);
-    expect(s.writes).toHaveLength(1);
-    expect(s.writes[0]!.patch.spec).toEqual({ selector: { version: "v2" } });
-    expect(s.writes[0]!.patch.metadata.resourceVersion).toBe("200");
-    expect(s.writes[0]!.undo).toEqual({
+/** Deploys a new template into a slot: its image changes and the controller makes a new ReplicaSet at `at`. */
+function deployInto(t: State, name: string, image: string, at: string): State {
+  const d = t.deployments.find((x) => x.metadata.name === name)!;
+  d.spec!.template.spec!.containers[0]!.image = image;
+  t.replicaSets.push(replicaSet(d, at));
+  return t;
+}
+
+/** kubectl rollout restart: a restartedAt annotation and a new ReplicaSet; `prune` drops the older ones (revisionHistoryLimit 0). */
+function restart(t: State, name: string, at: string, prune = false): State {
+  const d = t.deployments.find((x) => x.metadata.name === name)!;
+  const tm = d.spec!.template;
+  tm.metadata = { ...tm.metadata, annotations: { ...(tm.metadata?.annotations ?? {}), "kubectl.kubernetes.io/restartedAt": at } };
+  if (prune) t.replicaSets = t.replicaSets.filter((rs) => rs.metadata.ownerReferences?.[0]?.uid !== d.metadata.uid);
+  t.replicaSets.push(replicaSet(d, at));
+  return t;
+}
+
+describe("planPromote on a settled app", () => {
+  it("switches to the idle slot when the server shows it newer, conditionally, recording a pending switch", () => {
+    const s = asSwitch(promote(tutorial()));
+    expect([s.from.value, s.to.value, s.minAvailable]).toEqual(["v1", "v2", 3]);
+    expect(s.reason).toMatch(/^no switch is recorded, and the idle slot v2 holds a newer version \(first deployed 2026-11-22T10:00:00Z, the live slot's 2026-11-20T08:00:00Z\)$/);
+    expect(s.steps.map((x) => x.kind)).toEqual(["check", "switch", "verify", "record"]);
+    const w = s.writes[0]!;
+    expect([w.service, w.role, w.from, w.to, w.back]).toEqual(["myapp", "live", "v1", "v2", "v1"]);
+    expect(w.patch.spec).toEqual({ selector: { version: "v2" } });
+    expect(w.patch.metadata.resourceVersion).toBe("200");
+    expect(w.undo).toEqual({
       metadata: { annotations: { [LAST_SWITCH_ANNOTATION]: null, "kubectl-bluegreen/history": null } },
       spec: { selector: { version: "v1" } },
     });
-    expect(JSON.parse(s.writes[0]!.patch.metadata.annotations[LAST_SWITCH_ANNOTATION]!)).toMatchObject({
-      action: "promote",
-      from: "v1",
-      to: "v2",
-      by: "alice",
-      at: "2026-11-22T12:00:00.000Z",
-      fromDeployment: "myapp-v1",
-      fromReplicas: 3,
-    });
+    const rec = JSON.parse(w.patch.metadata.annotations[LAST_SWITCH_ANNOTATION]!);
+    expect(rec).toMatchObject({ format: 2, id: "0123456789abcdef", state: "pending", action: "promote", from: "v1", to: "v2", by: "alice", fromReplicas: 3, services: { myapp: "live" } });
+    expect(readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify(rec) } })).kind).toBe("valid");
   });
 
-  it("swaps preview Services the other way, after the live ones", () => {
+  it("swaps preview Services the other way, after the live ones, and records their role", () => {
     const f = fixture("color-preview.yaml");
-    const s = planPromote(findPair("shop", "prod", f.deployments, f.services), { by: "bob", now }) as SwitchPlan;
+    const s = asSwitch(planPromote(findPair("shop", "prod", f.deployments, f.services), { ...ids, replicaSets: f.replicaSets }));
     expect(s.writes.map((w) => [w.service, w.role, w.from, w.to])).toEqual([
       ["shop", "live", "blue", "green"],
       ["shop-preview", "preview", "green", "blue"],
     ]);
-    expect(s.writes[1]!.patch.metadata.annotations).toEqual({});
+    expect(Object.keys(s.writes[1]!.patch.metadata.annotations)).toEqual([LAST_SWITCH_ANNOTATION]);
+    expect(s.record.services).toEqual({ shop: "live", "shop-preview": "preview" });
   });
 
-  it("is a no-op when already promoted and the idle slot is unchanged", () => {
-    const p = planPromote(promoted(), { by: "alice", now });
+  it("is a no-op once promoted", () => {
+    const p = promote(promoted());
     expect(p.kind).toBe("noop");
-    expect((p as { message: string }).message).toMatch(/^app myapp is already promoted: version=v2 is live/);
+    expect((p as { message: string }).message).toMatch(/^app myapp is already promoted: version=v2 is live since 2026-11-22T12:00:00.000Z/);
   });
 
-  it("promotes again when a new template was deployed into the idle slot", () => {
-    const p = planPromote(promoted({ changeV1: true }), { by: "alice", now });
-    expect(p.kind).toBe("switch");
-    expect((p as SwitchPlan).to.value).toBe("v1");
+  it("stays a no-op after a rollout restart or a scale of the idle slot", () => {
+    expect(promote(restart(promoted(), "myapp-v1", "2026-11-22T13:00:00Z")).kind).toBe("noop");
+    expect(promote(restart(promoted(), "myapp-v1", "2026-11-22T13:00:00Z", true)).kind).toBe("noop");
+    const scaled = promoted();
+    scaled.deployments[0]!.spec!.replicas = 7;
+    expect(promote(scaled).kind).toBe("noop");
+  });
+
+  it("refuses, naming --to, when the record is missing, unreadable, of another format or out of bounds", () => {
+    const cases: [string | undefined, RegExp][] = [
+      [undefined, /no switch is recorded and the idle slot v1 does not hold a newer version than the live slot v2/],
+      ["{not json", /the switch record on service\/myapp cannot be used: it is not JSON/],
+      [JSON.stringify({ action: "promote", from: "v1", to: "v2" }), /written by an older kubectl-bluegreen/],
+      [JSON.stringify({ format: 3 }), /it has format 3/],
+    ];
+    for (const [text, re] of cases) {
+      const t = promoted();
+      const ann = { ...t.services[0]!.metadata.annotations };
+      if (text === undefined) delete ann[LAST_SWITCH_ANNOTATION];
+      else ann[LAST_SWITCH_ANNOTATION] = text;
+      t.services[0]!.metadata.annotations = ann;
+      refusedWith(promote(t), re);
+    }
+    const bad = promoted();
+    const rec = JSON.parse(bad.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION]!);
+    for (const [field, value] of [["fromReplicas", 1e9], ["from", "v1,evil"], ["state", "done"], ["services", {}]] as const) {
+      bad.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...rec, [field]: value });
+      refusedWith(promote(bad), new RegExp(`its field ${field} is missing or out of bounds`));
+    }
+    const foreign = promoted();
+    foreign.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...rec, from: "v7" });
+    refusedWith(promote(foreign), /names version v7 → v2, which are not this app's slots/);
+  });
+
+  it("refuses a restart of the idle slot with no record when the restart pruned the older ReplicaSets", () => {
+    const t = restart(promoted(), "myapp-v1", "2026-11-22T13:00:00Z", true);
+    delete t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION];
+    refusedWith(promote(t), /made by a rollout restart, so its age is unknown/);
+  });
+
+  it("consults every live Service: a second one without a record, or records that disagree, refuse", () => {
+    const t = promoted();
+    t.services.push(service("myapp-b", { app: "myapp", version: "v2" }));
+    refusedWith(promote(t), /service\/myapp-b has no switch record while service\/myapp has one/);
+    const rec = JSON.parse(t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION]!);
+    t.services[1]!.metadata.annotations = { [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...rec, id: "ffffffffffffffff" }) };
+    refusedWith(promote(t), /the switch records on service\/myapp and service\/myapp-b disagree/);
+  });
+
+  it("promotes again once a new version is deployed into the idle slot", () => {
+    const s = asSwitch(promote(deployInto(promoted(), "myapp-v1", "myapp:v3", "2026-11-22T14:00:00Z")));
+    expect([s.from.value, s.to.value]).toEqual(["v2", "v1"]);
+    expect(s.reason).toMatch(/^a new version was deployed into the idle slot v1 after the last switch/);
+  });
+
+  it("refuses an idle slot rolled back to an older version", () => {
+    const t = promoted();
+    const old = structuredClone(t.deployments[0]!.spec!.template);
+    old.spec!.containers[0]!.image = "myapp:v0";
+    t.replicaSets.push(replicaSet(t.deployments[0]!, "2026-11-19T08:00:00Z", old));
+    t.deployments[0]!.spec!.template = old; // kubectl rollout undo: the old ReplicaSet becomes current again
+    refusedWith(promote(t), /the idle slot v1 changed since the last switch, but not to a newer version than the live one/);
+  });
+
+  it("does not re-promote an aborted version, until a new one is deployed", () => {
+    const t = promoted();
+    applySwitch(t, asSwitch(abort(t)));
+    refusedWith(promote(t), /the idle slot v2 still holds the version that was aborted at/);
+    expect(asSwitch(promote(deployInto(t, "myapp-v2", "myapp:v2-fixed", "2026-11-22T15:00:00Z"))).to.value).toBe("v2");
+  });
+
+  it("refuses when both versions appeared in the same second", () => {
+    const t = tutorial();
+    t.replicaSets[0]!.metadata.creationTimestamp = V2_CREATED;
+    refusedWith(promote(t), /does not hold a newer version/);
   });
 
   it("--to: no-op on the live slot, switch to the idle one, not found otherwise", () => {
-    expect(planPromote(pairOf(), { to: "v1", by: "a", now }).kind).toBe("noop");
-    expect(planPromote(promoted(), { to: "v1", by: "a", now }).kind).toBe("switch");
-    expect(planPromote(pairOf(), { to: "v9", by: "a", now })).toEqual({
-      kind: "unknown-slot",
-      message: "app myapp has no slot version=v9; its slots are v1 (live) and v2 (idle)",
-    });
+    expect(promote(tutorial(), { to: "v1" }).kind).toBe("noop");
+    expect(asSwitch(promote(promoted(), { to: "v1" })).to.value).toBe("v1");
+    expect(promote(tutorial(), { to: "v9" })).toEqual({ kind: "unknown-slot", message: "app myapp has no slot version=v9; its slots are v1 (live) and v2 (idle)" });
   });
 
-  it("--min-ready overrides the live slot's count", () => {
-    expect((planPromote(pairOf(), { minReady: 1, by: "a", now }) as SwitchPlan).minAvailable).toBe(1);
+  it("--min-ready overrides the live slot's count; preflight refuses a slot that is not rolled out", () => {
+    expect(asSwitch(promote(tutorial(), { minReady: 1 })).minAvailable).toBe(1);
+    expect(preflight(asSwitch(promote(tutorial({ v2: { available: 0, ready: 0 } }))))).toEqual([
+      'Waiting for deployment "myapp-v2" rollout to finish: 0 of 3 updated replicas are available...',
+    ]);
+  });
+});
+
+describe("an interrupted switch", () => {
+  /** Two live Services; the switch to v2 wrote only the first. */
+  function halfway(): { t: State; p: SwitchPlan } {
+    const t = tutorial();
+    t.services.push(service("myapp-b", { app: "myapp", version: "v1" }, { rv: "201" }));
+    const p = asSwitch(promote(t));
+    return { t: applySwitch(t, p, "pending", ["myapp"]), p };
+  }
+
+  it("is found and named, with the roles of the pending switch", () => {
+    const pair = pairOf(halfway().t);
+    expect(pair.problem).toBeUndefined();
+    expect(pair.unsettled).toMatchObject({ split: true, pending: { from: "v1", to: "v2" } });
+    expect(pair.unsettled!.services).toEqual([
+      { name: "myapp", role: "live", slot: "v2", switched: true },
+      { name: "myapp-b", role: "live", slot: "v1", switched: false },
+    ]);
   });
 
-  it("preflight refuses an idle slot that is not rolled out", () => {
-    const p = planPromote(pairOf(tutorial({ v2: { available: 0, ready: 0 } })), { by: "a", now }) as SwitchPlan;
-    expect(preflight(p)).toEqual(['Waiting for deployment "myapp-v2" rollout to finish: 0 of 3 updated replicas are available...']);
+  it("promote finishes it forward; abort goes back and marks the version aborted", () => {
+    const { t } = halfway();
+    const fwd = asSwitch(promote(t));
+    expect(fwd.reason).toMatch(/^finishes the promote v1 → v2 started/);
+    expect(fwd.writes.map((w) => [w.service, w.from, w.to])).toEqual([["myapp", "v2", "v2"], ["myapp-b", "v1", "v2"]]);
+    const back = asSwitch(abort(t));
+    expect([back.action, back.to.value]).toEqual(["abort", "v1"]);
+    expect(back.writes.map((w) => [w.service, w.from, w.to])).toEqual([["myapp", "v2", "v1"], ["myapp-b", "v1", "v1"]]);
+    applySwitch(t, back);
+    refusedWith(promote(t), /still holds the version that was aborted/);
   });
 
-  it("templateHash changes with the pod template only", () => {
-    const [a, b] = tutorial().deployments;
-    const a2 = structuredClone(a!);
-    a2.status!.availableReplicas = 0;
-    expect(templateHash(a2)).toBe(templateHash(a!));
-    expect(templateHash(a!)).not.toBe(templateHash(b!));
+  it("keeps a preview Service a preview while it selects the live slot", () => {
+    const f = fixture("color-preview.yaml");
+    const state = { ...f, services: f.services };
+    const pair0 = findPair("shop", "prod", state.deployments, state.services);
+    const p = asSwitch(planPromote(pair0, { ...ids, replicaSets: f.replicaSets }));
+    applySwitch(state as unknown as State, p, "pending", ["shop"]);
+    const pair = findPair("shop", "prod", state.deployments, state.services);
+    expect(pair.services.map((s) => [s.name, s.role, s.slot])).toEqual([["shop", "live", "green"], ["shop-preview", "preview", "green"]]);
+    expect(pair.unsettled?.split).toBe(true);
+    expect(asSwitch(planPromote(pair, { ...ids, replicaSets: f.replicaSets })).writes.map((w) => [w.service, w.to])).toEqual([["shop", "green"], ["shop-preview", "blue"]]);
+  });
+
+  it("a switch written but not verified: promote verifies it, abort goes back", () => {
+    const t = tutorial();
+    applySwitch(t, asSwitch(promote(t)), "pending");
+    const pair = pairOf(t);
+    expect(pair.live?.value).toBe("v2");
+    expect(pair.unsettled).toMatchObject({ split: false });
+    expect(asSwitch(promote(t)).writes.map((w) => [w.from, w.to])).toEqual([["v2", "v2"]]);
+    expect(asSwitch(abort(t)).to.value).toBe("v1");
+  });
+
+  it("Services that disagree with no switch recorded: promote and abort refuse, --to settles", () => {
+    const t = promoted();
+    t.services.push(service("myapp-b", { app: "myapp", version: "v1" }));
+    expect(pairOf(t).unsettled).toMatchObject({ split: true });
+    expect(pairOf(t).unsettled?.pending).toBeUndefined();
+    refusedWith(promote(t), /its Services disagree \(service\/myapp on v2, service\/myapp-b on v1\)/);
+    expect(abort(t).kind).toBe("refused");
+    expect(asSwitch(promote(t, { to: "v2" })).writes.map((w) => [w.service, w.from, w.to])).toEqual([["myapp", "v2", "v2"], ["myapp-b", "v1", "v2"]]);
   });
 });
 
 describe("planAbort", () => {
   it("has nothing to abort without a recorded promote", () => {
-    expect(planAbort(pairOf(), { scaleDown: false, by: "a", now })).toEqual({
-      kind: "noop",
-      message: "nothing to abort: no promote of app myapp is recorded on its Service(s)",
-    });
+    expect(abort(tutorial())).toEqual({ kind: "noop", message: "nothing to abort: no promote of app myapp is recorded on its Service(s)" });
   });
 
-  it("switches back to the previous slot", () => {
-    const p = planAbort(promoted(), { scaleDown: true, by: "carol", now }) as SwitchPlan;
-    expect(p.kind).toBe("switch");
-    expect([p.from.value, p.to.value]).toEqual(["v2", "v1"]);
-    expect(p.scaleUp).toBeUndefined();
-    expect(p.scaleDown).toEqual({ deployment: "myapp-v2" });
-    expect(p.record.action).toBe("abort");
+  it("switches back to the previous slot, and scales the aborted one down after the delay", () => {
+    const p = asSwitch(abort(promoted(), { scaleDown: true }));
+    expect([p.from.value, p.to.value, p.record.action]).toEqual(["v2", "v1", "abort"]);
+    expect(p.steps.map((s) => s.kind)).toEqual(["check", "switch", "verify", "record", "scale-down"]);
+    expect(p.steps.at(-1)).toEqual({ kind: "scale-down", deployment: "myapp-v2", delayMs: 30_000 });
   });
 
-  it("scales the previous slot back when it was scaled to 0", () => {
-    const p = planAbort(promoted({ v1Replicas: 0 }), { scaleDown: false, by: "a", now }) as SwitchPlan;
-    expect(p.scaleUp).toEqual({ deployment: "myapp-v1", replicas: 3 });
+  it("scales a previous slot that was scaled to 0 back up, bounded by the live slot", () => {
+    const t = promoted();
+    t.deployments[0]!.spec!.replicas = 0;
+    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, resourceVersion: "100" });
+    const rec = JSON.parse(t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION]!) as SwitchRecord;
+    for (const [recorded, want] of [[2, 2], [0, 3], [5000, 3]]) {
+      t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...rec, fromReplicas: recorded });
+      expect(asSwitch(abort(t)).steps[0]).toMatchObject({ kind: "scale-up", replicas: want });
+    }
   });
 
   it("has nothing to abort after an abort", () => {
-    const pair = promoted();
-    const ab = planAbort(pair, { scaleDown: false, by: "a", now }) as SwitchPlan;
-    const t = tutorial();
-    t.services[0]!.metadata.annotations = recordAnnotations(pair.liveServices[0]!, ab.record);
-    const again = planAbort(pairOf(t), { scaleDown: false, by: "a", now });
-    expect(again.kind).toBe("noop");
-    expect((again as { message: string }).message).toMatch(/^nothing to abort: the last promote of app myapp was already aborted/);
+    const t = promoted();
+    applySwitch(t, asSwitch(abort(t)));
+    expect((abort(t) as { message: string }).message).toMatch(/^nothing to abort: the last promote of app myapp was already aborted/);
   });
 
   it("refuses when the Services were changed by hand since the promote", () => {
-    const pair = promoted();
+    const t = promoted();
+    t.services[0]!.spec!.selector = { app: "myapp", version: "v1" };
+    expect(abort(t).kind).toBe("refused");
+  });
+});
+
+describe("versions", () => {
+  const [a, b] = tutorial().deployments;
+  it("the version hash ignores the slot label, the restart annotation and status, not the pod spec", () => {
+    const a2 = structuredClone(a!);
+    a2.status!.availableReplicas = 0;
+    a2.spec!.template.metadata!.annotations = { "kubectl.kubernetes.io/restartedAt": "now" };
+    expect(versionHash(a2.spec!.template, "version")).toBe(versionHash(a!.spec!.template, "version"));
+    const b1 = structuredClone(b!);
+    b1.spec!.template.spec!.containers[0]!.image = "myapp:v1";
+    expect(versionHash(b1.spec!.template, "version")).toBe(versionHash(a!.spec!.template, "version"));
+    expect(versionHash(b!.spec!.template, "version")).not.toBe(versionHash(a!.spec!.template, "version"));
+  });
+
+  it("dates a version by its oldest ReplicaSet, owned by the Deployment", () => {
     const t = tutorial();
-    t.services[0]!.metadata.annotations = pair.liveServices[0]!.metadata.annotations;
-    expect(planAbort(pairOf(t), { scaleDown: false, by: "a", now }).kind).toBe("refused");
+    const foreign: ReplicaSet = { ...replicaSet(t.deployments[1]!, "2026-01-01T00:00:00Z"), metadata: { creationTimestamp: "2026-01-01T00:00:00Z", ownerReferences: [] } };
+    const age = versionAge(t.deployments[1]!, [...t.replicaSets, foreign], "version");
+    expect(age.since?.toISOString()).toBe("2026-11-22T10:00:00.000Z");
+    expect(newer(age, versionAge(t.deployments[0]!, t.replicaSets, "version"))).toBe(true);
+    expect(versionAge(t.deployments[1]!, [], "version").uncertain).toMatch(/no ReplicaSet/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compareSlots } from "../../src/bluegreen/compare.js";
 import { findApps, findPair } from "../../src/bluegreen/pair.js";
 import { type SwitchPlan, planPromote } from "../../src/bluegreen/plan.js";
-import { recordAnnotations } from "../../src/bluegreen/state.js";
+import { LAST_SWITCH_ANNOTATION, recordAnnotations } from "../../src/bluegreen/record.js";
 import { appStatus } from "../../src/bluegreen/verdict.js";
 import { renderComparison } from "../../src/render/diff.js";
 import { renderPlan } from "../../src/render/plan.js";
@@ -18,9 +18,14 @@ const expected = (name: string) => new URL(`./expected/${name}`, import.meta.url
 
 function promotedTutorial() {
   const t = tutorial();
-  const p = planPromote(findPair("myapp", "blue-green", t.deployments, t.services), { by: "alice", now: new Date("2026-11-22T12:00:00Z") }) as SwitchPlan;
+  const p = planPromote(findPair("myapp", "blue-green", t.deployments, t.services), {
+    by: "alice",
+    now: new Date("2026-11-22T12:00:00Z"),
+    id: "0123456789abcdef",
+    replicaSets: t.replicaSets,
+  }) as SwitchPlan;
   const svc = t.services[0]!;
-  svc.metadata.annotations = recordAnnotations(svc, p.record);
+  svc.metadata.annotations = { ...recordAnnotations(svc, p.record, true), [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...p.record, state: "verified" }) };
   svc.spec!.selector = { app: "myapp", version: "v2" };
   return t;
 }
@@ -28,13 +33,13 @@ function promotedTutorial() {
 describe("status rendering", () => {
   it("one app, ready to promote", async () => {
     const t = tutorial();
-    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services));
+    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets);
     await expect(renderAppScreen(s, opts)).toMatchFileSnapshot(expected("status-ready.txt"));
   });
 
   it("one app after a promote, wide", async () => {
     const t = promotedTutorial();
-    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services));
+    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets);
     expect(s.verdict).toBe("promoted");
     await expect(renderAppScreen(s, { ...opts, wide: true })).toMatchFileSnapshot(expected("status-promoted-wide.txt"));
   });
@@ -42,7 +47,9 @@ describe("status rendering", () => {
   it("all apps in a table, with a not-ready and a misconfigured app", async () => {
     const t = tutorial({ v2: { available: 1, ready: 1 } });
     const f = fixture("color-preview.yaml");
-    const list = findApps({ appLabel: "app" }, [...t.deployments, ...f.deployments], [...t.services, ...f.services]).map(appStatus);
+    const list = findApps({ appLabel: "app" }, [...t.deployments, ...f.deployments], [...t.services, ...f.services]).map((p) =>
+      appStatus(p, [...t.replicaSets, ...f.replicaSets]),
+    );
     await expect(renderAppTable(list, { ...opts, namespaces: true })).toMatchFileSnapshot(expected("status-table.txt"));
     await expect(renderAppTable(list, { ...opts, namespaces: true, wide: true, noHeaders: true })).toMatchFileSnapshot(
       expected("status-table-wide-noheaders.txt"),
@@ -52,18 +59,18 @@ describe("status rendering", () => {
 
   it("json document", async () => {
     const t = promotedTutorial();
-    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services));
+    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets);
     await expect(renderData("json", statusDocument([s]))).toMatchFileSnapshot(expected("status.json"));
     await expect(renderData("yaml", statusDocument([s]))).toMatchFileSnapshot(expected("status.yaml"));
   });
 
   it("degraded and misconfigured verdicts", () => {
     const t = tutorial({ v1: { available: 1, ready: 1 } });
-    expect(appStatus(findPair("myapp", "blue-green", t.deployments, t.services))).toMatchObject({
+    expect(appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets)).toMatchObject({
       verdict: "degraded",
       reason: 'live slot v1: deployment "myapp-v1" has 1 of 3 replicas available',
     });
-    expect(appStatus(findPair("myapp", "blue-green", t.deployments, [])).verdict).toBe("misconfigured");
+    expect(appStatus(findPair("myapp", "blue-green", t.deployments, []), t.replicaSets).verdict).toBe("misconfigured");
   });
 });
 
@@ -91,8 +98,10 @@ describe("diff rendering", () => {
 describe("plan rendering", () => {
   it("lists the steps in order", async () => {
     const f = fixture("color-preview.yaml");
-    const p = planPromote(findPair("shop", "prod", f.deployments, f.services), { by: "bob", now }) as SwitchPlan;
-    await expect(renderPlan(p, { dryRun: "client", verifyTimeoutMs: 60_000, blockers: [] })).toMatchFileSnapshot(expected("plan-shop.txt"));
+    const p = planPromote(findPair("shop", "prod", f.deployments, f.services), { by: "bob", now, id: "0123456789abcdef", replicaSets: f.replicaSets }) as SwitchPlan;
+    await expect(renderPlan(p, "admin", { dryRun: "client", verifyTimeoutMs: 60_000, waitTimeoutMs: 300_000, blockers: [] })).toMatchFileSnapshot(
+      expected("plan-shop.txt"),
+    );
   });
 });
 
