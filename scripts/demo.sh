@@ -18,8 +18,12 @@ export PATH="$BLUEGREEN_ROOT/bin:$PATH"
 
 # A fresh tutorial app every run.
 kubectl delete namespace blue-green --ignore-not-found --wait=true >/dev/null
-kubectl apply -f scripts/demo/tutorial.yaml
+# v1 and its Service first, v2 later — as in a real release, so the ReplicaSets show v2 as the newer
+# version (both in the same second would be no evidence either way, and plain promote would refuse).
+kubectl apply -f scripts/demo/tutorial.yaml -l 'version!=v2'
 kubectl rollout status deployment/myapp-v1 -n blue-green --timeout=2m
+sleep 1
+kubectl apply -f scripts/demo/tutorial.yaml -l 'version=v2'
 kubectl rollout status deployment/myapp-v2 -n blue-green --timeout=2m
 
 run() {

@@ -108,7 +108,8 @@ const otherSlot = (pair: AppPair, s: Slot): Slot => (pair.slots![0] === s ? pair
 
 function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: SwitchRecord): ServiceWrite {
   const svc: Service = s.service;
-  const annotations: Record<string, string | null> = recordAnnotations(svc, rec, s.role === "live");
+  // A Service that already carries this switch (resumed) has its history entry already.
+  const annotations: Record<string, string | null> = recordAnnotations(svc, rec, s.role === "live" && s.switchedBy !== rec.id);
   const old = svc.metadata.annotations ?? {};
   const undoAnnotations: Record<string, string | null> = {};
   for (const k of Object.keys(annotations)) undoAnnotations[k] = old[k] ?? null;
@@ -128,11 +129,21 @@ function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: Swit
   };
 }
 
-function switchPlan(pair: AppPair, action: "promote" | "abort", from: Slot, to: Slot, minAvailable: number, reason: string, o: SwitchOptions): SwitchPlan {
+function switchPlan(
+  pair: AppPair,
+  action: "promote" | "abort",
+  from: Slot,
+  to: Slot,
+  minAvailable: number,
+  reason: string,
+  o: SwitchOptions,
+  resume?: SwitchRecord,
+): SwitchPlan {
   const slotLabel = pair.slotLabel!;
   // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
   const services = [...pair.services].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "live" ? -1 : 1));
-  const record: SwitchRecord = {
+  // Finishing an interrupted switch completes that same operation: same id, time and author.
+  const record: SwitchRecord = resume ? { ...resume, state: "pending", services: { ...resume.services, ...Object.fromEntries(services.map((s) => [s.name, s.role])) } } : {
     format: RECORD_FORMAT,
     id: o.id,
     state: "pending",
@@ -248,7 +259,7 @@ export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind:
     const target = slotNamed(pair, u.pending.to)!;
     const from = otherSlot(pair, target);
     const reason = `finishes the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"}, which was not verified (${describeServices(pair)})`;
-    return switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts);
+    return switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts, u.pending);
   }
   const d = promoteDecision(pair, opts.replicaSets);
   if (d.kind !== "switch") return d;

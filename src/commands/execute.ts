@@ -300,8 +300,7 @@ class Execution {
       }
       this.unknown.delete(w.service);
       const slot = read.spec?.selector?.[this.plan.slotLabel];
-      const ours = recordOf(read)?.id === this.plan.record.id;
-      if (!ours && slot === w.back) return undefined; // our switch-back landed (or the write never did)
+      if (slot === w.back) return undefined; // our switch-back landed, or the switch never did
       // Retry only while the selector is still ours; anyone else's change is theirs to keep.
       if (slot !== w.to) return `was changed by someone else to ${this.plan.slotLabel}=${slot}`;
       rv = read.metadata.resourceVersion ?? "";

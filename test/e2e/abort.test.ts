@@ -26,7 +26,7 @@ describe("abort", () => {
     const r = bluegreen(["abort", "myapp"], { namespace: n });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("service/myapp switched: version v2 → v1\napp myapp aborted: version=v1 is live again (was v2)\n");
+    expect(r.stdout).toBe(`service/myapp switched: version v2 → v1\napp myapp aborted: version=v1 is live again (was v2); context admin, namespace ${n}\n`);
     expect(selectorOf(n, "myapp").version).toBe("v1");
     await waitForEndpoints(n, "myapp", "v1", 3);
     const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
@@ -58,7 +58,7 @@ describe("abort", () => {
     const n = await ns("ab-scaledown");
     await createApp(n);
     expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
-    const r = bluegreen(["abort", "myapp", "--scale-down"], { namespace: n });
+    const r = bluegreen(["abort", "myapp", "--scale-down", "--scale-down-delay", "1s"], { namespace: n });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("deployment.apps/myapp-v2 scaled to 0");
     expect(selectorOf(n, "myapp").version).toBe("v1");

@@ -60,20 +60,32 @@ spec:
 `;
 }
 
-/** Creates the tutorial layout by default: myapp-v1/myapp-v2 (app, version), Service myapp on v1. */
+/**
+ * Creates the tutorial layout by default: myapp-v1/myapp-v2 (app, version), Service myapp on v1. The first
+ * slot and the Services come first and the second slot only once the server's clock is a second later, so
+ * the ReplicaSets show the second slot's version as the newer one (what plain promote needs as evidence).
+ */
 export async function createApp(ns: string, spec: AppSpec = {}): Promise<void> {
   const app = spec.app ?? "myapp";
   const appLabel = spec.appLabel ?? "app";
   const slotLabel = spec.slotLabel ?? "version";
   const slots = spec.slots ?? [{ value: "v1" }, { value: "v2" }];
   const services = spec.services ?? { [app]: slots[0].value };
-  const docs = slots.map((s) => deploymentYaml(app, appLabel, slotLabel, s));
+  const docs = [deploymentYaml(app, appLabel, slotLabel, slots[0])];
   for (const [name, value] of Object.entries(services)) {
     const selector: Record<string, string> = { [appLabel]: app };
     if (value !== undefined) selector[slotLabel] = value;
     docs.push(serviceYaml(name, selector, spec.annotations?.[name]));
   }
   apply(ns, docs.join("---\n"));
+  const first = slots[0].name ?? `${app}-${slots[0].value}`;
+  const created = await waitFor(`the ReplicaSet of ${first}`, () => {
+    const items: { metadata: { creationTimestamp: string } }[] = kubectlJson(["get", "replicasets", "-n", ns, "-l", `${appLabel}=${app},${slotLabel}=${slots[0].value}`]).items;
+    return items[0] ? Date.parse(items[0].metadata.creationTimestamp) : undefined;
+  });
+  // Creation times have one-second resolution; the API server runs on this machine's clock.
+  await waitFor("the next second on the server's clock", () => Date.now() >= created + 1000, 5000, 50);
+  apply(ns, deploymentYaml(app, appLabel, slotLabel, slots[1]));
   if (spec.wait !== false) {
     for (const s of slots) if (!s.unschedulable) await waitForRollout(ns, s.name ?? `${app}-${s.value}`);
   }
