@@ -4,7 +4,7 @@ import type { ReplicaSet, Service } from "./model.js";
 import { nameOf } from "./model.js";
 import type { AppPair, AppService, Slot } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
-import { RECORD_FORMAT, type SwitchRecord, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
+import { RECORD_FORMAT, type SwitchRecord, deploymentVersion, readRecord, recordAnnotations, scalingDown } from "./record.js";
 
 /** One conditional write to one Service: its selector's slot label set to `target`, and the record. */
 export interface ServiceWrite {
@@ -129,6 +129,21 @@ function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: Swit
   };
 }
 
+/** A refusal when another command is scaling the target slot to 0 right now. */
+function targetBusy(pair: AppPair, to: Slot, now: Date): RefusedPlan | undefined {
+  for (const s of pair.services) {
+    const mark = scalingDown(s.service, now);
+    if (mark && mark.deployment === nameOf(to.deployment)) {
+      return {
+        kind: "refused",
+        message: `deployment/${mark.deployment} is being scaled down by an abort --scale-down (marked on service/${s.name} at ${mark.at}); nothing changed`,
+        hint: `Wait for it to finish, then check with kubectl bluegreen status ${pair.app}; the mark expires by itself after 5 minutes.`,
+      };
+    }
+  }
+  return undefined;
+}
+
 function switchPlan(
   pair: AppPair,
   action: "promote" | "abort",
@@ -138,7 +153,9 @@ function switchPlan(
   reason: string,
   o: SwitchOptions,
   resume?: SwitchRecord,
-): SwitchPlan {
+): SwitchPlan | RefusedPlan {
+  const busy = targetBusy(pair, to, o.now);
+  if (busy) return busy;
   const slotLabel = pair.slotLabel!;
   // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
   const services = [...pair.services].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "live" ? -1 : 1));
@@ -311,6 +328,7 @@ export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
   const scaleUp = desired === 0 ? scaleBackReplicas(recordedReplicas, from) : undefined;
   const minAvailable = scaleUp ?? Math.max(1, Math.min(desired, replicaCounts(from.deployment).available));
   const plan = switchPlan(pair, "abort", from, to, minAvailable, reason, opts);
+  if (plan.kind === "refused") return plan;
   if (scaleUp !== undefined) {
     plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: scaleUp, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
   }

@@ -7,6 +7,10 @@ export const LAST_SWITCH_ANNOTATION = "kubectl-bluegreen/last-switch";
 /** A short bounded history of switches, newest first (live Services only). */
 export const HISTORY_ANNOTATION = "kubectl-bluegreen/history";
 export const HISTORY_LIMIT = 10;
+/** Set on the live Services while abort --scale-down scales a slot to 0: {deployment, id, at}. */
+export const SCALE_DOWN_ANNOTATION = "kubectl-bluegreen/scaling-down";
+/** A scale-down mark older than this is left over from an interrupted command and ignored. */
+export const SCALE_DOWN_MARK_MS = 5 * 60_000;
 /** The record format this plugin writes; records of other formats are never trusted. */
 export const RECORD_FORMAT = 2;
 /** Annotation kubectl rollout restart sets on a pod template: a restart, not a new version. */
@@ -205,4 +209,18 @@ export function recordAnnotations(svc: Service, rec: SwitchRecord, withHistory: 
     out[HISTORY_ANNOTATION] = JSON.stringify([entry, ...history(svc)].slice(0, HISTORY_LIMIT));
   }
   return out;
+}
+
+/** The Deployment a scale-down mark on this Service names, if the mark is recent (at `now`). */
+export function scalingDown(svc: Service, now: Date): { deployment: string; at: string } | undefined {
+  const text = svc.metadata.annotations?.[SCALE_DOWN_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as { deployment?: unknown; at?: unknown };
+    if (typeof v.deployment !== "string" || typeof v.at !== "string") return undefined;
+    const age = now.getTime() - Date.parse(v.at);
+    return age >= -SCALE_DOWN_MARK_MS && age <= SCALE_DOWN_MARK_MS ? { deployment: v.deployment, at: v.at } : undefined;
+  } catch {
+    return undefined;
+  }
 }

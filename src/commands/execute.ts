@@ -5,7 +5,7 @@ import type { Context } from "../context.js";
 import type { Deployment, Service } from "../bluegreen/model.js";
 import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
 import { type ServiceWrite, type Step, type SwitchPlan, preflight } from "../bluegreen/plan.js";
-import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
+import { LAST_SWITCH_ANNOTATION, SCALE_DOWN_ANNOTATION, recordOf } from "../bluegreen/record.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcome.js";
@@ -238,10 +238,15 @@ class Execution {
   /** Verification failed or was interrupted: switch every Service back. */
   private async back(why: BlueGreenError | string, cause: "verify" | "interrupted"): Promise<Outcome> {
     const r = await this.ctx.uninterruptible(() => this.switchBack());
+    const after = `verification failed after ${Math.round(this.o.verifyTimeoutMs / 1000)}s`;
     const reason =
       cause === "interrupted"
         ? "interrupted"
-        : `verification failed after ${Math.round(this.o.verifyTimeoutMs / 1000)}s: ${typeof why === "string" ? why : why.message.replace(/\.$/, "")}`;
+        : typeof why === "string"
+          ? `${after}: ${why}`
+          : proven(why)
+            ? `could not verify: ${message(why)}`
+            : `${after}: ${message(why)}`;
     this.steps.push({ step: "verify", status: "failed", detail: reason });
     if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r);
     const list = r.back.map((s) => `service/${s}`).join(", ");
@@ -405,6 +410,47 @@ class Execution {
 
   // --- scale-down -------------------------------------------------------------------------------------------
 
+  /** Live Services we marked, with the resourceVersion the mark left. */
+  private readonly marks = new Map<string, string>();
+
+  /** Writes the scale-down mark on every live Service of the plan; false when one changed since it was read. */
+  private async markScaleDown(services: Service[], deployment: string): Promise<boolean> {
+    const mark = JSON.stringify({ deployment, id: this.plan.record.id, at: this.ctx.clock.now().toISOString() });
+    for (const w of this.plan.writes.filter((x) => x.role === "live")) {
+      const svc = services.find((s) => s.metadata.name === w.service);
+      if (!svc) continue;
+      try {
+        const r = await this.kube.patchService(this.ns, w.service, { metadata: { resourceVersion: svc.metadata.resourceVersion, annotations: { [SCALE_DOWN_ANNOTATION]: mark } } });
+        this.marks.set(w.service, r.metadata.resourceVersion ?? "");
+      } catch (e) {
+        await this.unmarkScaleDown();
+        if (asError(e).exitCode === ExitCode.conflict) return false;
+        throw e;
+      }
+    }
+    return true;
+  }
+
+  /** Removes our scale-down marks (best effort: a mark older than SCALE_DOWN_MARK_MS is ignored anyway). */
+  private async unmarkScaleDown(): Promise<void> {
+    for (const [name] of this.marks) {
+      const deadline = this.ctx.clock.now().getTime() + 10_000;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.kube.patchService(this.ns, name, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } } });
+          break;
+        } catch (e) {
+          if ((proven(e) && asError(e).exitCode !== ExitCode.conflict) || this.ctx.clock.now().getTime() > deadline) {
+            this.warnings.push(`service/${name} still carries ${SCALE_DOWN_ANNOTATION} (it expires by itself): ${message(e)}`);
+            break;
+          }
+          await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+        }
+      }
+    }
+    this.marks.clear();
+  }
+
   /** Scales the slot traffic left to 0 after a delay, conditionally, and never while a Service selects it. */
   private async scaleDown(step: Extract<Step, { kind: "scale-down" }>): Promise<void> {
     const name = step.deployment;
@@ -422,17 +468,29 @@ class Execution {
     const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
     const done = `the switch to ${this.plan.slotLabel}=${this.plan.to.value} is done and verified`;
     for (let attempt = 0; ; attempt++) {
+      if (attempt > 0 && this.ctx.clock.now().getTime() > deadline) {
+        throw new ConflictError(`${done}, but deployment/${name} was not scaled down: its Services kept changing.`, `Check with kubectl bluegreen status ${this.plan.app}.`);
+      }
       const d = await this.readDeployment(name, deadline);
       if ((d.spec?.replicas ?? 1) === 0) break;
-      const services = await this.kube.listServices(this.ns);
+      const services = (await this.kube.listServices(this.ns)).filter((s) => s.metadata.namespace === this.ns);
       const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)));
       if (user) {
         throw new ConflictError(`${done}, but deployment/${name} was not scaled down: service/${user.metadata.name} selects it now.`, `Check with kubectl bluegreen status ${this.plan.app}.`);
       }
       try {
+        // Mark the live Services first, conditionally: a switch that read them before fails its write, one
+        // that reads them after sees the mark and refuses to send traffic to the slot going to 0.
+        const marked = await this.markScaleDown(services, name);
+        if (!marked) {
+          await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+          continue;
+        }
         await this.kube.scaleDeployment(this.ns, name, 0, { resourceVersion: d.metadata.resourceVersion });
+        await this.unmarkScaleDown();
         break;
       } catch (e) {
+        await this.unmarkScaleDown();
         const err = asError(e);
         if (proven(e) && err.exitCode !== ExitCode.conflict) {
           throw new BlueGreenError(`${done}, but deployment/${name} was not scaled down: ${message(e)}.`, err.exitCode, err.hint);

@@ -1,0 +1,260 @@
+// Faults against the real API server: lost replies, refused and slow requests, concurrent writers,
+// kill -9 and Ctrl-C mid-switch. A fault proxy of ours sits between the plugin and kube-apiserver, and
+// test bed components are stopped with SIGSTOP; every answer the plugin gets is still the API server's.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createApp, selectorOf, testNamespaces } from "./lib/apps.js";
+import {
+  EXTERNAL_CLUSTER,
+  type RunResult,
+  TESTBED_DIR,
+  bluegreen,
+  bluegreenAsync,
+  bluegreenChild,
+  kubectl,
+  kubectlJson,
+  kubectlOk,
+  waitFor,
+} from "./lib/cluster.js";
+import { type FaultProxy, startFaultProxy } from "./lib/faultproxy.js";
+
+const ns = testNamespaces();
+let proxy: FaultProxy;
+beforeAll(async () => {
+  if (!EXTERNAL_CLUSTER) proxy = await startFaultProxy();
+});
+afterAll(async () => {
+  await proxy?.close();
+});
+afterEach(() => proxy?.clearRules());
+
+const RECORD = "kubectl-bluegreen/last-switch";
+const via = (n: string) => ({ namespace: n, kubeconfig: proxy.kubeconfig });
+const show = (r: RunResult) => `exit ${r.code}\n${r.stdout}${r.stderr}\n--- proxy log ---\n${proxy.formatLog()}`;
+const record = (n: string, svc: string) => JSON.parse(kubectlJson(["get", "service", svc, "-n", n]).metadata.annotations?.[RECORD] ?? "null");
+const slots = (n: string, ...svcs: string[]) => svcs.map((s) => selectorOf(n, s).version);
+const patchOf = (svc: string) => ({ method: "PATCH", path: new RegExp(`/services/${svc}$`) });
+const SLICES = { method: "GET", path: /\/endpointslices$/ };
+
+/** Stops the test bed's controller-manager (EndpointSlices stop following selectors) while fn runs. */
+async function withControllerManagerStopped<T>(fn: () => Promise<T>): Promise<T> {
+  const pid = Number(readFileSync(path.join(TESTBED_DIR, "run", "kube-controller-manager.pid"), "utf8").trim());
+  process.kill(pid, "SIGSTOP");
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+}
+
+describe.skipIf(EXTERNAL_CLUSTER)("lost replies are settled by reading back", () => {
+  const layouts: [string, Record<string, string>, string, string[], string[]][] = [
+    ["the only write (one live Service)", { myapp: "v1" }, "myapp", ["myapp"], ["v2"]],
+    ["the second write (two live Services)", { "myapp-a": "v1", "myapp-b": "v1" }, "myapp-b", ["myapp-a", "myapp-b"], ["v2", "v2"]],
+    ["the first write (live + preview)", { myapp: "v1", "myapp-preview": "v2" }, "myapp", ["myapp", "myapp-preview"], ["v2", "v1"]],
+    ["the preview write (live + preview)", { myapp: "v1", "myapp-preview": "v2" }, "myapp-preview", ["myapp", "myapp-preview"], ["v2", "v1"]],
+  ];
+  for (const [what, services, lost, names, want] of layouts) {
+    it(`promote completes when the reply to ${what} is lost after the API server applied it`, async () => {
+      const n = await ns("fa-lost");
+      await createApp(n, { services });
+      const rule = proxy.addRule({ ...patchOf(lost), fault: "lose-reply" });
+      const r = await bluegreenAsync(["promote", "myapp"], via(n));
+      expect(rule.applied, show(r)).toBe(1);
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stderr).toContain(`service/${lost}: the reply was lost, but the switch was applied (read back)`);
+      expect(slots(n, ...names)).toEqual(want);
+      for (const s of names) expect(record(n, s).state).toBe("verified");
+    });
+  }
+
+  it("a write answered 503 without being applied is sent again", async () => {
+    const n = await ns("fa-503");
+    await createApp(n);
+    proxy.addRule({ ...patchOf("myapp"), fault: "status", status: 503, retryAfter: 1 });
+    const r = await bluegreenAsync(["promote", "myapp"], via(n));
+    expect(r.code, show(r)).toBe(0);
+    expect(slots(n, "myapp")).toEqual(["v2"]);
+  });
+
+  it("when a later write never lands, the first is switched back and exit 8 says nothing changed", async () => {
+    const n = await ns("fa-never");
+    await createApp(n, { services: { "myapp-a": "v1", "myapp-b": "v1" } });
+    proxy.addRule({ ...patchOf("myapp-b"), fault: "status", status: 503, times: Number.POSITIVE_INFINITY });
+    const r = await bluegreenAsync(["promote", "myapp"], via(n));
+    expect(r.code, show(r)).toBe(8);
+    expect(r.stderr).toMatch(/^error: patch service\/myapp-b: .*503.*; service\/myapp-a was switched back, so nothing changed\.\n/);
+    expect(slots(n, "myapp-a", "myapp-b")).toEqual(["v1", "v1"]);
+    expect(record(n, "myapp-a")).toBeNull();
+  });
+});
+
+describe.skipIf(EXTERNAL_CLUSTER)("verification", () => {
+  it("retries 429/503 and slow answers until --verify-timeout", async () => {
+    const n = await ns("fa-vretry");
+    await createApp(n);
+    // The first EndpointSlice list is the pre-switch check; the next ones are verification.
+    proxy.addRule({ ...SLICES, fault: "status", status: 429, retryAfter: 1, nth: 2 });
+    proxy.addRule({ ...SLICES, fault: "status", status: 503, nth: 2 });
+    proxy.addRule({ ...SLICES, fault: "delay", ms: 3000, nth: 2 });
+    const r = await bluegreenAsync(["promote", "myapp", "--request-timeout", "2s"], via(n));
+    expect(r.code, show(r)).toBe(0);
+    expect(slots(n, "myapp")).toEqual(["v2"]);
+    expect(proxy.find(SLICES).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("a 403 while verifying switches back at once (exit 6)", async () => {
+    const n = await ns("fa-v403");
+    await createApp(n);
+    proxy.addRule({ ...SLICES, fault: "status", status: 403, nth: 2, message: "endpointslices is forbidden" });
+    const r = await bluegreenAsync(["promote", "myapp"], via(n));
+    expect(r.code, show(r)).toBe(6);
+    expect(r.stderr).toMatch(/^error: could not verify: list endpointslices for service\/myapp: forbidden: .*; service\/myapp was switched back to version=v1\.\n/);
+    expect(slots(n, "myapp")).toEqual(["v1"]);
+    expect(record(n, "myapp")).toBeNull();
+  });
+
+  it("the switch-back re-applies itself over a concurrent writer while the selector is still ours", async () => {
+    const n = await ns("fa-writer");
+    await createApp(n);
+    await withControllerManagerStopped(async () => {
+      // The second PATCH of the Service is the switch-back (verification cannot pass: no controller).
+      const hold = proxy.addRule({ ...patchOf("myapp"), fault: "hold", nth: 2 });
+      const running = bluegreenAsync(["promote", "myapp", "--verify-timeout", "3s"], via(n));
+      const held = await hold.waitForHeld();
+      kubectlOk(["annotate", "service", "myapp", "-n", n, "gitops/synced=yes"]);
+      held.release();
+      const r = await running;
+      expect(r.code, show(r)).toBe(6);
+      expect(r.stderr).toMatch(/^error: verification failed after 3s: .*; service\/myapp was switched back to version=v1\.\n/);
+      expect(proxy.find(patchOf("myapp")).map((x) => x.status)).toEqual([200, 409, 200]);
+    });
+    expect(slots(n, "myapp")).toEqual(["v1"]);
+    const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
+    expect(svc.metadata.annotations["gitops/synced"]).toBe("yes");
+    expect(svc.metadata.annotations[RECORD]).toBeUndefined();
+  });
+
+  it("gives up when someone else changed the selector, and exit 9 names each Service's slot", async () => {
+    const n = await ns("fa-split");
+    await createApp(n, { services: { "myapp-a": "v1", "myapp-b": "v1" } });
+    await withControllerManagerStopped(async () => {
+      const hold = proxy.addRule({ ...patchOf("myapp-b"), fault: "hold", nth: 2 });
+      const running = bluegreenAsync(["promote", "myapp", "--verify-timeout", "2s"], via(n));
+      const held = await hold.waitForHeld();
+      kubectlOk(["patch", "service", "myapp-b", "-n", n, "-p", '{"spec":{"selector":{"version":"v3"}}}']);
+      held.release();
+      const r = await running;
+      expect(r.code, show(r)).toBe(9);
+      expect(r.stderr).toMatch(
+        /^error: verification failed after 2s: .*; traffic is split: service\/myapp-a → version=v1, service\/myapp-b → version=v3; service\/myapp-b was changed by someone else to version=v3\.\n/,
+      );
+      expect(r.stderr).toContain("then finish with kubectl bluegreen promote myapp or go back with kubectl bluegreen abort myapp.");
+    });
+    expect(slots(n, "myapp-a", "myapp-b")).toEqual(["v1", "v3"]);
+  });
+});
+
+describe.skipIf(EXTERNAL_CLUSTER)("interrupted switches", () => {
+  /** Two live Services; the plugin is killed (-9) while the second write is held, which is then dropped. */
+  async function killedBetweenWrites(prefix: string): Promise<string> {
+    const n = await ns(prefix);
+    await createApp(n, { services: { "myapp-a": "v1", "myapp-b": "v1" } });
+    const hold = proxy.addRule({ ...patchOf("myapp-b"), fault: "hold" });
+    const p = bluegreenChild(["promote", "myapp"], via(n));
+    const held = await hold.waitForHeld();
+    p.kill("SIGKILL");
+    const r = await p.done;
+    held.drop();
+    expect(r.code, show(r)).toBe(128);
+    expect(slots(n, "myapp-a", "myapp-b")).toEqual(["v2", "v1"]);
+    const s = bluegreen(["status", "myapp"], { namespace: n });
+    expect(s.code).toBe(1);
+    expect(s.stdout).toMatch(
+      /Verdict: {6}interrupted: the promote v1 → v2 started \S+ by \S+ is in progress or was interrupted: service\/myapp-a on v2, service\/myapp-b on v1; promote finishes it, abort goes back\n/,
+    );
+    return n;
+  }
+
+  it("kill -9 between writes: promote finishes it forward", async () => {
+    const n = await killedBetweenWrites("fa-kill-fwd");
+    const id = record(n, "myapp-a").id;
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^service\/myapp-a kept: version=v2\nservice\/myapp-b switched: version v1 → v2\napp myapp promoted: version=v2 is live \(was v1\)/);
+    expect(slots(n, "myapp-a", "myapp-b")).toEqual(["v2", "v2"]);
+    for (const s of ["myapp-a", "myapp-b"]) expect(record(n, s)).toMatchObject({ id, state: "verified" });
+    expect(JSON.parse(kubectlJson(["get", "service", "myapp-a", "-n", n]).metadata.annotations["kubectl-bluegreen/history"])).toHaveLength(1);
+    expect(bluegreen(["status", "myapp"], { namespace: n }).code).toBe(0);
+  });
+
+  it("kill -9 between writes: abort goes back, and promote does not re-promote", async () => {
+    const n = await killedBetweenWrites("fa-kill-back");
+    const r = bluegreen(["abort", "myapp"], { namespace: n });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^service\/myapp-a switched: version v2 → v1\nservice\/myapp-b kept: version=v1\napp myapp aborted: version=v1 is live again \(was v2\)/);
+    expect(slots(n, "myapp-a", "myapp-b")).toEqual(["v1", "v1"]);
+    expect(bluegreen(["promote", "myapp"], { namespace: n }).code).toBe(4);
+  });
+
+  it("kill -9 during verification: status names it, promote verifies it", async () => {
+    const n = await ns("fa-kill-verify");
+    await createApp(n);
+    await withControllerManagerStopped(async () => {
+      const p = bluegreenChild(["promote", "myapp"], via(n));
+      await proxy.waitForRequest(patchOf("myapp"));
+      await proxy.waitForRequest(SLICES); // verifying now
+      p.kill("SIGKILL");
+      await p.done;
+    });
+    expect(record(n, "myapp").state).toBe("pending");
+    const s = bluegreen(["status", "myapp"], { namespace: n });
+    expect(s.code).toBe(1);
+    expect(s.stdout).toMatch(/interrupted: the promote v1 → v2 .* before verification: service\/myapp on v2/);
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^service\/myapp kept: version=v2\napp myapp promoted/);
+    expect(record(n, "myapp").state).toBe("verified");
+  });
+
+  it("Ctrl-C during verification switches back; a second Ctrl-C does not abandon the switch-back", async () => {
+    const n = await ns("fa-ctrlc");
+    await createApp(n);
+    await withControllerManagerStopped(async () => {
+      const hold = proxy.addRule({ ...patchOf("myapp"), fault: "hold", nth: 2 });
+      const p = bluegreenChild(["promote", "myapp"], via(n));
+      let stderr = "";
+      p.child.stderr.on("data", (d: string) => {
+        stderr += d;
+      });
+      await proxy.waitForRequest(patchOf("myapp"));
+      await proxy.waitForRequest(SLICES);
+      p.kill("SIGINT");
+      const held = await hold.waitForHeld();
+      p.kill("SIGINT");
+      await waitFor("the plugin to say it keeps switching back", () => stderr.includes("still switching back"));
+      held.release();
+      const r = await p.done;
+      expect(r.code, show(r)).toBe(130);
+      expect(r.stderr).toContain("still switching back; it finishes on its own");
+      expect(r.stderr).toMatch(/error: interrupted: service\/myapp was switched back to version=v1, so nothing changed\.\n/);
+    });
+    expect(slots(n, "myapp")).toEqual(["v1"]);
+  });
+
+  it("a write conflicting with a concurrent change fails cleanly (exit 5) and changes nothing", async () => {
+    const n = await ns("fa-conflict");
+    await createApp(n);
+    const hold = proxy.addRule({ ...patchOf("myapp"), fault: "hold" });
+    const running = bluegreenAsync(["promote", "myapp"], via(n));
+    const held = await hold.waitForHeld();
+    kubectlOk(["annotate", "service", "myapp", "-n", n, "team=payments"]);
+    held.release();
+    const r = await running;
+    expect(r.code, show(r)).toBe(5);
+    expect(r.stderr).toMatch(/^error: patch service\/myapp: conflict: .*the object has been modified.*; nothing changed\.\n/);
+    expect(slots(n, "myapp")).toEqual(["v1"]);
+    expect(kubectl(["get", "service", "myapp", "-n", n, "-o", `jsonpath={.metadata.annotations.${RECORD.replace(/[./]/g, "\\$&")}}`]).stdout).toBe("");
+  });
+});
