@@ -12,7 +12,8 @@
 #
 # The kubeconfig ($BLUEGREEN_TESTBED_DIR/kubeconfig) has two contexts:
 #   admin   (current) client certificate in group system:masters, namespace default
-#   viewer  bearer token of user "viewer", allowed only get/list/watch on deployments, services, endpointslices
+#   viewer  bearer token of user "viewer", allowed only get/list/watch on deployments, replicasets, services,
+#           endpointslices
 #
 # Environment:
 #   BLUEGREEN_TESTBED_CACHE   binaries cache, outside the clone so fresh clones and CI reuse it
@@ -431,7 +432,7 @@ metadata:
   name: bluegreen-testbed-viewer
 rules:
   - apiGroups: ["apps"]
-    resources: ["deployments"]
+    resources: ["deployments", "replicasets"]
     verbs: ["get", "list", "watch"]
   - apiGroups: [""]
     resources: ["services"]

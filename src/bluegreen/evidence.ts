@@ -29,8 +29,14 @@ export function versionAge(d: Deployment, replicaSets: ReplicaSet[], slotLabel: 
   const first = same[0];
   if (!first) return { deployment: nameOf(d), hash, uncertain: `no ReplicaSet of deployment/${nameOf(d)} runs its current template yet` };
   const since = new Date(time(first.metadata.creationTimestamp));
-  const restarted = time(first.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION]);
-  if (!Number.isNaN(restarted) && Math.abs(since.getTime() - restarted) <= RESTART_WINDOW_MS) {
+  const restartedAt = first.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION];
+  const restarted = time(restartedAt);
+  // Made by that restart only if no ReplicaSet of another version carries the same restart: when one does,
+  // the restart happened on that version and this one came from a later template change.
+  const restartOfOther = owned.some(
+    (rs) => rs.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION] === restartedAt && versionHash(rs.spec?.template, slotLabel) !== hash,
+  );
+  if (!Number.isNaN(restarted) && !restartOfOther && Math.abs(since.getTime() - restarted) <= RESTART_WINDOW_MS) {
     // The oldest ReplicaSet of this version may be a restart's: the version itself may be older.
     return { deployment: nameOf(d), hash, since, uncertain: `the oldest ReplicaSet of deployment/${nameOf(d)}'s version was made by a rollout restart, so its age is unknown` };
   }

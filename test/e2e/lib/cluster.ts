@@ -5,7 +5,7 @@
 //   BLUEGREEN_E2E_KUBECONFIG        kubeconfig to test against (default: <test bed dir>/kubeconfig)
 //   BLUEGREEN_TESTBED_DIR           the test bed's state dir (default: <repo>/.testbed)
 //   BLUEGREEN_E2E_ADMIN_CONTEXT     context with full rights (default "admin")
-//   BLUEGREEN_E2E_VIEWER_CONTEXT    context allowed only get/list/watch on deployments, services,
+//   BLUEGREEN_E2E_VIEWER_CONTEXT    context allowed only get/list/watch on deployments, replicasets, services,
 //                                   endpointslices (default "viewer")
 //   BLUEGREEN_E2E_PLUGIN_DIR        folder holding the kubectl-bluegreen executable (default: <repo>/bin)
 import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
