@@ -8,7 +8,7 @@
 //   BLUEGREEN_E2E_VIEWER_CONTEXT    context allowed only get/list/watch on deployments, replicasets, services,
 //                                   endpointslices (default "viewer")
 //   BLUEGREEN_E2E_PLUGIN_DIR        folder holding the kubectl-bluegreen executable (default: <repo>/bin)
-import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -48,6 +48,8 @@ export interface KubectlOptions {
   input?: string;
   /** extra environment variables */
   env?: Record<string, string>;
+  /** kubeconfig file (e.g. a fault proxy's); default KUBECONFIG */
+  kubeconfig?: string;
 }
 
 export interface BluegreenOptions extends KubectlOptions {
@@ -76,9 +78,13 @@ function toResult(r: SpawnSyncReturns<string>, what: string): RunResult {
   return { code, stdout: r.stdout ?? "", stderr };
 }
 
+function kubectlArgs(args: string[], opts: KubectlOptions): string[] {
+  return ["--kubeconfig", opts.kubeconfig ?? KUBECONFIG, ...contextArgs(opts.context), ...args];
+}
+
 /** kubectl --kubeconfig KUBECONFIG --context <ctx> ...args. Never throws on a non-zero exit. */
 export function kubectl(args: string[], opts: KubectlOptions = {}): RunResult {
-  const full = ["--kubeconfig", KUBECONFIG, ...contextArgs(opts.context), ...args];
+  const full = kubectlArgs(args, opts);
   const r = spawnSync("kubectl", full, {
     encoding: "utf8",
     input: opts.input,
@@ -189,11 +195,19 @@ export function bluegreen(args: string[], opts: BluegreenOptions = {}): RunResul
   return toResult(r, `kubectl ${argv.join(" ")}`);
 }
 
-/** bluegreen, asynchronously (for tests that run several at once). Never rejects. */
-export function bluegreenAsync(args: string[], opts: BluegreenOptions = {}): Promise<RunResult> {
-  const { argv, env } = pluginInvocation(args, opts);
-  return new Promise((resolve) => {
-    const child = spawn("kubectl", argv, { env, stdio: ["pipe", "pipe", "pipe"] });
+/** A process started by the tests: the child itself, and its outcome. */
+export interface RunningProcess {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves when the process has exited and its output is closed. Never rejects. */
+  done: Promise<RunResult>;
+}
+
+// Spawns cmd, collects its output and kills it (SIGKILL) after TIMEOUT_MS. detached: the child leads its own
+// process group, so a signal to -pid reaches it and whatever it started.
+function spawnCollect(cmd: string, argv: string[], env: NodeJS.ProcessEnv, input: string | undefined, detached = false): RunningProcess {
+  const what = `${path.basename(cmd)} ${argv.join(" ")}`;
+  const child = spawn(cmd, argv, { env, stdio: ["pipe", "pipe", "pipe"], detached });
+  const done = new Promise<RunResult>((resolve) => {
     let stdout = "";
     let stderr = "";
     let settled = false;
@@ -204,7 +218,7 @@ export function bluegreenAsync(args: string[], opts: BluegreenOptions = {}): Pro
       resolve(r);
     };
     const timer = setTimeout(() => {
-      stderr += `kubectl ${argv.join(" ")}: timed out after ${TIMEOUT_MS} ms\n`;
+      stderr += `${what}: timed out after ${TIMEOUT_MS} ms\n`;
       child.kill("SIGKILL");
     }, TIMEOUT_MS);
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -213,11 +227,46 @@ export function bluegreenAsync(args: string[], opts: BluegreenOptions = {}): Pro
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr += d;
     });
-    child.on("error", (e) => finish({ code: 1, stdout, stderr: `${stderr}kubectl ${argv.join(" ")}: ${e.message}\n` }));
+    child.on("error", (e) => finish({ code: 1, stdout, stderr: `${stderr}${what}: ${e.message}\n` }));
     child.on("close", (code, signal) => finish({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
-    child.stdin.on("error", () => {}); // the plugin may exit without reading stdin
-    child.stdin.end(opts.input ?? "");
+    child.stdin.on("error", () => {}); // the process may exit without reading stdin
+    child.stdin.end(input ?? "");
   });
+  return { child, done };
+}
+
+/** bluegreen, asynchronously (for tests that run several at once). Never rejects. */
+export function bluegreenAsync(args: string[], opts: BluegreenOptions = {}): Promise<RunResult> {
+  const { argv, env } = pluginInvocation(args, opts);
+  return spawnCollect("kubectl", argv, env, opts.input).done;
+}
+
+/**
+ * The plugin executable (PLUGIN_DIR/kubectl-bluegreen ...args --context <ctx> [-n <namespace>]) started directly,
+ * not through kubectl, in its own process group: child.pid is the plugin's node process (the launcher script execs
+ * node), so kill("SIGKILL") ends the plugin itself mid-work, with no kubectl in between to outlive it.
+ */
+export function bluegreenChild(args: string[], opts: BluegreenOptions = {}): RunningProcess & { kill(signal?: NodeJS.Signals): void } {
+  const { argv, env } = pluginInvocation(args, opts);
+  const running = spawnCollect(path.join(PLUGIN_DIR, "kubectl-bluegreen"), argv.slice(1), env, opts.input, true);
+  const kill = (signal: NodeJS.Signals = "SIGKILL") => {
+    const pid = running.child.pid;
+    if (pid === undefined || running.child.exitCode !== null || running.child.signalCode !== null) return;
+    try {
+      process.kill(-pid, signal); // the whole group: the plugin and anything it started
+    } catch {
+      running.child.kill(signal);
+    }
+  };
+  return { ...running, kill };
+}
+
+/**
+ * kubectl, asynchronously. Use it for anything that goes through a fault proxy running in this process: the
+ * synchronous kubectl() blocks the event loop the proxy answers on. Never rejects.
+ */
+export function kubectlAsync(args: string[], opts: KubectlOptions = {}): Promise<RunResult> {
+  return spawnCollect("kubectl", kubectlArgs(args, opts), { ...process.env, ...opts.env }, opts.input).done;
 }
 
 /**
