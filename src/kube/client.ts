@@ -15,7 +15,7 @@ import {
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
-import type { Deployment, EndpointSlice, EventRecord, Pod, Service } from "../bluegreen/model.js";
+import type { Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import { NotFoundError, UnreachableError } from "../errors.js";
 import { toBlueGreenError } from "./errors.js";
 import type { KubeClient, KubeOptions, WriteOptions } from "./types.js";
@@ -123,6 +123,10 @@ class Client implements KubeClient {
     return this.call("list pods", async () => (await this.core.listNamespacedPod({ namespace: ns, labelSelector })).items as Pod[]);
   }
 
+  listReplicaSets(ns: string, labelSelector?: string): Promise<ReplicaSet[]> {
+    return this.call("list replicasets", async () => (await this.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector })).items as ReplicaSet[]);
+  }
+
   listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]> {
     return this.call(`list endpointslices for service/${serviceName}`, async () => {
       const r = await this.discovery.listNamespacedEndpointSlice({
@@ -139,6 +143,10 @@ class Client implements KubeClient {
 
   getDeployment(ns: string, name: string): Promise<Deployment> {
     return this.call(`get deployment/${name}`, async () => (await this.apps.readNamespacedDeployment({ namespace: ns, name })) as Deployment);
+  }
+
+  getService(ns: string, name: string): Promise<Service> {
+    return this.call(`get service/${name}`, async () => (await this.core.readNamespacedService({ namespace: ns, name })) as Service);
   }
 
   async namespaceExists(ns: string): Promise<boolean | undefined> {
@@ -162,13 +170,15 @@ class Client implements KubeClient {
     });
   }
 
-  scaleDeployment(ns: string, name: string, replicas: number, opts: WriteOptions = {}): Promise<Deployment> {
+  scaleDeployment(ns: string, name: string, replicas: number, opts: WriteOptions & { resourceVersion?: string } = {}): Promise<Deployment> {
+    // A resourceVersion in a merge patch makes the API server refuse it (409) if the object changed since.
+    const body = opts.resourceVersion ? { metadata: { resourceVersion: opts.resourceVersion }, spec: { replicas } } : { spec: { replicas } };
     return this.call(`scale deployment/${name}`, async () => {
       const r = await this.apps.patchNamespacedDeployment(
         {
           namespace: ns,
           name,
-          body: { spec: { replicas } },
+          body,
           fieldManager: "kubectl-bluegreen",
           dryRun: opts.dryRun ? "All" : undefined,
         },
