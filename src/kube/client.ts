@@ -38,7 +38,7 @@ import {
 } from "./kubeconfig.js";
 import {
   CredentialError,
-  DEFAULT_WRITE_TIMEOUT_MS,
+  callDeadlineMs,
   DeadlineExceeded,
   networkCode,
   readRetryDelayMs,
@@ -242,7 +242,7 @@ class Client implements KubeClient {
    * whose outcome is unknown (a transient error) by reading the object back.
    */
   private async call<T>(what: string, kind: Kind, fn: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>): Promise<T> {
-    const limitMs = this.requestTimeoutMs ?? (kind === "write" ? DEFAULT_WRITE_TIMEOUT_MS : 0);
+    const limitMs = callDeadlineMs(kind, this.requestTimeoutMs);
     const deadline = new AbortController();
     const timer = limitMs > 0 ? setTimeout(() => deadline.abort(new DeadlineExceeded(limitMs, this.requestTimeoutMs !== undefined)), limitMs) : undefined;
     const options: ConfigurationOptions<ObservableMiddleware> = {

@@ -9,6 +9,11 @@ export const MAX_BACKOFF_MS = 2_000;
 /** A read is not retried once it has taken this long, nor when Retry-After asks for a longer wait. */
 export const MAX_RETRY_TOTAL_MS = 15_000;
 
+/** The deadline of one call in ms (0: none): --request-timeout when given (0 = no limit), else a default for writes only. */
+export function callDeadlineMs(kind: "read" | "write", requestTimeoutMs: number | undefined): number {
+  return requestTimeoutMs ?? (kind === "write" ? DEFAULT_WRITE_TIMEOUT_MS : 0);
+}
+
 /** The per-call deadline expired; the reason a request is aborted with. */
 export class DeadlineExceeded extends Error {
   constructor(

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "../../src/cli/duration.js";
 import { BlueGreenError, ExitCode, UsageError } from "../../src/errors.js";
 import { connect } from "../../src/kube/client.js";
-import { parseRetryAfter, readRetryDelayMs, redactUrls, splitServerUrl } from "../../src/kube/transport.js";
+import { callDeadlineMs, parseRetryAfter, readRetryDelayMs, redactUrls, splitServerUrl } from "../../src/kube/transport.js";
 
 describe("durations", () => {
   it("refuses what a timer cannot hold, and says the maximum (exit 2)", () => {
@@ -24,6 +24,14 @@ describe("durations", () => {
 
   it("prints like kubectl", () => {
     expect([500, 2000, 1500, 90_000, 7_200_000, 0].map(formatDuration)).toEqual(["500ms", "2s", "1.5s", "1m30s", "2h", "0ms"]);
+  });
+});
+
+describe("deadlines", () => {
+  it("--request-timeout bounds every call (0: none); without it, writes still get 30s and reads none", () => {
+    expect([callDeadlineMs("read", 2000), callDeadlineMs("write", 2000)]).toEqual([2000, 2000]);
+    expect([callDeadlineMs("read", 0), callDeadlineMs("write", 0)]).toEqual([0, 0]);
+    expect([callDeadlineMs("read", undefined), callDeadlineMs("write", undefined)]).toEqual([0, 30_000]);
   });
 });
 
