@@ -62,8 +62,10 @@ function globalOptions(a: Raw, app?: string): GlobalOptions {
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(`unknown output format "${output}": use one of ${OUTPUT_FORMATS.join(", ")}.`);
   }
-  const str = (k: string) => (a[k] === undefined || a[k] === "" ? undefined : String(a[k]));
-  const requestTimeoutMs = a["request-timeout"] !== undefined ? parseDuration("request-timeout", a["request-timeout"] as string) : undefined;
+  // A flag given twice: the last one wins, as with kubectl's flags (yargs would make a list).
+  const last = (k: string) => (Array.isArray(a[k]) ? (a[k] as unknown[]).at(-1) : a[k]);
+  const str = (k: string) => (last(k) === undefined || last(k) === "" ? undefined : String(last(k)));
+  const requestTimeoutMs = last("request-timeout") !== undefined ? parseDuration("request-timeout", last("request-timeout") as string) : undefined;
   if (app !== undefined && a.selector !== undefined) {
     throw new UsageError("give either APP or -l/--selector, not both.");
   }

@@ -7,7 +7,8 @@
 // namespace, so the plugin runs without -n and an app found proves the namespace came from the context.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, testNamespaces } from "./lib/apps.js";
@@ -44,9 +45,12 @@ interface Situation {
   home?: string;
 }
 
+// bin/kubectl-bluegreen finds the pinned Node.js under ~/.cache: keep it there when HOME changes.
+const cache = process.env.BLUEGREEN_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "kubectl-bluegreen");
+
 function envOf(s: Situation): Record<string, string> {
   // No in-cluster fallback either: the test runner might itself run in a pod.
-  return { KUBECONFIG: s.kubeconfig, HOME: s.home ?? emptyHome, KUBERNETES_SERVICE_HOST: "" };
+  return { KUBECONFIG: s.kubeconfig, HOME: s.home ?? emptyHome, KUBERNETES_SERVICE_HOST: "", BLUEGREEN_CACHE: cache };
 }
 
 /** kubectl ARGS in the situation (no --kubeconfig or --context of its own). */
@@ -79,6 +83,16 @@ function pluginSees(s: Situation): { statusCode: number; namespace?: string; can
   const promote = pluginIn(s, ["promote", "myapp", "--to", "v2", "--dry-run=server"]);
   expect([0, 7], `promote: ${promote.stderr}`).toContain(promote.code);
   return { statusCode: st.code, namespace: st.code === 0 ? JSON.parse(st.stdout).items[0]?.namespace : undefined, canPatch: promote.code === 0 };
+}
+
+/** A port on 127.0.0.1 nobody listens on: bound, then closed. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** stderr is exactly one sentence and a hint line. */
@@ -199,11 +213,13 @@ describe.skipIf(EXTERNAL_CLUSTER)("kubeconfig: the plugin uses what kubectl uses
   describe("--context, --cluster, --user", () => {
     // current-context "dead" points at a cluster nobody answers on; the flags pick working parts.
     let multi = "";
-    beforeAll(() => {
+    let dead = 0;
+    beforeAll(async () => {
+      dead = await closedPort();
       multi = kubeconfigFile("multi.yaml", {
         clusters: [
           { name: "testbed", cluster: admin.cluster },
-          { name: "dead", cluster: { ...admin.cluster, server: "https://127.0.0.1:1" } },
+          { name: "dead", cluster: { ...admin.cluster, server: `https://127.0.0.1:${dead}` } },
         ],
         users: [
           { name: "admin", user: admin.user },
@@ -223,7 +239,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("kubeconfig: the plugin uses what kubectl uses
       expect(kubectlIn(s(), ["auth", "whoami"]).code).not.toBe(0);
       const r = pluginIn(s(), ["status", "myapp"]);
       expect(r.code).toBe(8);
-      expect(r.stderr).toMatch(/^error: list (deployments|services): cannot reach the cluster at https:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services): cannot reach the cluster at https://127\\.0\\.0\\.1:${dead}: ECONNREFUSED`));
     });
 
     it("--cluster replaces the context's cluster", () => {
