@@ -64,13 +64,15 @@ function globalOptions(a: Raw, app?: string): GlobalOptions {
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(`unknown output format "${output}": use one of ${OUTPUT_FORMATS.join(", ")}.`);
   }
-  const str = (k: string) => (a[k] === undefined || a[k] === "" ? undefined : String(a[k]));
-  const requestTimeoutMs = a["request-timeout"] !== undefined ? parseDuration("request-timeout", a["request-timeout"] as string) : undefined;
+  // A flag given twice: the last one wins, as with kubectl's flags (yargs would make a list).
+  const last = (k: string) => (Array.isArray(a[k]) ? (a[k] as unknown[]).at(-1) : a[k]);
+  const str = (k: string) => (last(k) === undefined || last(k) === "" ? undefined : String(last(k)));
+  const requestTimeoutMs = last("request-timeout") !== undefined ? parseDuration("request-timeout", last("request-timeout") as string) : undefined;
   if (app !== undefined && a.selector !== undefined) {
     throw new UsageError("give either APP or -l/--selector, not both.");
   }
   return {
-    kube: { kubeconfig: str("kubeconfig"), context: str("context"), namespace: str("namespace"), requestTimeoutMs },
+    kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
     output: output as OutputFormat,
     noHeaders: Boolean(a["no-headers"]),
     selection: {
@@ -120,13 +122,15 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
     .parserConfiguration({ "camel-case-expansion": false, "boolean-negation": false })
     .option("kubeconfig", { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)", global: true })
     .option("context", { type: "string", describe: "The kubeconfig context to use", global: true })
+    .option("cluster", { type: "string", describe: "The kubeconfig cluster to use (default: the context's)", global: true })
+    .option("user", { type: "string", describe: "The kubeconfig user to use (default: the context's)", global: true })
     .option("namespace", { alias: "n", type: "string", describe: "Namespace (default: the context's namespace)", global: true })
     .option("request-timeout", { type: "string", describe: 'How long to wait for one API request ("30s", "1m"; 0 = no limit)', global: true })
     .option("v", { type: "count", describe: "Verbose: -v traces API requests to stderr", global: true })
     .option("app-label", { type: "string", describe: "Label key that names the app (default: app)", global: true })
     .option("selector", { alias: "l", type: "string", describe: "Label selector for the app's Deployments, instead of APP", global: true })
     .option("slot-label", { type: "string", describe: "Pod-template label that tells the two slots apart (default: detected)", global: true })
-    .group(["kubeconfig", "context", "namespace", "request-timeout", "v"], "Cluster flags:")
+    .group(["kubeconfig", "context", "cluster", "user", "namespace", "request-timeout", "v"], "Cluster flags:")
     .group(["app-label", "selector", "slot-label"], "App selection:")
     .command(
       "status [app]",

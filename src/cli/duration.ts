@@ -2,19 +2,41 @@ import { UsageError } from "../errors.js";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The longest wait a Node.js timer can hold (2^31-1 ms, about 24.8 days); longer ones would fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Parses a kubectl-style duration ("30s", "2m", "1h30m", "500ms"; a bare number is seconds) into milliseconds. */
 export function parseDuration(flag: string, value: string | number): number {
   const text = String(value).trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    matched = re.lastIndex;
+  let total: number;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    total = Number(text) * 1000;
+  } else {
+    const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+    total = 0;
+    let matched = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      total += Number(m[1]) * UNITS[m[2]!]!;
+      matched = re.lastIndex;
+    }
+    if (matched === 0 || matched !== text.length) {
+      throw new UsageError(`invalid duration for --${flag}: "${text}" (use for example 30s, 2m or 1h).`);
+    }
   }
-  if (matched === 0 || matched !== text.length) {
-    throw new UsageError(`invalid duration for --${flag}: "${text}" (use for example 30s, 2m or 1h).`);
+  const ms = Math.round(total);
+  // Timers fire at once beyond MAX_DURATION_MS (with a warning): refuse rather than not wait at all.
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_DURATION_MS) {
+    throw new UsageError(`invalid duration for --${flag}: "${text}" is longer than the maximum, ${formatDuration(MAX_DURATION_MS)}.`);
   }
-  return Math.round(total);
+  return ms;
+}
+
+/** Milliseconds as a kubectl-style duration: 500ms, 2s, 1.5s, 1m30s, 2h. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  const sec = s === 0 ? "" : `${Number.isInteger(s) ? s : Number(s.toFixed(3))}s`;
+  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec}` || "0s";
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
 import { toBlueGreenError } from "../../src/kube/errors.js";
+import { CredentialError, DeadlineExceeded } from "../../src/kube/transport.js";
 
-const api = (code: number, message: string) => Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: { kind: "Status", message } });
+const api = (code: number, message: string, headers: Record<string, string> = {}) =>
+  Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: { kind: "Status", message }, headers });
 
 describe("API failures become one sentence and an exit code", () => {
   it.each([
@@ -12,11 +14,70 @@ describe("API failures become one sentence and an exit code", () => {
     [422, ExitCode.refused, "patch service/web: the API server rejected it: denied"],
     [503, ExitCode.unreachable, "patch service/web: the API server did not answer in time (503): busy"],
     [500, ExitCode.unexpected, "patch service/web: HTTP 500: boom"],
+    [429, ExitCode.unreachable, "patch service/web: the API server asked to slow down (429): too many requests"],
   ])("HTTP %i → exit %i", (code, exit, message) => {
-    const body = { 403: 'services "web" is forbidden: User "viewer" cannot patch resource', 404: 'services "web" not found', 409: "the object has been modified", 422: "denied", 503: "busy", 500: "boom" }[code]!;
+    const body = {
+      403: 'services "web" is forbidden: User "viewer" cannot patch resource',
+      404: 'services "web" not found',
+      409: "the object has been modified",
+      422: "denied",
+      503: "busy",
+      500: "boom",
+      429: "too many requests",
+    }[code]!;
     const e = toBlueGreenError(api(code, body), "patch service/web", "https://k");
     expect(e.exitCode).toBe(exit);
     expect(e.message).toBe(message);
+  });
+
+  it("errors that do not prove the request failed are transient (408, 429, 5xx, network, timeouts); the others are not", () => {
+    for (const code of [408, 429, 500, 502, 503, 504]) expect(toBlueGreenError(api(code, "x"), "patch service/web", "").transient, String(code)).toBe(true);
+    for (const code of [400, 401, 403, 404, 409, 422]) expect(toBlueGreenError(api(code, "x"), "patch service/web", "").transient, String(code)).toBe(false);
+    const reset = new TypeError("fetch failed", { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }) });
+    expect(toBlueGreenError(reset, "patch service/web", "https://k").transient).toBe(true);
+    expect(toBlueGreenError(new DeadlineExceeded(30_000, false), "patch service/web", "https://k").transient).toBe(true);
+  });
+
+  it("Retry-After is kept (milliseconds) and named in the hint", () => {
+    const e = toBlueGreenError(api(429, "slow down", { "retry-after": "3" }), "list services", "https://k");
+    expect([e.transient, e.retryAfterMs, e.hint]).toEqual([true, 3000, "Try again in 3s."]);
+    expect(toBlueGreenError(api(503, "busy"), "list services", "https://k").retryAfterMs).toBeUndefined();
+  });
+
+  it("an expired deadline names the time and where it came from (exit 8), never 'HTTP 23'", () => {
+    const flag = toBlueGreenError(new DeadlineExceeded(2000, true), "list deployments", "https://k");
+    expect([flag.exitCode, flag.message]).toEqual([ExitCode.unreachable, "list deployments: the API server did not answer within 2s (--request-timeout)."]);
+    expect(toBlueGreenError(new DeadlineExceeded(30_000, false), "patch service/web", "https://k").message).toBe(
+      "patch service/web: the API server did not answer within 30s.",
+    );
+    // What AbortSignal.timeout() rejects a fetch with: a DOMException whose numeric code (23) is no HTTP status.
+    const dom = new DOMException("The operation was aborted due to timeout", "TimeoutError");
+    expect(dom.code).toBe(23);
+    const e = toBlueGreenError(dom, "list deployments", "https://k");
+    expect([e.exitCode, e.message, e.transient]).toEqual([ExitCode.unreachable, "list deployments: cannot reach the cluster at https://k: the request timed out.", true]);
+  });
+
+  it("an untrusted server certificate is a TLS error (exit 8), not transient", () => {
+    const tls = new TypeError("fetch failed", { cause: Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }) });
+    const e = toBlueGreenError(tls, "list deployments", "https://127.0.0.1:6443");
+    expect([e.exitCode, e.transient, e.message]).toEqual([
+      ExitCode.unreachable,
+      false,
+      "list deployments: cannot verify the certificate of the cluster at https://127.0.0.1:6443: DEPTH_ZERO_SELF_SIGNED_CERT (self-signed certificate).",
+    ]);
+  });
+
+  it("credentials fail as forbidden (exit 7) with the plugin's first line", () => {
+    const e = toBlueGreenError(new CredentialError("sso", "\nerror: token expired, run login\ntrace…"), "list deployments", "https://k");
+    expect([e.exitCode, e.message]).toEqual([ExitCode.forbidden, 'list deployments: cannot get credentials for user "sso": error: token expired, run login.']);
+  });
+
+  it("never prints user:password@ of a URL", () => {
+    const cred = new TypeError("Request cannot be constructed from a URL that includes credentials: https://alice:s3cret@k:6443/api");
+    const e = toBlueGreenError(cred, "list services", "https://alice:s3cret@k:6443");
+    expect(e.message).toBe("list services: Request cannot be constructed from a URL that includes credentials: https://k:6443/api");
+    const refused = new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+    expect(toBlueGreenError(refused, "list services", "https://alice:s3cret@k:6443").message).not.toContain("s3cret");
   });
 
   it("401 says the credentials were not accepted", () => {
