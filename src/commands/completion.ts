@@ -5,7 +5,7 @@ import { findApps } from "../bluegreen/pair.js";
 
 const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"];
 const APP_COMMANDS = new Set(["status", "promote", "abort", "diff"]);
-const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l", "--slot-label", "-v", "--help"];
+const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l", "--slot-label", "-v", "--help"];
 const COMMAND_FLAGS: Record<string, string[]> = {
   status: ["--all-namespaces", "-A", "--output", "-o", "--no-headers", "--watch", "-w"],
   promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
@@ -16,7 +16,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 };
 /** Flags followed by a value. */
 const VALUE_FLAGS = new Set([
-  "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
+  "--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
   "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run", "--scale-down-delay",
 ]);
 
