@@ -142,6 +142,7 @@ function flagWords(argv: string[]): { words: string[]; isValue: boolean[] } {
  */
 function precheck(argv: string[]): string[] {
   const { words, isValue } = flagWords(argv);
+  const command = words.find((w, i) => !isValue[i] && !w.startsWith("-"));
   const out = [...argv];
   words.forEach((w, i) => {
     const m = /^(--?)([^=]+)=(.*)$/s.exec(w);
@@ -150,7 +151,6 @@ function precheck(argv: string[]): string[] {
     if (!TRUE_WORDS.has(v) && !FALSE_WORDS.has(v)) throw new UsageError(`invalid value "${v}" for ${m[1]}${m[2]}: use true or false.`);
     out[i] = `${m[1]}${m[2]}=${TRUE_WORDS.has(v)}`;
   });
-  const command = words.find((w, i) => !isValue[i] && !w.startsWith("-"));
   if (command !== undefined && command !== "__complete" && !COMMANDS.includes(command)) {
     const near = COMMANDS.find((c) => editDistance(c, command) <= 2 || (command.length >= 2 && c.startsWith(command)));
     throw new UsageError(`unknown command "${command}": use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`, near ? `Did you mean ${near}? See --help.` : "See --help.");
@@ -199,6 +199,8 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
   const handle = (build: (a: Raw) => Invocation) => (a: Raw) => {
     make = () => build(a);
   };
+  // Completion gets half-typed command lines, flags included, word for word; it must never fail.
+  if (argv[0] === "__complete") return { inv: { command: "__complete", words: argv.slice(1) } };
   argv = precheck(argv);
   const y = yargs(argv)
     .scriptName("kubectl bluegreen")

@@ -216,6 +216,9 @@ export function parseSelector(selector: string): Requirement[] {
 
 // The checks of the command line: each throws a UsageError (exit 2) with one sentence and a hint.
 
+// APP and --to must not be empty (checked first), so the detail leaves the empty string out.
+const nonEmptyValueErrors = (v: string) => labelValueErrors(v).map((e) => e.replace("must be an empty string or consist", "must consist"));
+
 /** -n/--namespace: a DNS-1123 label. */
 export function checkNamespace(ns: string): void {
   if (ns === "") throw new UsageError("-n/--namespace must not be empty.", "Leave the flag out to use the namespace of your kubeconfig context.");
@@ -228,7 +231,7 @@ export function checkNamespace(ns: string): void {
 /** APP: a non-empty label value (it becomes `<app label>=APP` in a label selector). */
 export function checkAppName(app: string): void {
   if (app === "") throw new UsageError("APP must not be empty.", "Name the app, or select it with -l SELECTOR.");
-  const errs = labelValueErrors(app);
+  const errs = nonEmptyValueErrors(app);
   if (errs.length) {
     throw new UsageError(
       `invalid app name "${app}": an app name is a label value: ${errs.join("; ")}.`,
@@ -240,7 +243,7 @@ export function checkAppName(app: string): void {
 /** --to: a non-empty label value (a slot value). */
 export function checkSlotValue(flag: string, slot: string): void {
   if (slot === "") throw new UsageError(`--${flag} must not be empty.`, "Name a slot value such as v2 or green; kubectl bluegreen status APP lists them.");
-  const errs = labelValueErrors(slot);
+  const errs = nonEmptyValueErrors(slot);
   if (errs.length) {
     throw new UsageError(
       `invalid slot value "${slot}" for --${flag}: ${errs.join("; ")}.`,

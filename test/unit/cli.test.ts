@@ -85,6 +85,10 @@ describe("command line parsing", () => {
     await refuse(["completion"], "missing SHELL: use bash, zsh or fish.");
   });
 
+  it("leaves completion's half-typed words alone", async () => {
+    expect(await inv("__complete", "promote", "--wait=bo", "-n", "..", "")).toEqual({ command: "__complete", words: ["promote", "--wait=bo", "-n", "..", ""] });
+  });
+
   it("reads kubectl's boolean spellings and takes the last of a repeated flag", async () => {
     const i = await inv("promote", "myapp", "--wait=T", "-n", "a", "-n", "b");
     expect(i.command === "promote" && [i.flags.wait, i.global.kube.namespace]).toEqual([true, "b"]);

@@ -149,10 +149,10 @@ describe("command-line checks", () => {
 
   it("app, --to, label keys, selector, names", () => {
     expect(() => checkAppName("myapp")).not.toThrow();
-    expect(usage(() => checkAppName("x,app!=y")).message).toMatch(/^invalid app name "x,app!=y": an app name is a label value: a valid label must be/);
+    expect(usage(() => checkAppName("x,app!=y")).message).toMatch(/^invalid app name "x,app!=y": an app name is a label value: a valid label must consist of /);
     expect(usage(() => checkAppName("")).message).toBe("APP must not be empty.");
     expect(usage(() => checkAppName("a".repeat(70))).message).toBe(`invalid app name "${"a".repeat(70)}": an app name is a label value: must be no more than 63 bytes.`);
-    expect(usage(() => checkAppName(`-${"a".repeat(70)}`)).message).toMatch(/: must be no more than 63 bytes; a valid label must be/);
+    expect(usage(() => checkAppName(`-${"a".repeat(70)}`)).message).toMatch(/: must be no more than 63 bytes; a valid label must consist of /);
     expect(() => checkSlotValue("to", "green")).not.toThrow();
     expect(usage(() => checkSlotValue("to", "v2,x")).message).toMatch(/^invalid slot value "v2,x" for --to: /);
     expect(usage(() => checkSlotValue("to", "")).message).toBe("--to must not be empty.");
