@@ -170,6 +170,9 @@ describe("bad input changes nothing", () => {
   });
 });
 
+/** JSON for a kubectl -p argument: kubectl reads it as YAML, which refuses raw DEL and C1 characters. */
+const patchArg = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 describe("terminal safety", () => {
   const by = `mallory${ESC}[31m${ESC}]0;pwned\u0007${CSI}2J\r`;
   const image = `registry.example/myapp:v2${ESC}[31m${CSI}x`;
@@ -192,12 +195,14 @@ describe("terminal safety", () => {
     };
     const history = [{ action: "promote", from: "v2", to: "v1", at: rec.at, by }, { action: "abort", from: "v1", to: "v2", at: rec.at, by: `eve${CSI}\n` }];
     // JSON escapes the control characters on the way in; the API server stores them raw.
-    kubectlOk(["patch", "service", "myapp", "-n", n, "--type=merge", "-p", JSON.stringify({
+    kubectlOk(["patch", "service", "myapp", "-n", n, "--type=merge", "-p", patchArg({
       metadata: { annotations: { "kubectl-bluegreen/last-switch": JSON.stringify(rec), "kubectl-bluegreen/history": JSON.stringify(history) } },
     })]);
-    kubectlOk(["patch", "deployment", "myapp-v2", "-n", n, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/template/spec/containers/0/image", value: image }])]);
+    kubectlOk(["patch", "deployment", "myapp-v2", "-n", n, "--type=json", "-p", patchArg([{ op: "replace", path: "/spec/template/spec/containers/0/image", value: image }])]);
     const stored = kubectlJson(["get", "deployment", "myapp-v2", "-n", n]).spec.template.spec.containers[0].image;
     expect(stored).toBe(image);
+    const annotation = kubectlJson(["get", "service", "myapp", "-n", n]).metadata.annotations["kubectl-bluegreen/last-switch"];
+    expect(JSON.parse(annotation).by).toBe(by);
   });
 
   it("status escapes what the cluster says; json keeps it", () => {
