@@ -4,6 +4,7 @@ import { run } from "./cli/app.js";
 import type { Clock, Context, IO } from "./context.js";
 import { BlueGreenError, ExitCode } from "./errors.js";
 import { runInvocation } from "./commands/index.js";
+import { escapeTerminal } from "./render/escape.js";
 
 function makeIO(env: NodeJS.ProcessEnv): IO {
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
@@ -85,13 +86,15 @@ async function main(): Promise<number> {
   try {
     return await run(argv, ctx, runInvocation);
   } catch (e) {
+    // Messages quote names and API error text from the cluster and the command line: escaped, so
+    // the message and the hint stay one line each and cannot drive the terminal.
     if (e instanceof BlueGreenError) {
-      io.err(`error: ${e.message}${e.hint ? `\n${e.hint}` : ""}\n`);
+      io.err(`error: ${escapeTerminal(e.message)}${e.hint ? `\n${escapeTerminal(e.hint)}` : ""}\n`);
       return e.exitCode;
     }
     const err = e as Error;
-    io.err(`error: unexpected: ${err?.message ?? String(e)}\nRun again with -v for details.\n`);
-    if (level > 0 && err?.stack) io.err(`${err.stack}\n`);
+    io.err(`error: unexpected: ${escapeTerminal(err?.message ?? String(e))}\nRun again with -v for details.\n`);
+    if (level > 0 && err?.stack) io.err(`${err.stack.split("\n").map(escapeTerminal).join("\n")}\n`);
     return ExitCode.unexpected;
   }
 }
@@ -102,7 +105,7 @@ main().then(
     process.stdout.write("", () => process.exit(code));
   },
   (e) => {
-    process.stderr.write(`error: unexpected: ${String(e)}\n`);
+    process.stderr.write(`error: unexpected: ${escapeTerminal(String(e))}\n`);
     process.exit(ExitCode.unexpected);
   },
 );

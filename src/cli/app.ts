@@ -5,6 +5,7 @@ import { BlueGreenError, UsageError } from "../errors.js";
 import type { KubeOptions } from "../kube/types.js";
 import { EXIT_CODES_HELP } from "./help.js";
 import { parseDuration } from "./duration.js";
+import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -64,13 +65,19 @@ function globalOptions(a: Raw, app?: string): GlobalOptions {
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(`unknown output format "${output}": use one of ${OUTPUT_FORMATS.join(", ")}.`);
   }
-  // A flag given twice: the last one wins, as with kubectl's flags (yargs would make a list).
-  const last = (k: string) => (Array.isArray(a[k]) ? (a[k] as unknown[]).at(-1) : a[k]);
-  const str = (k: string) => (last(k) === undefined || last(k) === "" ? undefined : String(last(k)));
-  const requestTimeoutMs = last("request-timeout") !== undefined ? parseDuration("request-timeout", last("request-timeout") as string) : undefined;
+  const str = (k: string) => (a[k] === undefined ? undefined : String(a[k]));
+  const requestTimeoutMs = a["request-timeout"] !== undefined ? parseDuration("request-timeout", a["request-timeout"] as string) : undefined;
   if (app !== undefined && a.selector !== undefined) {
     throw new UsageError("give either APP or -l/--selector, not both.");
   }
+  // Names are checked before any request: they go into URLs and label selectors verbatim.
+  // A flag given empty is refused rather than read as "not given": `-n "$NS"` with NS unset must
+  // not act on the context's namespace.
+  if (app !== undefined) checkAppName(app);
+  if (a.namespace !== undefined) checkNamespace(String(a.namespace));
+  for (const k of ["kubeconfig", "context"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
+  for (const k of ["app-label", "slot-label"]) if (a[k] !== undefined) checkLabelKey(k, String(a[k]));
+  if (a.selector !== undefined) checkSelector(String(a.selector));
   return {
     kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
     output: output as OutputFormat,
@@ -101,14 +108,102 @@ function appArg(a: Raw, required: boolean): string | undefined {
 
 function positiveInt(a: Raw, k: string): number | undefined {
   if (a[k] === undefined) return undefined;
-  const n = Number(a[k]);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${k} needs a whole number of at least 1, not "${String(a[k])}".`);
+  const text = String(a[k]);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${k} needs a whole number of at least 1, not "${text}".`);
   return n;
+}
+
+/** Words after the command's own positionals (after `--`, yargs leaves them in `_`). */
+function noExtraArgs(a: Raw): void {
+  const extra = (a._ as unknown[]).slice(1);
+  if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
+}
+
+const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"];
+/** Flags that take a value as the next word, for finding the command word before yargs runs. */
+const VALUE_FLAGS = new Set([
+  "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
+  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run",
+]);
+const BOOLEAN_FLAGS = new Set(["all-namespaces", "A", "no-headers", "watch", "w", "wait", "scale-down", "client", "help", "h"]);
+const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+/** The words before `--`, and where each word is the value of the flag before it. */
+function flagWords(argv: string[]): { words: string[]; isValue: boolean[] } {
+  const end = argv.indexOf("--");
+  const words = end < 0 ? argv : argv.slice(0, end);
+  const isValue = words.map((_, i) => i > 0 && VALUE_FLAGS.has(words[i - 1]!));
+  return { words, isValue };
+}
+
+/**
+ * Checks what yargs would read loosely: `--wait=bogus` (yargs reads false), and an unknown command.
+ * Returns argv with boolean values spelled as yargs understands them (pflag's ParseBool words).
+ */
+function precheck(argv: string[]): string[] {
+  const { words, isValue } = flagWords(argv);
+  const command = words.find((w, i) => !isValue[i] && !w.startsWith("-"));
+  const out = [...argv];
+  words.forEach((w, i) => {
+    const m = /^(--?)([^=]+)=(.*)$/s.exec(w);
+    if (isValue[i] || !m || !BOOLEAN_FLAGS.has(m[2]!)) return;
+    const v = m[3]!;
+    if (!TRUE_WORDS.has(v) && !FALSE_WORDS.has(v)) throw new UsageError(`invalid value "${v}" for ${m[1]}${m[2]}: use true or false.`);
+    out[i] = `${m[1]}${m[2]}=${TRUE_WORDS.has(v)}`;
+  });
+  if (command !== undefined && command !== "__complete" && !COMMANDS.includes(command)) {
+    const near = COMMANDS.find((c) => editDistance(c, command) <= 2 || (command.length >= 2 && c.startsWith(command)));
+    throw new UsageError(`unknown command "${command}": use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`, near ? `Did you mean ${near}? See --help.` : "See --help.");
+  }
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** yargs' complaint as one sentence of ours: which flag or argument, never a multi-line list. */
+function usageFromYargs(msg: string, argv: string[]): UsageError {
+  const { words, isValue } = flagWords(argv);
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown) {
+    const names = unknown[1]!.split(", ");
+    for (const name of names) {
+      const i = words.findIndex((w, j) => !isValue[j] && w === name);
+      if (i >= 0) return new UsageError(`unexpected argument "${name}".`);
+    }
+    const name = names[0]!;
+    const i = words.findIndex(
+      (w) => w === `--${name}` || w.startsWith(`--${name}=`) || (/^-[^-]/.test(w) && w.split("=")[0]!.includes(name)),
+    );
+    const flag = i >= 0 ? words[i]!.split("=")[0]! : name.length === 1 ? `-${name}` : `--${name}`;
+    if (i > 0 && VALUE_FLAGS.has(words[i - 1]!)) {
+      return new UsageError(`missing value for ${words[i - 1]}: "${words[i]}" reads as a flag.`, `Write ${words[i - 1]}=VALUE. See --help.`);
+    }
+    return new UsageError(`unknown flag: ${flag}.`);
+  }
+  const line = msg.replace(/\s+/g, " ").trim().replace(/[.:]$/, "");
+  return new UsageError(`${line.charAt(0).toLowerCase()}${line.slice(1)}.`);
 }
 
 /** Parses argv into an Invocation; throws UsageError for bad input. Help and version text go to `help`. */
 export async function parse(argv: string[], columns: number): Promise<{ inv?: Invocation; help?: string }> {
-  let inv: Invocation | undefined;
+  // Handlers only remember what to build: yargs' own checks (unknown flags) speak first, then ours.
+  let make: (() => Invocation) | undefined;
+  const handle = (build: (a: Raw) => Invocation) => (a: Raw) => {
+    make = () => build(a);
+  };
+  // Completion gets half-typed command lines, flags included, word for word; it must never fail.
+  if (argv[0] === "__complete") return { inv: { command: "__complete", words: argv.slice(1) } };
+  argv = precheck(argv);
   const y = yargs(argv)
     .scriptName("kubectl bluegreen")
     .usage("$0 COMMAND [APP] [flags]\n\nBlue/green releases of plain Kubernetes Deployments: two Deployments, one Service, one safe switch.")
@@ -119,7 +214,8 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
     .version(false)
     .help("help")
     .alias("h", "help")
-    .parserConfiguration({ "camel-case-expansion": false, "boolean-negation": false })
+    // A flag given twice: the last one wins, as in kubectl.
+    .parserConfiguration({ "camel-case-expansion": false, "boolean-negation": false, "duplicate-arguments-array": false })
     .option("kubeconfig", { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)", global: true })
     .option("context", { type: "string", describe: "The kubeconfig context to use", global: true })
     .option("cluster", { type: "string", describe: "The kubeconfig cluster to use (default: the context's)", global: true })
@@ -145,9 +241,10 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 status myapp", "One app in the current namespace")
           .example("$0 status -A -o json", "Every app in every namespace, for scripts")
           .epilogue(EXIT_CODES_HELP),
-      (a: Raw) => {
-        inv = { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
-      },
+      handle((a) => {
+        noExtraArgs(a);
+        return { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
+      }),
     )
     .command(
       "promote [app]",
@@ -156,7 +253,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
           .option("to", { type: "string", describe: "Target slot value (a no-op if it is already live)" })
-          .option("min-ready", { type: "number", describe: "Available replicas needed (default: as many as the live slot has)" })
+          .option("min-ready", { type: "string", describe: "Available replicas needed (default: as many as the live slot has)" })
           .option("wait", { type: "boolean", describe: "Wait for the idle slot to become ready, up to --timeout" })
           .option("timeout", { type: "string", default: "5m", describe: "How long --wait waits" })
           .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
@@ -166,8 +263,10 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 promote myapp --wait", "Wait (up to --timeout) for the idle slot first")
           .example("$0 promote myapp --dry-run=server", "Show and validate the plan; change nothing")
           .epilogue(EXIT_CODES_HELP),
-      (a: Raw) => {
-        inv = {
+      handle((a) => {
+        noExtraArgs(a);
+        if (a.to !== undefined) checkSlotValue("to", String(a.to));
+        return {
           command: "promote",
           global: globalOptions(a, appArg(a, true)),
           flags: {
@@ -179,7 +278,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             dryRun: dryRun(a),
           },
         };
-      },
+      }),
     )
     .command(
       "abort [app]",
@@ -196,8 +295,9 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 abort myapp", "Send traffic back to the previous slot")
           .example("$0 abort myapp --scale-down", "…and scale the aborted slot to 0")
           .epilogue(EXIT_CODES_HELP),
-      (a: Raw) => {
-        inv = {
+      handle((a) => {
+        noExtraArgs(a);
+        return {
           command: "abort",
           global: globalOptions(a, appArg(a, true)),
           flags: {
@@ -208,7 +308,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             dryRun: dryRun(a),
           },
         };
-      },
+      }),
     )
     .command(
       "diff [app]",
@@ -219,9 +319,10 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .option("output", { alias: "o", type: "string", describe: "json|yaml (default: a unified diff)" })
           .example("$0 diff myapp", "Unified diff of the two slots and the Service change")
           .epilogue(`Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff).\n\n${EXIT_CODES_HELP}`),
-      (a: Raw) => {
-        inv = { command: "diff", global: globalOptions(a, appArg(a, true)) };
-      },
+      handle((a) => {
+        noExtraArgs(a);
+        return { command: "diff", global: globalOptions(a, appArg(a, true)) };
+      }),
     )
     .command(
       "version",
@@ -231,24 +332,33 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .option("client", { type: "boolean", describe: "Accepted for kubectl habit; version never contacts the cluster" })
           .option("output", { alias: "o", type: "string", describe: "json|yaml" })
           .example("$0 version --client", "The plugin's version"),
-      (a: Raw) => {
-        inv = { command: "version", output: globalOptions(a).output, client: Boolean(a.client), global: globalOptions(a) };
-      },
+      handle((a) => {
+        noExtraArgs(a);
+        return { command: "version", output: globalOptions(a).output, client: Boolean(a.client), global: globalOptions(a) };
+      }),
     )
     .command(
-      "completion <shell>",
+      "completion [shell]",
       "Print a shell completion script (bash, zsh or fish)",
       (c: Argv) =>
         c
-          .positional("shell", { choices: ["bash", "zsh", "fish"] as const, describe: "Shell" })
+          .positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" })
           .example("source <($0 completion bash)", "Complete in the current bash"),
-      (a: Raw) => {
-        inv = { command: "completion", shell: a.shell as "bash" | "zsh" | "fish" };
-      },
+      handle((a) => {
+        noExtraArgs(a);
+        const shell = a.shell === undefined ? undefined : String(a.shell);
+        if (shell !== "bash" && shell !== "zsh" && shell !== "fish") {
+          throw new UsageError(shell === undefined ? "missing SHELL: use bash, zsh or fish." : `unknown shell "${shell}": use bash, zsh or fish.`);
+        }
+        return { command: "completion", shell };
+      }),
     )
-    .command("__complete", false, (c: Argv) => c.strict(false), (a: Raw) => {
-      inv = { command: "__complete", words: (a._ as unknown[]).slice(1).map(String) };
-    })
+    .command(
+      "__complete",
+      false,
+      (c: Argv) => c.strict(false),
+      handle((a) => ({ command: "__complete", words: (a._ as unknown[]).slice(1).map(String) })),
+    )
     .demandCommand(1, "missing COMMAND: use status, promote, abort, diff, version or completion.")
     .epilogue(`Examples:\n  kubectl bluegreen status myapp\n  kubectl bluegreen diff myapp\n  kubectl bluegreen promote myapp --wait\n  kubectl bluegreen abort myapp\n\n${EXIT_CODES_HELP}`);
 
@@ -256,12 +366,13 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
   let failure: Error | undefined;
   await y
     .fail((msg: string | null, err: Error | undefined) => {
-      failure = err instanceof BlueGreenError ? err : new UsageError(err?.message ?? msg ?? "invalid command line.");
+      failure ??= err instanceof BlueGreenError ? err : usageFromYargs(err?.message ?? msg ?? "invalid command line", argv);
     })
     .parseAsync(argv, {}, (_err: unknown, _a: unknown, output: string) => {
       if (output) help = output;
     });
   if (failure) throw failure;
+  const inv = help === undefined ? make?.() : undefined;
   return { inv, help };
 }
 

@@ -2,6 +2,8 @@
 // kubectl's plugin completion (`kubectl_complete-bluegreen ARGS… PARTIAL`) call.
 import type { Context } from "../context.js";
 import { findApps } from "../bluegreen/pair.js";
+import { dns1123LabelErrors, labelKeyErrors } from "../cli/validate.js";
+import { escapeTerminal } from "../render/escape.js";
 
 const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"];
 const APP_COMMANDS = new Set(["status", "promote", "abort", "diff"]);
@@ -72,14 +74,13 @@ async function fromCluster(ctx: Context, words: string[], what: "apps" | "namesp
       const { listContexts } = await import("../kube/client.js");
       return listContexts(kubeconfig);
     }
-    const kube = await ctx.kube({
-      kubeconfig,
-      context: flagValue(words, "--context"),
-      namespace: flagValue(words, "--namespace", "-n"),
-      requestTimeoutMs: 5000,
-    });
-    if (what === "namespaces") return await kube.listNamespaces();
+    const namespace = flagValue(words, "--namespace", "-n");
     const appLabel = flagValue(words, "--app-label") ?? "app";
+    // Names are checked before any request, here too: a namespace ".." must not list another one.
+    if (namespace !== undefined && dns1123LabelErrors(namespace).length) return [];
+    if (labelKeyErrors(appLabel).length) return [];
+    const kube = await ctx.kube({ kubeconfig, context: flagValue(words, "--context"), namespace, requestTimeoutMs: 5000 });
+    if (what === "namespaces") return await kube.listNamespaces();
     const deployments = await kube.listDeployments(kube.namespace, appLabel);
     return [...new Set(findApps({ appLabel }, deployments, []).map((p) => p.app))];
   } catch {
@@ -90,7 +91,8 @@ async function fromCluster(ctx: Context, words: string[], what: "apps" | "namesp
 /** The `__complete` command: candidates one a line, then the directive. */
 export async function completeCommand(ctx: Context, args: string[]): Promise<number> {
   const out = await complete(ctx, args.length ? args : [""]);
-  ctx.io.out(`${[...out, NO_FILE_COMP].join("\n")}\n`);
+  // Candidates come from the cluster and the kubeconfig: escaped, one a line, never a control character.
+  ctx.io.out(`${[...out.map(escapeTerminal), NO_FILE_COMP].join("\n")}\n`);
   return 0;
 }
 

@@ -2,6 +2,7 @@ import { createTwoFilesPatch } from "diff";
 import { dump } from "js-yaml";
 import type { SlotComparison } from "../bluegreen/compare.js";
 import { paint } from "./color.js";
+import { escapeTerminal as esc } from "./escape.js";
 
 const yaml = (o: unknown) => dump(o, { noRefs: true, lineWidth: -1, sortKeys: true });
 
@@ -43,18 +44,22 @@ function colorize(patch: string): string {
     .join("\n");
 }
 
-/** Everything diff prints: the unified diff, the image summary, and the Service change promote would apply. */
+/**
+ * Everything diff prints: the unified diff, the image summary, and the Service change promote would apply.
+ * Text from the cluster is escaped line by line before our colours go on.
+ */
 export function renderComparison(c: SlotComparison, color: boolean): { text: string; differs: boolean } {
   const patch = slotDiff(c);
+  const safe = patch.split("\n").map(esc).join("\n");
   const out: string[] = [];
-  if (patch) out.push(color ? colorize(patch) : patch);
-  else out.push(`No differences between ${c.from.deployment} and ${c.to.deployment} (apart from the slot label).\n`);
+  if (patch) out.push(color ? colorize(safe) : safe);
+  else out.push(`${esc(`No differences between ${c.from.deployment} and ${c.to.deployment} (apart from the slot label).`)}\n`);
   const images = c.images.length
     ? c.images.map((i) => `${i.container}: ${i.from ?? "(none)"} → ${i.to ?? "(none)"}`).join(", ")
     : "no image changes";
-  out.push(`Images: ${images}`);
+  out.push(`Images: ${esc(images)}`);
   for (const s of c.services) {
-    out.push(`Service ${s.service} (${s.role}): selector ${c.slotLabel}: ${s.from} → ${s.to}`);
+    out.push(esc(`Service ${s.service} (${s.role}): selector ${c.slotLabel}: ${s.from} → ${s.to}`));
   }
   return { text: `${out.join("\n")}\n`, differs: patch !== "" };
 }

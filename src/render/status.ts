@@ -1,6 +1,7 @@
 import { type AppStatus, VERDICT_TEXT, type Verdict } from "../bluegreen/verdict.js";
 import { paint } from "./color.js";
-import { table } from "./table.js";
+import { escapeTerminal as esc } from "./escape.js";
+import { styled, table } from "./table.js";
 import { age } from "./time.js";
 
 export interface StatusRenderOptions {
@@ -33,10 +34,10 @@ function lastSwitchText(s: AppStatus, now: Date): string {
 /** The one-screen view of a single app. */
 export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
   const head = [
-    `App:          ${s.app}`,
-    `Namespace:    ${s.namespace}`,
-    `Slot label:   ${s.slotLabel ?? "<not found>"}`,
-    `Verdict:      ${verdictText(s, o.color)}: ${s.reason}`,
+    `App:          ${esc(s.app)}`,
+    `Namespace:    ${esc(s.namespace)}`,
+    `Slot label:   ${esc(s.slotLabel ?? "<not found>")}`,
+    `Verdict:      ${verdictText(s, o.color)}: ${esc(s.reason)}`,
   ];
   const headers = ["SLOT", "ROLE", "DEPLOYMENT", "IMAGES", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"];
   if (o.wide) headers.push("ROLLOUT");
@@ -57,10 +58,10 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
   const services = s.services.length
     ? s.services.map((x) => `${x.name} (${x.role} → ${x.selects})`).join(", ")
     : "none";
-  const tail = [`Services:     ${services}`, `Last switch:  ${lastSwitchText(s, o.now)}`];
+  const tail = [`Services:     ${esc(services)}`, `Last switch:  ${esc(lastSwitchText(s, o.now))}`];
   if (o.wide && s.history.length > 1) {
     tail.push("History:");
-    for (const h of s.history) tail.push(`  ${h.at}  ${h.action} ${h.from} → ${h.to} by ${h.by}`);
+    for (const h of s.history) tail.push(esc(`  ${h.at}  ${h.action} ${h.from} → ${h.to} by ${h.by}`));
   }
   return `${head.join("\n")}\n\n${table(headers, rows, { noHeaders: o.noHeaders })}\n${tail.join("\n")}\n`;
 }
@@ -79,7 +80,7 @@ export function renderAppTable(list: AppStatus[], o: StatusRenderOptions): strin
       live?.slot ?? "-",
       idle?.slot ?? "-",
       s.services.filter((x) => x.role !== "shared").map((x) => x.name).join(",") || "-",
-      verdictText(s, o.color),
+      styled(verdictText(s, o.color)),
     ];
     if (o.wide) {
       row.push(

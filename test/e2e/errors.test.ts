@@ -64,7 +64,7 @@ current-context: gone
   it("bad flag and missing argument: exit 2", () => {
     const bad = bluegreen(["status", "--frobnicate"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("error: Unknown argument: frobnicate\nSee --help.\n");
+    expect(bad.stderr).toBe("error: unknown flag: --frobnicate.\nSee --help.\n");
     const missing = bluegreen(["promote"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("error: missing APP: name the app, or select it with -l.\nSee --help.\n");

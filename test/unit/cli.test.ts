@@ -37,10 +37,63 @@ describe("command line parsing", () => {
     await expect(parse(["promote"], 100)).rejects.toThrow(new UsageError("missing APP: name the app, or select it with -l."));
     await expect(parse(["promote", "x", "--dry-run=maybe"], 100)).rejects.toThrow('invalid --dry-run value "maybe": use client or server.');
     await expect(parse(["status", "-o", "xml"], 100)).rejects.toThrow('unknown output format "xml": use one of table, wide, json, yaml.');
-    await expect(parse(["status", "--frobnicate"], 100)).rejects.toThrow("Unknown argument: frobnicate");
+    await expect(parse(["status", "--frobnicate"], 100)).rejects.toThrow(new UsageError("unknown flag: --frobnicate."));
     await expect(parse(["promote", "x", "--min-ready", "0"], 100)).rejects.toThrow('--min-ready needs a whole number of at least 1, not "0".');
     await expect(parse(["explode"], 100)).rejects.toBeInstanceOf(UsageError);
     await expect(parse([], 100)).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("checks names, selectors and values before anything runs", async () => {
+    const refuse = async (argv: string[], message: string | RegExp, hint = "See --help.") => {
+      const e = await parse(argv, 100).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e, argv.join(" ")).toBeInstanceOf(UsageError);
+      if (typeof message === "string") expect((e as UsageError).message, argv.join(" ")).toBe(message);
+      else expect((e as UsageError).message, argv.join(" ")).toMatch(message);
+      if (hint) expect((e as UsageError).hint, argv.join(" ")).toBe(hint);
+    };
+    const NS_HINT = "A namespace is a DNS-1123 label such as my-namespace; list them with kubectl get namespaces.";
+    await refuse(["promote", "myapp", "-n", ".."], /^invalid namespace "\.\.": a lowercase RFC 1123 label/, NS_HINT);
+    await refuse(["status", "--namespace=../kube-system"], /^invalid namespace "\.\.\/kube-system": /, NS_HINT);
+    await refuse(["status", "-n", "a.b"], 'invalid namespace "a.b": must not contain dots.', NS_HINT);
+    await refuse(["status", "-n", ""], "-n/--namespace must not be empty.", "Leave the flag out to use the namespace of your kubeconfig context.");
+    await refuse(["status", "-n"], "-n/--namespace must not be empty.", "");
+    await refuse(["promote", "x,app!=y"], /^invalid app name "x,app!=y": an app name is a label value: /, "");
+    await refuse(["abort", ""], "APP must not be empty.", "Name the app, or select it with -l SELECTOR.");
+    await refuse(["promote", "myapp", "--to", "v2 "], /^invalid slot value "v2 " for --to: /, "");
+    await refuse(["promote", "myapp", "--to="], "--to must not be empty.", "");
+    await refuse(["diff", "myapp", "--app-label", "a/b/c"], /^invalid label key "a\/b\/c" for --app-label: /, "");
+    await refuse(["diff", "myapp", "--slot-label="], "--slot-label must not be empty.", "");
+    await refuse(["status", "-l", "app in (a"], `invalid label selector "app in (a" for -l/--selector: found '', expected: ',' or ')'.`, "");
+    await refuse(["status", "--context="], "--context must not be empty.", "Leave --context out to use the default.");
+    await refuse(["status", "--kubeconfig", ""], "--kubeconfig must not be empty.", "");
+    await refuse(["promote", "myapp", "--min-ready", "abc"], '--min-ready needs a whole number of at least 1, not "abc".');
+    await refuse(["promote", "myapp", "--min-ready", "1.5"], '--min-ready needs a whole number of at least 1, not "1.5".');
+    await refuse(["promote", "myapp", "--min-ready", "1e3"], '--min-ready needs a whole number of at least 1, not "1e3".');
+    await refuse(["promote", "myapp", "--wait=bogus"], 'invalid value "bogus" for --wait: use true or false.');
+    await refuse(["status", "-A=maybe"], 'invalid value "maybe" for -A: use true or false.');
+    await refuse(["promote", "myapp", "extra"], 'unexpected argument "extra".');
+    await refuse(["promote", "myapp", "--", "extra"], 'unexpected argument "extra".');
+    await refuse(["promote", "-myapp"], "unknown flag: -myapp.");
+    await refuse(["promote", "myapp", "--verify-timeout", "-1s"], 'missing value for --verify-timeout: "-1s" reads as a flag.', "Write --verify-timeout=VALUE. See --help.");
+    await refuse(["promote", "myapp", "--verify-timeout=-1s"], 'invalid duration for --verify-timeout: "-1s" (use for example 30s, 2m or 1h).');
+    await refuse(["explode"], 'unknown command "explode": use status, promote, abort, diff, version or completion.');
+    await refuse(["-n", "x", "statu", "myapp"], 'unknown command "statu": use status, promote, abort, diff, version or completion.', "Did you mean status? See --help.");
+    await refuse(["completion", "tcsh"], 'unknown shell "tcsh": use bash, zsh or fish.');
+    await refuse(["completion"], "missing SHELL: use bash, zsh or fish.");
+  });
+
+  it("leaves completion's half-typed words alone", async () => {
+    expect(await inv("__complete", "promote", "--wait=bo", "-n", "..", "")).toEqual({ command: "__complete", words: ["promote", "--wait=bo", "-n", "..", ""] });
+  });
+
+  it("reads kubectl's boolean spellings and takes the last of a repeated flag", async () => {
+    const i = await inv("promote", "myapp", "--wait=T", "-n", "a", "-n", "b");
+    expect(i.command === "promote" && [i.flags.wait, i.global.kube.namespace]).toEqual([true, "b"]);
+    const j = await inv("status", "-A=false", "--no-headers=1", "-l", "app in (a,b),!canary");
+    expect(j.command === "status" && [j.global.selection.allNamespaces, j.global.noHeaders, j.global.selection.selector]).toEqual([false, true, "app in (a,b),!canary"]);
   });
 
   it("returns help text instead of printing it", async () => {
