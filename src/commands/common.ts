@@ -6,6 +6,7 @@ import { pairProblem } from "../bluegreen/plan.js";
 import type { Labels, Pod, ReplicaSet } from "../bluegreen/model.js";
 import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
+import { escapeTerminal } from "../render/escape.js";
 
 /** Lists the Deployments and Services of the selection (two requests) and pairs them into apps. */
 export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<AppPair[]> {
@@ -72,7 +73,9 @@ export async function readyPods(kube: KubeClient, ns: string, selector: Labels):
 export function progress(ctx: Context): { update(text: string): void; done(): void } {
   let last = "";
   return {
-    update(text: string) {
+    update(raw: string) {
+      // Progress quotes the cluster (rollout messages): escape it, keeping our own line control.
+      const text = escapeTerminal(raw);
       if (text === last) return;
       last = text;
       if (ctx.io.errIsTTY) ctx.io.err(`\r\u001b[2K${text}`);

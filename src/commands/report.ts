@@ -5,6 +5,7 @@ import type { SwitchPlan } from "../bluegreen/plan.js";
 import { type Outcome, exitCodeOf } from "../bluegreen/outcome.js";
 import { BlueGreenError } from "../errors.js";
 import { renderData } from "../render/data.js";
+import { escapeTerminal } from "../render/escape.js";
 import { DONE, type PlanRenderOptions, renderPlan, switchDocument } from "../render/plan.js";
 
 const structured = (g: GlobalOptions) => g.output === "json" || g.output === "yaml";
@@ -17,7 +18,7 @@ export function reportPlan(ctx: Context, g: GlobalOptions, context: string, plan
 /** Prints why nothing needed doing (promote or abort, exit 0), or its document for -o json|yaml. */
 export function reportNoop(ctx: Context, g: GlobalOptions, message: string): number {
   if (g.output === "json" || g.output === "yaml") ctx.io.out(renderData(g.output, { kind: "BlueGreenSwitch", result: "noop", message }));
-  else ctx.io.out(`${message}\n`);
+  else ctx.io.out(`${escapeTerminal(message)}\n`);
   return 0;
 }
 
@@ -26,8 +27,8 @@ export function reportNoop(ctx: Context, g: GlobalOptions, message: string): num
  * and returns its exit code; a failed switch is raised as its error, with the exit code its final state earns.
  */
 export function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, outcome: Outcome | undefined, dryRun?: "client" | "server"): number {
-  for (const w of outcome?.warnings ?? []) ctx.io.err(`warning: ${w}\n`);
-  const where = `context ${context}, namespace ${plan.namespace}`;
+  for (const w of outcome?.warnings ?? []) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
+  const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
   const result = dryRun
     ? `would-be-${DONE[plan.action]}`
     : outcome?.error
@@ -42,11 +43,12 @@ export function reportOutcome(ctx: Context, g: GlobalOptions, context: string, p
   }
   if (structured(g)) return 0;
   const suffix = dryRun ? ` (${dryRun} dry run)` : "";
-  for (const w of plan.writes) {
-    ctx.io.out(w.from === w.to ? `service/${w.service} kept: ${plan.slotLabel}=${w.to}${suffix}\n` : `service/${w.service} switched: ${plan.slotLabel} ${w.from} → ${w.to}${suffix}\n`);
-  }
-  if (dryRun) ctx.io.out(`app ${plan.app} would be ${DONE[plan.action]}: ${plan.slotLabel}=${plan.to.value} would be live; nothing changed (${where})\n`);
-  else if (plan.action === "promote") ctx.io.out(`app ${plan.app} promoted: ${plan.slotLabel}=${plan.to.value} is live (was ${plan.from.value}); ${where}\n`);
-  else ctx.io.out(`app ${plan.app} aborted: ${plan.slotLabel}=${plan.to.value} is live again (was ${plan.from.value}); ${where}\n`);
+  const lines = plan.writes.map((w) =>
+    w.from === w.to ? `service/${w.service} kept: ${plan.slotLabel}=${w.to}${suffix}` : `service/${w.service} switched: ${plan.slotLabel} ${w.from} → ${w.to}${suffix}`,
+  );
+  if (dryRun) lines.push(`app ${plan.app} would be ${DONE[plan.action]}: ${plan.slotLabel}=${plan.to.value} would be live; nothing changed (${where})`);
+  else if (plan.action === "promote") lines.push(`app ${plan.app} promoted: ${plan.slotLabel}=${plan.to.value} is live (was ${plan.from.value}); ${where}`);
+  else lines.push(`app ${plan.app} aborted: ${plan.slotLabel}=${plan.to.value} is live again (was ${plan.from.value}); ${where}`);
+  for (const l of lines) ctx.io.out(`${escapeTerminal(l)}\n`);
   return 0;
 }

@@ -2,6 +2,7 @@
 import type { Step, SwitchPlan } from "../bluegreen/plan.js";
 import { HISTORY_ANNOTATION, LAST_SWITCH_ANNOTATION } from "../bluegreen/record.js";
 import type { Outcome } from "../bluegreen/outcome.js";
+import { escapeTerminal } from "./escape.js";
 
 const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
 
@@ -50,7 +51,8 @@ export function renderPlan(plan: SwitchPlan, context: string, o: PlanRenderOptio
   ];
   let n = 1;
   for (const step of plan.steps) for (const line of stepLine(plan, step, o)) lines.push(`  ${n++}. ${line}`);
-  return `${lines.join("\n")}\n`;
+  // Names, reasons and the user come from the cluster: one escaped line each.
+  return `${lines.map((l) => escapeTerminal(l)).join("\n")}\n`;
 }
 
 export const DONE = { promote: "promoted", abort: "aborted" } as const;

@@ -34,7 +34,7 @@ const via = (n: string) => ({ namespace: n, kubeconfig: proxy.kubeconfig });
 const show = (r: RunResult) => `exit ${r.code}\n${r.stdout}${r.stderr}\n--- proxy log ---\n${proxy.formatLog()}`;
 const record = (n: string, svc: string) => JSON.parse(kubectlJson(["get", "service", svc, "-n", n]).metadata.annotations?.[RECORD] ?? "null");
 const slots = (n: string, ...svcs: string[]) => svcs.map((s) => selectorOf(n, s).version);
-const patchOf = (svc: string) => ({ method: "PATCH", path: new RegExp(`/services/${svc}$`) });
+const patchOf = (svc: string, n = "[^/]+") => ({ method: "PATCH", path: new RegExp(`/namespaces/${n}/services/${svc}$`) });
 const SLICES = { method: "GET", path: /\/endpointslices$/ };
 
 /** Stops the test bed's controller-manager (EndpointSlices stop following selectors) while fn runs. */
@@ -128,7 +128,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("verification", () => {
       const r = await running;
       expect(r.code, show(r)).toBe(6);
       expect(r.stderr).toMatch(/^error: verification failed after 3s: .*; service\/myapp was switched back to version=v1\.\n/);
-      expect(proxy.find(patchOf("myapp")).map((x) => x.status)).toEqual([200, 409, 200]);
+      expect(proxy.find(patchOf("myapp", n)).map((x) => x.status)).toEqual([200, 409, 200]);
     });
     expect(slots(n, "myapp")).toEqual(["v1"]);
     const svc = kubectlJson(["get", "service", "myapp", "-n", n]);
