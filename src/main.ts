@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   const stop = () => {
     if (!controller.signal.aborted) {
       controller.abort();
-      if (shielded) io.err("interrupted: finishing the write in progress, then switching back (kill -9 would leave the switch interrupted)\n");
+      if (shielded) io.err("interrupted: finishing the write in progress first (kill -9 would leave the switch interrupted)\n");
       return;
     }
     // A second signal ends the process, except while Services are being written or switched back.

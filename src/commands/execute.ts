@@ -53,7 +53,9 @@ class Execution {
   async all(): Promise<Outcome> {
     for (const step of this.plan.steps) {
       if (this.ctx.signal.aborted && (step.kind === "scale-up" || step.kind === "check" || step.kind === "switch")) {
-        return this.stop(step, new BlueGreenError("interrupted", ExitCode.interrupted));
+        const scaled = this.steps.find((s) => s.step === "scale-up" && s.status === "done");
+        const what = scaled ? `${scaled.detail}, and traffic was not switched` : "nothing changed";
+        return this.stop(step, new BlueGreenError(`interrupted before any Service was written; ${what}.`, ExitCode.interrupted));
       }
       try {
         switch (step.kind) {
@@ -175,6 +177,8 @@ class Execution {
   /** Writes every Service in order; the first failure stops the writes and is returned. */
   private async switchAll(writes: ServiceWrite[]): Promise<BlueGreenError | undefined> {
     for (const w of writes) {
+      // Ctrl-C between two writes: stop writing; the caller switches back what landed.
+      if (this.ctx.signal.aborted) return new BlueGreenError("interrupted", ExitCode.interrupted);
       const r = await this.writeOne(w);
       if (r.status === "landed") {
         this.landed.set(w.service, r.rv);

@@ -9,7 +9,7 @@ import { renderPlan } from "../../src/render/plan.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../../src/render/status.js";
 import { renderData } from "../../src/render/data.js";
 import { humanDuration } from "../../src/render/time.js";
-import { fixture, tutorial } from "./fixtures.js";
+import { fixture, service, tutorial } from "./fixtures.js";
 
 // Fixed clock: fixture objects were created at 2026-11-22T10:00:00Z.
 const now = new Date("2026-11-22T12:30:00Z");
@@ -62,6 +62,24 @@ describe("status rendering", () => {
     const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets);
     await expect(renderData("json", statusDocument([s]))).toMatchFileSnapshot(expected("status.json"));
     await expect(renderData("yaml", statusDocument([s]))).toMatchFileSnapshot(expected("status.yaml"));
+  });
+
+  it("an interrupted switch names what each Service selects", async () => {
+    const t = tutorial();
+    t.services.push(service("myapp-b", { app: "myapp", version: "v1" }, { rv: "201" }));
+    const p = planPromote(findPair("myapp", "blue-green", t.deployments, t.services), {
+      by: "alice",
+      now: new Date("2026-11-22T12:00:00Z"),
+      id: "0123456789abcdef",
+      replicaSets: t.replicaSets,
+    }) as SwitchPlan;
+    // Killed after the first write: myapp switched (pending), myapp-b not.
+    const svc = t.services[0]!;
+    svc.metadata.annotations = recordAnnotations(svc, p.record, true);
+    svc.spec!.selector = { app: "myapp", version: "v2" };
+    const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets);
+    expect(s.verdict).toBe("interrupted");
+    await expect(renderAppScreen(s, opts)).toMatchFileSnapshot(expected("status-interrupted.txt"));
   });
 
   it("degraded and misconfigured verdicts", () => {
