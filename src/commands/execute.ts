@@ -478,7 +478,9 @@ class Execution {
       const d = await this.readDeployment(name, deadline);
       if ((d.spec?.replicas ?? 1) === 0) break;
       const services = (await this.kube.listServices(this.ns)).filter((s) => s.metadata.namespace === this.ns);
-      const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)));
+      // The app's preview Services select the retired slot by design; any other Service must not.
+      const previews = new Set(this.plan.writes.filter((w) => w.role === "preview").map((w) => w.service));
+      const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)) && !previews.has(s.metadata.name ?? ""));
       if (user) {
         throw new ConflictError(`${done}, but deployment/${name} was not scaled down: service/${user.metadata.name} selects it now.`, `Check with kubectl bluegreen status ${this.plan.app}.`);
       }

@@ -69,8 +69,11 @@ export async function createApp(ns: string, spec: AppSpec = {}): Promise<void> {
   const app = spec.app ?? "myapp";
   const appLabel = spec.appLabel ?? "app";
   const slotLabel = spec.slotLabel ?? "version";
-  const slots = spec.slots ?? [{ value: "v1" }, { value: "v2" }];
-  const services = spec.services ?? { [app]: slots[0].value };
+  const given = spec.slots ?? [{ value: "v1" }, { value: "v2" }];
+  const services = spec.services ?? { [app]: given[0].value };
+  // The slot the first Service selects is live: it comes first, the idle one later.
+  const liveValue = Object.values(services).find((v) => v !== undefined) ?? given[0].value;
+  const slots: [SlotSpec, SlotSpec] = given[1].value === liveValue ? [given[1], given[0]] : given;
   const docs = [deploymentYaml(app, appLabel, slotLabel, slots[0])];
   for (const [name, value] of Object.entries(services)) {
     const selector: Record<string, string> = { [appLabel]: app };
