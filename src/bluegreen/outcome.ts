@@ -25,9 +25,14 @@ export interface Outcome {
   warnings: string[];
 }
 
-/** The exit code of an Outcome: 0 only when the switch is complete; 9 whenever traffic is not all-old or all-new. */
+/**
+ * The exit code of an Outcome: 0 only when the switch is complete; 9 whenever a switch that wrote left traffic
+ * neither all-old nor all-new. A refusal before any write keeps its own code (nothing changed), even when the
+ * Services were already split by an earlier, interrupted switch.
+ */
 export function exitCodeOf(o: Outcome): number {
-  if (o.final === "split" || o.final === "unknown") return ExitCode.split;
+  const wrote = o.steps.some((s) => s.step === "switch" && s.status !== "failed");
+  if (wrote && (o.final === "split" || o.final === "unknown")) return ExitCode.split;
   return o.error?.exitCode ?? ExitCode.ok;
 }
 

@@ -102,7 +102,11 @@ class Execution {
   private stop(step: Step, error: BlueGreenError): Outcome {
     const switched = this.steps.some((s) => s.step === "switch" && s.status === "done");
     this.steps.push({ step: step.kind, status: "failed", detail: error.message });
-    return this.outcome(switched ? "all-new" : "all-old", error);
+    if (switched) return this.outcome("all-new", error);
+    // Nothing written: every Service is as read (an interrupted switch being repaired may have been split already).
+    const services = this.plan.writes.map((w) => ({ name: w.service, role: w.role, slot: w.from }));
+    const final: Final = this.plan.writes.every((w) => w.from === w.to) ? "all-new" : this.plan.writes.every((w) => w.from === w.back) ? "all-old" : "split";
+    return { final, steps: this.steps, services, error, warnings: this.warnings };
   }
 
   private outcome(final: Final, error?: BlueGreenError): Outcome {
