@@ -3,9 +3,9 @@ import type { Context } from "../context.js";
 import { type SwitchPlan, planPromote } from "../bluegreen/plan.js";
 import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
-import { reportNoop, reportOutcome, reportPlan } from "./report.js";
+import { reportNoop, runSwitch } from "./report.js";
 import { loadPair, loadReplicaSets, operationId, requireWellFormed } from "./common.js";
-import { checkTarget, dryRunWrites, execute, refusal, waitForTarget } from "./execute.js";
+import { checkTarget, waitForTarget } from "./execute.js";
 
 async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, by: string, id: string): Promise<SwitchPlan | string> {
   const pair = await loadPair(kube, g.selection);
@@ -30,13 +30,5 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
     p = await plan(ctx, kube, g, f, by, id);
     if (typeof p === "string") return reportNoop(ctx, g, p);
   }
-  if (f.dryRun) {
-    const blockers = await checkTarget(kube, p, p.to.deployment);
-    reportPlan(ctx, g, kube.contextName, p, { dryRun: f.dryRun, verifyTimeoutMs: f.verifyTimeoutMs, waitTimeoutMs: f.timeoutMs, blockers });
-    if (blockers.length) throw refusal(p, blockers);
-    if (f.dryRun === "server") await dryRunWrites(kube, p);
-    return reportOutcome(ctx, g, kube.contextName, p, undefined, f.dryRun);
-  }
-  const outcome = await execute(ctx, kube, p, { verifyTimeoutMs: f.verifyTimeoutMs, waitTimeoutMs: f.timeoutMs });
-  return reportOutcome(ctx, g, kube.contextName, p, outcome);
+  return runSwitch(ctx, g, kube, p, { dryRun: f.dryRun, verifyTimeoutMs: f.verifyTimeoutMs, waitTimeoutMs: f.timeoutMs });
 }

@@ -4,6 +4,8 @@ import type { Context } from "../context.js";
 import type { SwitchPlan } from "../bluegreen/plan.js";
 import { type Outcome, exitCodeOf } from "../bluegreen/outcome.js";
 import { BlueGreenError } from "../errors.js";
+import type { KubeClient } from "../kube/types.js";
+import { checkTarget, dryRunWrites, execute, refusal } from "./execute.js";
 import { renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
 import { DONE, type PlanRenderOptions, renderPlan, switchDocument } from "../render/plan.js";
@@ -51,4 +53,28 @@ export function reportOutcome(ctx: Context, g: GlobalOptions, context: string, p
   else lines.push(`app ${plan.app} aborted: ${plan.slotLabel}=${plan.to.value} is live again (was ${plan.from.value}); ${where}`);
   for (const l of lines) ctx.io.out(`${escapeTerminal(l)}\n`);
   return 0;
+}
+
+/**
+ * Runs a planned switch, or for --dry-run prints its steps (with the target's readiness) and, for
+ * --dry-run=server, sends every write with dryRun=All. Prints the result; returns the exit code.
+ */
+export async function runSwitch(
+  ctx: Context,
+  g: GlobalOptions,
+  kube: KubeClient,
+  plan: SwitchPlan,
+  o: { dryRun?: "client" | "server"; verifyTimeoutMs: number; waitTimeoutMs: number },
+): Promise<number> {
+  if (o.dryRun) {
+    // A slot abort scales up first cannot be ready yet: that is what the plan's scale-up step is for.
+    const scaled = plan.steps.some((s) => s.kind === "scale-up");
+    const blockers = scaled ? [] : await checkTarget(kube, plan, plan.to.deployment);
+    reportPlan(ctx, g, kube.contextName, plan, { ...o, blockers });
+    if (blockers.length) throw refusal(plan, blockers);
+    if (o.dryRun === "server") await dryRunWrites(kube, plan);
+    return reportOutcome(ctx, g, kube.contextName, plan, undefined, o.dryRun);
+  }
+  const outcome = await execute(ctx, kube, plan, o);
+  return reportOutcome(ctx, g, kube.contextName, plan, outcome);
 }

@@ -16,14 +16,18 @@ const now = new Date("2026-11-22T12:30:00Z");
 const opts = { now, wide: false, noHeaders: false, color: false, namespaces: false };
 const expected = (name: string) => new URL(`./expected/${name}`, import.meta.url).pathname;
 
-function promotedTutorial() {
-  const t = tutorial();
-  const p = planPromote(findPair("myapp", "blue-green", t.deployments, t.services), {
+/** The promote alice would plan at 12:00 on these objects. */
+const planFor = (t: ReturnType<typeof tutorial>) =>
+  planPromote(findPair("myapp", "blue-green", t.deployments, t.services), {
     by: "alice",
     now: new Date("2026-11-22T12:00:00Z"),
     id: "0123456789abcdef",
     replicaSets: t.replicaSets,
   }) as SwitchPlan;
+
+function promotedTutorial() {
+  const t = tutorial();
+  const p = planFor(t);
   const svc = t.services[0]!;
   svc.metadata.annotations = { ...recordAnnotations(svc, p.record, true), [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...p.record, state: "verified" }) };
   svc.spec!.selector = { app: "myapp", version: "v2" };
@@ -67,12 +71,7 @@ describe("status rendering", () => {
   it("an interrupted switch names what each Service selects", async () => {
     const t = tutorial();
     t.services.push(service("myapp-b", { app: "myapp", version: "v1" }, { rv: "201" }));
-    const p = planPromote(findPair("myapp", "blue-green", t.deployments, t.services), {
-      by: "alice",
-      now: new Date("2026-11-22T12:00:00Z"),
-      id: "0123456789abcdef",
-      replicaSets: t.replicaSets,
-    }) as SwitchPlan;
+    const p = planFor(t);
     // Killed after the first write: myapp switched (pending), myapp-b not.
     const svc = t.services[0]!;
     svc.metadata.annotations = recordAnnotations(svc, p.record, true);
