@@ -1,6 +1,8 @@
 import type { GlobalOptions } from "../cli/app.js";
 import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
+import { describeServices } from "../bluegreen/plan.js";
+import { RefusedError } from "../errors.js";
 import { renderData } from "../render/data.js";
 import { renderComparison, slotDiff } from "../render/diff.js";
 import { loadPair, requireWellFormed } from "./common.js";
@@ -10,6 +12,12 @@ export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
   const kube = await ctx.kube(g.kube);
   const pair = await loadPair(kube, g.selection);
   requireWellFormed(pair);
+  if (!pair.live) {
+    throw new RefusedError(
+      `app ${pair.app} has no single live slot to compare from: ${describeServices(pair)}.`,
+      `Settle it first: kubectl bluegreen promote ${pair.app} (finish), abort (go back) or promote --to SLOT.`,
+    );
+  }
   const c = compareSlots(pair);
   if (g.output === "json" || g.output === "yaml") {
     const patch = slotDiff(c);

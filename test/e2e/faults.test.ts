@@ -179,6 +179,9 @@ describe.skipIf(EXTERNAL_CLUSTER)("interrupted switches", () => {
 
   it("kill -9 between writes: promote finishes it forward", async () => {
     const n = await killedBetweenWrites("fa-kill-fwd");
+    const d = bluegreen(["diff", "myapp"], { namespace: n });
+    expect(d.code).toBe(4);
+    expect(d.stderr).toMatch(/^error: app myapp has no single live slot to compare from: service\/myapp-a on v2, service\/myapp-b on v1\.\n/);
     const id = record(n, "myapp-a").id;
     const r = bluegreen(["promote", "myapp"], { namespace: n });
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
