@@ -166,9 +166,10 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   const slotByValue = (v: string): Slot => (v === slotA.value ? slotA : slotB);
   const other = (s: Slot): Slot => (s === slotA ? slotB : slotA);
 
+  // Each Service's record, read and validated once.
+  const records = new Map(selecting.map((s) => [s, recordOf(s)]));
   // A switch recorded as pending on any Service: written, not yet verified (in progress or interrupted).
-  const pending = selecting
-    .map((s) => recordOf(s))
+  const pending = [...records.values()]
     .filter((r): r is SwitchRecord => r?.state === "pending" && r.slotLabel === slotLabel)
     .filter((r) => [slotA.value, slotB.value].includes(r.from) && [slotA.value, slotB.value].includes(r.to))
     .sort((x, y) => Date.parse(y.at) - Date.parse(x.at))[0];
@@ -178,7 +179,7 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   const roleOf = (svc: Service): "live" | "preview" => {
     const annotated = svc.metadata.annotations?.[ROLE_ANNOTATION];
     if (annotated === "live" || annotated === "preview") return annotated;
-    const recorded = pending?.services[nameOf(svc)] ?? recordOf(svc)?.services[nameOf(svc)];
+    const recorded = pending?.services[nameOf(svc)] ?? records.get(svc)?.services[nameOf(svc)];
     if (recorded) return recorded;
     return bothSelected && looksLikePreview(svc) ? "preview" : "live";
   };
@@ -187,10 +188,11 @@ export function findPair(app: string, namespace: string, deployments: Deployment
     name: nameOf(svc),
     role: roleOf(svc),
     slot: slotOf(svc),
-    switchedBy: recordOf(svc)?.id,
+    switchedBy: records.get(svc)?.id,
   }));
   const liveOnes = services.filter((s) => s.role === "live");
   const previewOnes = services.filter((s) => s.role === "preview");
+  const roles = { services, liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service) };
   const liveSlots = new Set(liveOnes.map((s) => s.slot));
   const settledLive = liveSlots.size === 1 ? slotByValue([...liveSlots][0]!) : undefined;
   const previewsAgree = settledLive !== undefined && previewOnes.every((s) => s.slot !== settledLive.value);
@@ -207,9 +209,9 @@ export function findPair(app: string, namespace: string, deployments: Deployment
       };
       if (!unsettled.split && settledLive) {
         // Every Service is switched; only the verification is missing.
-        return { ...withSlots, services, live: settledLive, idle: other(settledLive), liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service), unsettled };
+        return { ...withSlots, ...roles, live: settledLive, idle: other(settledLive), unsettled };
       }
-      return { ...withSlots, services, liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service), unsettled };
+      return { ...withSlots, ...roles, unsettled };
     }
   }
   if (!settledLive || !previewsAgree) {
@@ -227,14 +229,16 @@ export function findPair(app: string, namespace: string, deployments: Deployment
     // Live Services disagree (or a preview Service selects the live slot) and no switch is pending: split, not guessed.
     return {
       ...withSlots,
-      services,
-      liveServices: liveOnes.map((s) => s.service),
-      previewServices: previewOnes.map((s) => s.service),
+      ...roles,
       unsettled: { split: true, services: services.map((s) => ({ name: s.name, role: s.role, slot: s.slot, switched: false })) },
     };
   }
-  const live = settledLive;
-  return { ...withSlots, services, live, idle: other(live), liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service) };
+  return { ...withSlots, ...roles, live: settledLive, idle: other(settledLive) };
+}
+
+/** "service/a on v2, service/b on v1": what each Service of the pair selects. */
+export function describeServices(pair: AppPair): string {
+  return pair.services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} on ${s.slot}`).join(", ");
 }
 
 /** Labels both pod templates share. */

@@ -2,7 +2,7 @@
 import { type VersionAge, newer, versionAge } from "./evidence.js";
 import type { ReplicaSet, Service } from "./model.js";
 import { nameOf } from "./model.js";
-import type { AppPair, AppService, Slot } from "./pair.js";
+import { type AppPair, type AppService, type Slot, describeServices } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
 import { RECORD_FORMAT, type SwitchRecord, deploymentVersion, readRecord, recordAnnotations, scalingDown } from "./record.js";
 
@@ -96,11 +96,6 @@ export function pairProblem(pair: AppPair): string | undefined {
   if (!pair.slotLabel || !pair.slots) return `the slots of app ${pair.app} cannot be found`;
   if (!pair.unsettled && (!pair.live || !pair.idle)) return `the live slot of app ${pair.app} cannot be found`;
   return undefined;
-}
-
-/** "service/a on v2, service/b on v1": what each Service selects. */
-export function describeServices(pair: AppPair): string {
-  return pair.services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} on ${s.slot}`).join(", ");
 }
 
 const slotNamed = (pair: AppPair, value: string): Slot | undefined => pair.slots?.find((s) => s.value === value);

@@ -1,8 +1,7 @@
-import type { Deployment } from "./model.js";
+import type { Deployment, ReplicaSet } from "./model.js";
 import { nameOf } from "./model.js";
-import { type AppPair, type Slot, templateLabels } from "./pair.js";
-import type { ReplicaSet } from "./model.js";
-import { describeServices, promoteDecision } from "./plan.js";
+import { type AppPair, type Slot, describeServices, templateLabels } from "./pair.js";
+import { promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
 import { type HistoryEntry, type SwitchRecord, history, recordOf } from "./record.js";
 

@@ -1,7 +1,7 @@
 import type { GlobalOptions } from "../cli/app.js";
 import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
-import { describeServices } from "../bluegreen/plan.js";
+import { describeServices } from "../bluegreen/pair.js";
 import { RefusedError } from "../errors.js";
 import { renderData } from "../render/data.js";
 import { renderComparison, slotDiff } from "../render/diff.js";

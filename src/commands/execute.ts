@@ -19,6 +19,8 @@ export interface ExecuteOptions {
 
 /** How long to keep settling a write (reading it back) or switching back before giving up. */
 const SETTLE_MS = 30_000;
+/** The wait before retry number attempt+1: 200ms, 400ms, … at most 2s. */
+const backoff = (attempt: number): number => Math.min(2000, 200 * 2 ** attempt);
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\.$/, "");
 const asError = (e: unknown): BlueGreenError =>
@@ -135,7 +137,7 @@ class Execution {
         if ((d.spec?.replicas ?? 1) !== 0) throw new ConflictError(`deployment/${step.deployment} was scaled to ${d.spec?.replicas} by someone else while abort was scaling it up; nothing else changed.`);
         rv = d.metadata.resourceVersion ?? "";
         if (this.ctx.clock.now().getTime() > deadline) throw asError(e);
-        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+        await this.ctx.clock.sleep(backoff(attempt));
       }
     }
     this.ctx.io.err(`deployment.apps/${step.deployment} scaled to ${step.replicas}\n`);
@@ -153,15 +155,20 @@ class Execution {
     }
   }
 
-  private async readDeployment(name: string, deadline: number): Promise<Deployment> {
+  /** Reads, retrying transient failures (beyond the client's own retries) until the deadline; throws the last error. */
+  private async readUntil<T>(read: () => Promise<T>, deadline: number): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.kube.getDeployment(this.ns, name);
+        return await read();
       } catch (e) {
         if (proven(e) || this.ctx.clock.now().getTime() > deadline) throw e;
-        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+        await this.ctx.clock.sleep(asError(e).retryAfterMs ?? backoff(attempt));
       }
     }
+  }
+
+  private readDeployment(name: string, deadline: number): Promise<Deployment> {
+    return this.readUntil(() => this.kube.getDeployment(this.ns, name), deadline);
   }
 
   // --- check ---------------------------------------------------------------------------------------
@@ -218,20 +225,13 @@ class Execution {
       }
       // Unchanged: the write was not applied, and sending it again is safe (it is conditional).
       if (this.ctx.clock.now().getTime() > deadline) return { status: "failed", error };
-      await this.ctx.clock.sleep(error.retryAfterMs ?? Math.min(2000, 200 * 2 ** attempt));
+      await this.ctx.clock.sleep(error.retryAfterMs ?? backoff(attempt));
     }
   }
 
   /** Reads a Service, retrying transient failures until the deadline; undefined when it cannot be read. */
-  private async readService(name: string, deadline: number): Promise<Service | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.kube.getService(this.ns, name);
-      } catch (e) {
-        if (proven(e) || this.ctx.clock.now().getTime() > deadline) return undefined;
-        await this.ctx.clock.sleep(asError(e).retryAfterMs ?? Math.min(2000, 200 * 2 ** attempt));
-      }
-    }
+  private readService(name: string, deadline: number): Promise<Service | undefined> {
+    return this.readUntil(() => this.kube.getService(this.ns, name), deadline).catch(() => undefined);
   }
 
   /** A switch write failed: put back what landed, then report with an honest final state. */
@@ -319,7 +319,7 @@ class Execution {
       rv = read.metadata.resourceVersion ?? "";
       this.landed.set(w.service, rv);
       if (this.ctx.clock.now().getTime() > deadline) return `could not be switched back before the deadline (${lastError})`;
-      await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+      await this.ctx.clock.sleep(backoff(attempt));
     }
   }
 
@@ -362,7 +362,7 @@ class Execution {
       if (this.ctx.signal.aborted) return "interrupted";
       if (this.ctx.clock.now().getTime() >= deadline) return why;
       const retryAfter = typeof why === "string" ? undefined : why.retryAfterMs;
-      await this.ctx.clock.sleep(retryAfter ?? (typeof why === "string" ? 500 : Math.min(2000, 200 * 2 ** attempt)), this.ctx.signal);
+      await this.ctx.clock.sleep(retryAfter ?? (typeof why === "string" ? 500 : backoff(attempt)), this.ctx.signal);
     }
   }
 
@@ -411,7 +411,7 @@ class Execution {
         if (rec.state === "verified") return undefined;
         rv = read.metadata.resourceVersion ?? "";
         if (this.ctx.clock.now().getTime() > deadline) return message(e);
-        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+        await this.ctx.clock.sleep(backoff(attempt));
       }
     }
   }
@@ -452,7 +452,7 @@ class Execution {
             this.warnings.push(`service/${name} still carries ${SCALE_DOWN_ANNOTATION} (it expires by itself): ${message(e)}`);
             break;
           }
-          await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+          await this.ctx.clock.sleep(backoff(attempt));
         }
       }
     }
@@ -493,7 +493,7 @@ class Execution {
         // that reads them after sees the mark and refuses to send traffic to the slot going to 0.
         const marked = await this.markScaleDown(services, name);
         if (!marked) {
-          await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+          await this.ctx.clock.sleep(backoff(attempt));
           continue;
         }
         await this.kube.scaleDeployment(this.ns, name, 0, { resourceVersion: d.metadata.resourceVersion });
@@ -508,7 +508,7 @@ class Execution {
         if (this.ctx.clock.now().getTime() > deadline) {
           throw new BlueGreenError(`${done}, but whether deployment/${name} was scaled down is unknown: ${message(e)}.`, ExitCode.conflict, `Check with kubectl get deployment ${name} -n ${this.ns}.`);
         }
-        await this.ctx.clock.sleep(Math.min(2000, 200 * 2 ** attempt));
+        await this.ctx.clock.sleep(backoff(attempt));
       }
     }
     this.ctx.io.err(`deployment.apps/${name} scaled to 0\n`);

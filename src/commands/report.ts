@@ -19,7 +19,7 @@ export function reportPlan(ctx: Context, g: GlobalOptions, context: string, plan
 
 /** Prints why nothing needed doing (promote or abort, exit 0), or its document for -o json|yaml. */
 export function reportNoop(ctx: Context, g: GlobalOptions, message: string): number {
-  if (g.output === "json" || g.output === "yaml") ctx.io.out(renderData(g.output, { kind: "BlueGreenSwitch", result: "noop", message }));
+  if (structured(g)) ctx.io.out(renderData(g.output as "json" | "yaml", { kind: "BlueGreenSwitch", result: "noop", message }));
   else ctx.io.out(`${escapeTerminal(message)}\n`);
   return 0;
 }
