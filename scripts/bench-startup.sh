@@ -88,7 +88,7 @@ kubectl_version="$(kubectl version --client -o json | node -e 'let s="";process.
 plugin_version="$("$EXE" version --client)"
 {
   cat <<EOF
-# Start-up benchmark
+## Start-up
 
 Produced by \`scripts/bench-startup.sh\` (after \`scripts/package.sh\`) on $(date -u +%Y-%m-%d):
 hyperfine $(hyperfine --version | cut -d' ' -f2), $WARMUP warm-up runs, then $RUNS runs of each command, no shell in
@@ -120,6 +120,7 @@ EOF
   for f in dist/kubectl-bluegreen_*.tar.gz dist/kubectl-bluegreen_*.zip; do
     printf '| %s | %s |\n' "$(basename "$f")" "$(awk -v b="$(stat -c %s "$f")" 'BEGIN { printf "%.1f MiB", b / 1048576 }')"
   done
-} > BENCHMARKS.md
-log "wrote BENCHMARKS.md"
-cat BENCHMARKS.md
+} > "$WORK/section.md"
+bench_section startup "$WORK/section.md"
+log "wrote the start-up section of BENCHMARKS.md"
+cat "$WORK/section.md"

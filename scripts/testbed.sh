@@ -5,10 +5,21 @@
 #   scripts/testbed.sh down     stop exactly the processes `up` started and delete the cluster's data
 #   scripts/testbed.sh env      print `export KUBECONFIG=...` (use: eval "$(scripts/testbed.sh env)")
 #   scripts/testbed.sh status   show which components run; exit 0 if all do, 1 otherwise
+#   scripts/testbed.sh exec -- CMD...   run CMD inside the test bed's network namespace (the data plane),
+#                               e.g. scripts/testbed.sh exec -- curl -s http://CLUSTER_IP/
 #
 # What runs: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake nodes whose
 # pods become Running/Ready without containers), each a plain process bound to 127.0.0.1 only.
 # Deployments really roll out: controllers create ReplicaSets, the scheduler binds pods, kwok marks them ready.
+#
+# The data plane: all of it runs in a network namespace of its own (`ip netns` as root, else
+# `unshare --net --map-root-user`), where the pod CIDR and the service CIDR are local routes on lo. There,
+# kube-proxy (nftables mode) programs ClusterIP → pod IP rules from EndpointSlices as on a node, and one
+# server of ours (test/testbed/podserver.ts) answers HTTP on every pod IP as the pod that owns it. The host
+# reaches the API server on 127.0.0.1:PORT through a forwarder and a unix socket across the namespace
+# boundary; nothing binds or sends to an address outside the namespace but 127.0.0.1. When no namespace can
+# be made (or BLUEGREEN_TESTBED_DATAPLANE=off), the control plane runs on the host's 127.0.0.1 as before,
+# without kube-proxy and the pod server, and the data-plane tests are skipped ($STATE/run/dataplane.env says why).
 #
 # The kubeconfig ($BLUEGREEN_TESTBED_DIR/kubeconfig) has two contexts:
 #   admin   (current) client certificate in group system:masters, namespace default
@@ -23,11 +34,13 @@
 #   BLUEGREEN_TESTBED_CONTROLLER_MANAGER_PORT, BLUEGREEN_TESTBED_SCHEDULER_PORT, BLUEGREEN_TESTBED_KWOK_PORT
 #                             fixed ports on 127.0.0.1 (up fails if one is busy); unset: a free port is picked at `up`
 #   BLUEGREEN_TESTBED_NODES   number of fake nodes (default 2)
+#   BLUEGREEN_TESTBED_DATAPLANE  auto (default: a namespace if one can be made), netns, unshare, or off
 #
 # Building the binaries the first time needs Go >= 1.24 (kube-apiserver, kube-controller-manager,
-# kube-scheduler from the Go module in scripts/testbed/k8s; kwok with `go install`) and apt-get/dpkg-deb
+# kube-scheduler, kube-proxy from the Go module in scripts/testbed/k8s; kwok with `go install`) and apt-get/dpkg-deb
 # (etcd from Debian trixie's etcd-server package, fetched with a private apt state, the system's apt
-# configuration untouched). With a warm cache only kubectl, openssl and curl are needed.
+# configuration untouched). With a warm cache only kubectl, openssl and curl are needed, plus for the data
+# plane iproute2 (or util-linux's unshare/nsenter), Debian's nftables (installed when missing, as root) and Node.js.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -42,7 +55,7 @@ ETCD_SERIES="3.5"
 GO_MIN_MINOR=24
 
 CACHE_ROOT="${BLUEGREEN_TESTBED_CACHE:-$BLUEGREEN_CACHE/testbed}"
-BIN_DIR="$CACHE_ROOT/$K8S_VERSION"            # kube-apiserver, kube-controller-manager, kube-scheduler
+BIN_DIR="$CACHE_ROOT/$K8S_VERSION"            # kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy
 KWOK_DIR="$BIN_DIR/kwok-$KWOK_VERSION"         # kwok
 STATE="${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}"
 mkdir -p "$STATE"
@@ -55,11 +68,23 @@ PORTS_FILE="$STATE/ports.env"                  # ports of the current (or last) 
 KUBECONFIG_FILE="$STATE/kubeconfig"            # for people and tests: admin + viewer contexts
 ADMIN_KUBECONFIG="$PKI/admin.kubeconfig"       # for the components and this script: admin only, never edited by tests
 
-# Start order; `down` stops in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+DATAPLANE_FILE="$RUN/dataplane.env"            # DATAPLANE=on|off, DATAPLANE_REASON, NETNS_MODE, NETNS_NAME
+K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+
+# Start order; `down` stops in reverse. The data-plane components run only when the namespace could be made:
+#   netns-holder   (unshare mode only) the process that keeps the namespace alive
+#   api-forward-in inside: unix socket $RUN/api.sock → the API server on the namespace's 127.0.0.1
+#   api-forward    on the host: 127.0.0.1:PORT → $RUN/api.sock, so kubeconfigs keep pointing at 127.0.0.1
+ALL_COMPONENTS=(netns-holder etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver)
+CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=("${CONTROL_PLANE[@]}")
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_FIRST_IP="10.96.0.1"                   # ClusterIP of the `kubernetes` Service: in the serving cert
 POD_CIDR="10.0.0.1/16"                         # kwok hands pod IPs out of it; /16 so long test runs never run dry
+POD_NET="10.0.0.0/16"                          # the same range as a network: routed locally in the namespace
+NODE_ADDR="10.1.0.1"                           # the namespace's "node address" on lo: kube-proxy masquerades to it
+DATAPLANE_WANT="${BLUEGREEN_TESTBED_DATAPLANE:-auto}"
+DATAPLANE=off; DATAPLANE_REASON="not started"; NETNS_MODE=""; NETNS_NAME=""
 NODES="${BLUEGREEN_TESTBED_NODES:-2}"
 
 # ---------------------------------------------------------------------------------------------------
@@ -109,13 +134,24 @@ running() {
   pid="$(pid_of "$1")"
   [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
-  [ "$(basename "${exe% (deleted)}")" = "$1" ]
+  [ "$(basename "${exe% (deleted)}")" = "$(program_of "$1")" ]
+}
+
+# program_of NAME: the executable's file name a running NAME has (pids are checked against it).
+program_of() {
+  case "$1" in
+    api-forward|api-forward-in|podserver) echo node ;;
+    netns-holder) echo sleep ;;
+    *) echo "$1" ;;
+  esac
 }
 
 binary_of() {
   case "$1" in
     kwok) echo "$KWOK_DIR/kwok" ;;
     etcd) etcd_binary ;;
+    api-forward|api-forward-in|podserver) command -v node ;;
+    netns-holder) command -v unshare ;;
     *) echo "$BIN_DIR/$1" ;;
   esac
 }
@@ -140,7 +176,7 @@ wait_until() {
   local what="$1" secs="$2" comp="$3"; shift 3
   local deadline=$((SECONDS + secs)) c
   until "$@" >/dev/null 2>&1; do
-    for c in "${COMPONENTS[@]}"; do
+    for c in "${ALL_COMPONENTS[@]}"; do
       if [ -f "$RUN/$c.pid" ] && ! running "$c"; then
         show_log "$c"; die "$c exited while waiting for $what"
       fi
@@ -166,9 +202,9 @@ check_go() {
 # built the way upstream builds releases (static, trimmed paths, same tags) and stamped with the version,
 # so /version reports it instead of v0.0.0.
 build_kubernetes() {
-  local missing=0 b
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do [ -x "$BIN_DIR/$b" ] || missing=1; done
-  [ "$missing" = 1 ] || return 0
+  local missing=() b
+  for b in "${K8S_BINARIES[@]}"; do [ -x "$BIN_DIR/$b" ] || missing+=("$b"); done
+  [ "${#missing[@]}" -gt 0 ] || return 0
   check_go
   local minor tmp LDF p
   minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
@@ -179,14 +215,14 @@ build_kubernetes() {
   LDF+="-s -w"
   mkdir -p "$BIN_DIR"
   tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
-  log "building Kubernetes $K8S_VERSION control plane (first time: tens of minutes on 2 cores; Go caches the work)"
-  local t0=$SECONDS
+  log "building Kubernetes $K8S_VERSION: ${missing[*]} (first time: tens of minutes on 2 cores; Go caches the work)"
+  local t0=$SECONDS pkgs=()
+  for b in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   # -buildvcs=false: the clone's git state must not change the binaries (nor fail the build in a fresh repo).
   (cd "$K8S_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath -tags selinux,notest,grpcnotrace \
-      -ldflags "$LDF" -o "$tmp/" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler) \
+      -ldflags "$LDF" -o "$tmp/" "${pkgs[@]}") \
     || { rm -rf "$tmp"; die "building the Kubernetes binaries failed (see above)"; }
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do mv -f "$tmp/$b" "$BIN_DIR/$b"; done
+  for b in "${missing[@]}"; do mv -f "$tmp/$b" "$BIN_DIR/$b"; done
   rm -rf "$tmp"
   log "built Kubernetes binaries in $((SECONDS - t0))s into $BIN_DIR"
 }
@@ -315,16 +351,18 @@ write_kubeconfigs() {
 # ---------------------------------------------------------------------------------------------------
 # components
 
-# start NAME ARGS...: runs the cached binary NAME in its own session (so closing the terminal or the end
-# of a CI step's process group does not take it down), stdout+stderr to logs/NAME.log. The process writes
-# its own pid before exec'ing the binary, so the recorded pid is exactly the component's.
+# start NAME WHERE ARGS...: runs the cached binary NAME in its own session (so closing the terminal or the end
+# of a CI step's process group does not take it down), stdout+stderr to logs/NAME.log. WHERE is "ns" (inside
+# the data plane's network namespace, when there is one) or "host". The process writes its own pid before
+# exec'ing the binary (`ip netns exec` and `nsenter` exec in place), so the recorded pid is exactly the component's.
 start() {
-  local name="$1" bin; shift
+  local name="$1" where="$2" bin wrap=(); shift 2
+  [ "$where" = ns ] && wrap=("${NS_WRAP[@]}")
   bin="$(binary_of "$name")"
   rm -f "$RUN/$name.pid"
   # 9>&-: the component must not inherit the lock on $STATE/.lock, or it would hold it for its whole life.
   # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "$bin" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "${wrap[@]}" "$bin" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
   disown   # not a job of this shell: no "Killed" notices, and it outlives the script
   local i
   for i in $(seq 50); do [ -s "$RUN/$name.pid" ] && break; sleep 0.1; done
@@ -332,13 +370,14 @@ start() {
   log "started $name (pid $(pid_of "$name"))"
 }
 
-# https_ok URL: a health endpoint answers 200 (self-signed serving certs, so no verification).
-https_ok() { curl -skf --max-time 2 "$1" >/dev/null; }
-http_ok() { curl -sf --max-time 2 "$1" >/dev/null; }
+# https_ok URL: a health endpoint answers 200 (self-signed serving certs, so no verification). The
+# components' health endpoints are on the namespace's loopback, so curl runs there.
+https_ok() { in_ns curl -skf --max-time 2 "$1" >/dev/null; }
+http_ok() { in_ns curl -sf --max-time 2 "$1" >/dev/null; }
 
 start_etcd() {
   # Throwaway data: --unsafe-no-fsync trades durability for speed on a slow disk.
-  start etcd --name testbed --data-dir "$DATA/etcd" \
+  start etcd ns --name testbed --data-dir "$DATA/etcd" \
     --listen-client-urls "http://127.0.0.1:$PORT_ETCD" --advertise-client-urls "http://127.0.0.1:$PORT_ETCD" \
     --listen-peer-urls "http://127.0.0.1:$PORT_ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$PORT_ETCD_PEER" \
     --initial-cluster "testbed=http://127.0.0.1:$PORT_ETCD_PEER" --initial-cluster-state new \
@@ -349,7 +388,7 @@ start_etcd() {
 start_apiserver() {
   # --endpoint-reconciler-type=none: the API server otherwise refuses a loopback --advertise-address.
   # --service-account-*: tokens for pods' ServiceAccounts; the signing key is required since 1.20.
-  start kube-apiserver \
+  start kube-apiserver ns \
     --etcd-servers "http://127.0.0.1:$PORT_ETCD" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$PORT_API" \
     --endpoint-reconciler-type none \
@@ -360,6 +399,7 @@ start_apiserver() {
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --profiling=false --v 1
+  if [ "$DATAPLANE" = on ]; then start_forwarders; fi
   wait_until "kube-apiserver /readyz" 90 kube-apiserver kc get --raw /readyz
 }
 
@@ -368,7 +408,7 @@ start_controller_manager() {
   # Higher client QPS than the default 20 so many test namespaces don't queue behind each other.
   # --node-monitor-grace-period 1h: on a loaded 2-core machine kwok's node heartbeats can be late;
   # the default 50s would mark the fake nodes NotReady and their pods unready mid-test.
-  start kube-controller-manager \
+  start kube-controller-manager ns \
     --kubeconfig "$ADMIN_KUBECONFIG" --leader-elect=false \
     --bind-address 127.0.0.1 --secure-port "$PORT_KCM" \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
@@ -380,7 +420,7 @@ start_controller_manager() {
 }
 
 start_scheduler() {
-  start kube-scheduler \
+  start kube-scheduler ns \
     --kubeconfig "$ADMIN_KUBECONFIG" --leader-elect=false \
     --bind-address 127.0.0.1 --secure-port "$PORT_SCHED" \
     --profiling=false --v 1
@@ -391,9 +431,135 @@ start_kwok() {
   # An empty --config keeps kwok from reading ~/.kwok/kwok.yaml; with no stages configured it uses its
   # defaults (nodes Ready with heartbeats, pods Running/Ready). --server-address: health endpoint on loopback.
   : > "$RUN/kwok.yaml"
-  start kwok --kubeconfig "$ADMIN_KUBECONFIG" --config "$RUN/kwok.yaml" \
+  start kwok ns --kubeconfig "$ADMIN_KUBECONFIG" --config "$RUN/kwok.yaml" \
     --manage-all-nodes=true --server-address "127.0.0.1:$PORT_KWOK" --cidr "$POD_CIDR" --node-ip 127.0.0.1
   wait_until "kwok /healthz" 60 kwok http_ok "http://127.0.0.1:$PORT_KWOK/healthz"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# the data plane: a network namespace where pod and service addresses are local, kube-proxy, the pod server
+
+# in_ns CMD...: runs CMD inside the test bed's network namespace (on the host when the data plane is off).
+NS_WRAP=()
+in_ns() { "${NS_WRAP[@]}" "$@"; }
+
+write_dataplane() {
+  mkdir -p "$RUN"
+  {
+    printf 'DATAPLANE=%q\n' "$DATAPLANE"
+    printf 'DATAPLANE_REASON=%q\n' "$DATAPLANE_REASON"
+    printf 'NETNS_MODE=%q\n' "$NETNS_MODE"
+    printf 'NETNS_NAME=%q\n' "$NETNS_NAME"
+  } > "$DATAPLANE_FILE"
+}
+
+# load_dataplane: what the last `up` decided; sets COMPONENTS and NS_WRAP to match.
+load_dataplane() {
+  DATAPLANE=off; DATAPLANE_REASON="the test bed is not running"; NETNS_MODE=""; NETNS_NAME=""
+  # shellcheck disable=SC1090 # written by write_dataplane
+  [ -f "$DATAPLANE_FILE" ] && source "$DATAPLANE_FILE"
+  dataplane_components
+}
+
+dataplane_components() {
+  COMPONENTS=("${CONTROL_PLANE[@]}")
+  NS_WRAP=()
+  case "$NETNS_MODE" in
+    netns) NS_WRAP=(ip netns exec "$NETNS_NAME") ;;
+    # nsenter without --preserve-credentials becomes the namespace's root, who may change its routes.
+    unshare) NS_WRAP=(nsenter --target "$(pid_of netns-holder)" --user --net) ;;
+  esac
+  if [ "$DATAPLANE" = on ]; then
+    COMPONENTS=(etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver)
+    [ "$NETNS_MODE" = unshare ] && COMPONENTS=(netns-holder "${COMPONENTS[@]}")
+  fi
+  return 0
+}
+
+# netns_make: a named namespace with `ip netns` (root). Its name is derived from the state dir, so a
+# leftover of a crashed run of this test bed is recognised and replaced, and other test beds are left alone.
+netns_make() {
+  [ "$(id -u)" = 0 ] && have ip || return 1
+  NETNS_NAME="bluegreen-testbed-$(printf '%s' "$STATE" | sha256sum | cut -c1-10)"
+  ip netns del "$NETNS_NAME" 2>/dev/null || true
+  ip netns add "$NETNS_NAME" 2>/dev/null || return 1
+  NETNS_MODE=netns
+}
+
+# unshare_make: an unnamed namespace (with a user namespace, so no root is needed) kept alive by a sleeping
+# process; the others join it with nsenter.
+unshare_make() {
+  have unshare && have nsenter && have ip || return 1
+  unshare --net --map-root-user true 2>/dev/null || return 1
+  NETNS_MODE=unshare
+  start netns-holder host --net --map-root-user sleep infinity
+}
+
+netns_remove() {
+  if [ "$NETNS_MODE" = netns ] && [ -n "$NETNS_NAME" ]; then ip netns del "$NETNS_NAME" 2>/dev/null || true; fi
+}
+
+# dataplane_setup: decides whether the data plane runs (BLUEGREEN_TESTBED_DATAPLANE), makes its namespace and
+# routes the pod and service ranges locally in it. With auto, anything missing turns the data plane off with
+# one line saying why; asked for explicitly, it is an error.
+dataplane_setup() {
+  DATAPLANE=off; NETNS_MODE=""; NETNS_NAME=""; NS_WRAP=()
+  local why=""
+  case "$DATAPLANE_WANT" in
+    off) why="BLUEGREEN_TESTBED_DATAPLANE=off" ;;
+    auto|netns|unshare) ;;
+    *) die "BLUEGREEN_TESTBED_DATAPLANE=$DATAPLANE_WANT: expected auto, netns, unshare or off" ;;
+  esac
+  if [ -z "$why" ] && ! have nft && [ "$(id -u)" = 0 ] && have apt-get; then apt_install nftables; fi
+  if [ -z "$why" ] && ! have nft; then why="nft is missing (kube-proxy's nftables mode needs Debian's nftables package)"; fi
+  if [ -z "$why" ]; then
+    if [ "$DATAPLANE_WANT" != unshare ] && netns_make; then :
+    elif [ "$DATAPLANE_WANT" != netns ] && unshare_make; then :
+    else why="no network namespace could be made (ip netns add needs root; unshare --net --map-root-user needs unprivileged user namespaces)"; fi
+  fi
+  if [ -n "$why" ]; then
+    [ "$DATAPLANE_WANT" = auto ] || [ "$DATAPLANE_WANT" = off ] || die "the data plane ($DATAPLANE_WANT) cannot run: $why"
+    DATAPLANE_REASON="$why"
+    log "data plane off: $why; the control plane runs on the host's 127.0.0.1"
+    write_dataplane
+    return 0
+  fi
+  DATAPLANE=on; DATAPLANE_REASON=""
+  dataplane_components
+  # NODE_ADDR: kube-proxy masquerades connections from outside the pod CIDR to a ClusterIP (as ours are), and
+  # masquerading needs an address of global scope on the outgoing device, lo; 127.0.0.1 is host scope.
+  { in_ns ip link set lo up && in_ns ip addr add "$NODE_ADDR/32" dev lo \
+      && in_ns ip route add local "$POD_NET" dev lo && in_ns ip route add local "$SERVICE_CIDR" dev lo; } \
+    || die "routing $POD_NET and $SERVICE_CIDR locally inside the namespace failed"
+  write_dataplane
+  log "data plane: network namespace ${NETNS_NAME:-of pid $(pid_of netns-holder)} ($NETNS_MODE), $POD_NET and $SERVICE_CIDR local on its lo"
+}
+
+# start_forwarders: the host's 127.0.0.1:PORT_API reaches the API server inside the namespace through a unix socket.
+start_forwarders() {
+  local fwd="$BLUEGREEN_ROOT/test/testbed/forward.ts" sock="$RUN/api.sock"
+  rm -f "$sock"
+  start api-forward-in ns "$fwd" "unix:$sock" "tcp:127.0.0.1:$PORT_API"
+  wait_until "the API forwarder's socket" 30 api-forward-in test -S "$sock"
+  start api-forward host "$fwd" "tcp:127.0.0.1:$PORT_API" "unix:$sock"
+}
+
+start_kube_proxy() {
+  # --conntrack-*=0: leave the kernel's conntrack settings as they are (they are not the namespace's to change).
+  # --nodeport-addresses: NodePorts only on the namespace's node address.
+  start kube-proxy ns --kubeconfig "$ADMIN_KUBECONFIG" --hostname-override kwok-node-0 \
+    --proxy-mode nftables --cluster-cidr "$POD_NET" \
+    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    --healthz-bind-address "127.0.0.1:$PORT_KP_HEALTH" --metrics-bind-address "127.0.0.1:$PORT_KP_METRICS" \
+    --nodeport-addresses "$NODE_ADDR/32" --v 1
+  wait_until "kube-proxy /healthz" 60 kube-proxy http_ok "http://127.0.0.1:$PORT_KP_HEALTH/healthz"
+}
+
+start_podserver() {
+  rm -f "$RUN/podserver.ready"
+  start podserver ns "$BLUEGREEN_ROOT/test/testbed/podserver.ts" --server "https://127.0.0.1:$PORT_API" \
+    --ca "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" --ready "$RUN/podserver.ready"
+  wait_until "the pod server's first list of pods" 30 podserver test -s "$RUN/podserver.ready"
 }
 
 # create_nodes: fake nodes for kwok to manage: schedulable (no taint), roomy, labelled type=kwok.
@@ -467,13 +633,36 @@ smoke_test() {
   local ns="testbed-smoke-$RANDOM"
   kc create namespace "$ns" >/dev/null
   wait_until "ServiceAccount default in namespace $ns" 60 kube-controller-manager kc -n "$ns" get serviceaccount default
-  kc -n "$ns" create deployment smoke --image registry.example/smoke:v1 --replicas 1 >/dev/null
+  kc -n "$ns" apply -f - >/dev/null <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: smoke }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: smoke } }
+  template:
+    metadata: { labels: { app: smoke } }
+    spec: { containers: [{ name: smoke, image: registry.example/smoke:v1, ports: [{ containerPort: 8080 }] }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: smoke }
+spec: { selector: { app: smoke }, ports: [{ port: 80, targetPort: 8080 }] }
+EOF
   if ! kc -n "$ns" wait deployment/smoke --for=jsonpath='{.status.availableReplicas}'=1 --timeout 90s >/dev/null; then
     kc -n "$ns" get deployment,replicaset,pod -o wide >&2 || true
     die "smoke test: Deployment smoke in $ns did not become available"
   fi
+  if [ "$DATAPLANE" = on ]; then
+    # The data plane: the Service's ClusterIP answers, through kube-proxy's rules, as the smoke pod.
+    local ip
+    ip="$(kc -n "$ns" get service smoke -o jsonpath='{.spec.clusterIP}')"
+    wait_until "the smoke Service's ClusterIP $ip to answer" 60 kube-proxy smoke_answers "$ip" "$ns"
+  fi
   kc delete namespace "$ns" --wait=false >/dev/null
 }
+
+smoke_answers() { in_ns curl -sf --max-time 2 "http://$1/" | grep -q "\"namespace\":\"$2\""; }
 
 write_ports() {
   cat > "$PORTS_FILE" <<EOF
@@ -483,6 +672,8 @@ PORT_API=$PORT_API
 PORT_KCM=$PORT_KCM
 PORT_SCHED=$PORT_SCHED
 PORT_KWOK=$PORT_KWOK
+PORT_KP_HEALTH=$PORT_KP_HEALTH
+PORT_KP_METRICS=$PORT_KP_METRICS
 EOF
 }
 
@@ -497,10 +688,11 @@ load_ports() {
 
 # stop_all: TERM each recorded component (reverse start order), KILL after 5 s; only pids this script
 # recorded and that still are the expected program. Then the cluster's data goes; binaries stay cached.
+# The data plane's namespace goes last (call load_dataplane first when this is not the `up` that made it).
 stop_all() {
   local i name pid _
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    name="${COMPONENTS[$i]}"
+  for ((i = ${#ALL_COMPONENTS[@]} - 1; i >= 0; i--)); do
+    name="${ALL_COMPONENTS[$i]}"
     if running "$name"; then
       pid="$(pid_of "$name")"
       kill -TERM "$pid" 2>/dev/null || true
@@ -510,12 +702,13 @@ stop_all() {
     fi
     rm -f "$RUN/$name.pid"
   done
+  netns_remove
   rm -rf "$DATA" "$RUN"
 }
 
 any_running() {
   local name
-  for name in "${COMPONENTS[@]}"; do running "$name" && return 0; done
+  for name in "${ALL_COMPONENTS[@]}"; do running "$name" && return 0; done
   return 1
 }
 
@@ -539,6 +732,7 @@ cmd_up() {
   exec 9>"$STATE/.lock"
   flock -w 300 9 || die "another testbed.sh up/down holds $STATE/.lock"
   load_ports
+  load_dataplane
   if all_running && kc get --raw /readyz >/dev/null 2>&1; then
     echo "test bed already up: https://127.0.0.1:$PORT_API (KUBECONFIG=$KUBECONFIG_FILE)"
     return 0
@@ -551,12 +745,15 @@ cmd_up() {
   local t1=$SECONDS
   pick_port PORT_ETCD ETCD_PORT; pick_port PORT_ETCD_PEER ETCD_PEER_PORT; pick_port PORT_API APISERVER_PORT
   pick_port PORT_KCM CONTROLLER_MANAGER_PORT; pick_port PORT_SCHED SCHEDULER_PORT; pick_port PORT_KWOK KWOK_PORT
+  pick_port PORT_KP_HEALTH KUBE_PROXY_HEALTH_PORT; pick_port PORT_KP_METRICS KUBE_PROXY_METRICS_PORT
   mkdir -p "$DATA" "$LOGS" "$RUN"
   write_ports
   # From here on, a failure stops whatever was started.
   # shellcheck disable=SC2154 # rc is assigned inside the trap
   trap 'rc=$?; if [ "$rc" != 0 ]; then log "up failed: stopping the test bed (logs in $LOGS)"; stop_all; fi' EXIT
   trap 'exit 130' INT TERM   # so an interrupted `up` also goes through the EXIT trap
+  if [ "$DATAPLANE_WANT" != off ]; then ensure_node; fi   # the pod server and the forwarders are Node.js programs
+  dataplane_setup
   gen_pki
   write_kubeconfigs
   start_etcd
@@ -568,15 +765,20 @@ cmd_up() {
   create_nodes
   wait_until "$NODES Ready kwok nodes" 60 kwok nodes_ready
   wait_until "ServiceAccount default in namespace default" 60 kube-controller-manager kc -n default get serviceaccount default
+  if [ "$DATAPLANE" = on ]; then
+    start_kube_proxy
+    start_podserver
+  fi
   smoke_test
   trap - EXIT INT TERM
-  log "test bed up in $((SECONDS - t0))s (components ready in $((SECONDS - t1))s): https://127.0.0.1:$PORT_API"
+  log "test bed up in $((SECONDS - t0))s (components ready in $((SECONDS - t1))s): https://127.0.0.1:$PORT_API; data plane ${DATAPLANE}${DATAPLANE_REASON:+ ($DATAPLANE_REASON)}"
   echo "export KUBECONFIG=$KUBECONFIG_FILE"
 }
 
 cmd_down() {
   exec 9>"$STATE/.lock"
   flock -w 300 9 || die "another testbed.sh up/down holds $STATE/.lock"
+  load_dataplane
   if ! any_running && [ ! -d "$DATA" ] && [ ! -d "$RUN" ]; then
     log "test bed is not running"
     return 0
@@ -592,6 +794,7 @@ cmd_env() {
 cmd_status() {
   local name pid ok=0
   load_ports
+  load_dataplane
   for name in "${COMPONENTS[@]}"; do
     pid="$(pid_of "$name")"
     if running "$name"; then
@@ -604,10 +807,23 @@ cmd_status() {
     if kc get --raw /readyz >/dev/null 2>&1; then echo "API: https://127.0.0.1:$PORT_API (ready)"
     else echo "API: https://127.0.0.1:$PORT_API (not ready)"; ok=1; fi
     echo "KUBECONFIG=$KUBECONFIG_FILE"
+    if [ "$DATAPLANE" = on ]; then echo "data plane: on (network namespace ${NETNS_NAME:-of pid $(pid_of netns-holder)}, $NETNS_MODE)"
+    else echo "data plane: off ($DATAPLANE_REASON)"; fi
   else
     echo "API: down (start it with: $0 up)"
   fi
   return $ok
+}
+
+# cmd_exec CMD...: CMD inside the data plane's namespace, replacing this script (signals reach CMD itself).
+cmd_exec() {
+  [ "${1:-}" = "--" ] && shift
+  [ $# -gt 0 ] || die "usage: $0 exec -- CMD [ARG...]"
+  load_ports
+  load_dataplane
+  all_running || die "the test bed is not running; start it with: $0 up"
+  [ "$DATAPLANE" = on ] || die "the test bed runs without a data plane ($DATAPLANE_REASON), so there is no namespace to run $1 in"
+  exec "${NS_WRAP[@]}" "$@"
 }
 
 case "${1:-}" in
@@ -615,5 +831,6 @@ case "${1:-}" in
   down) cmd_down ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+  exec) shift; cmd_exec "$@" ;;
+  *) echo "usage: $0 up|down|env|status|exec -- CMD..." >&2; exit 2 ;;
 esac

@@ -96,3 +96,20 @@ vitest_counts() {
     const bad = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + (r.success || r.numFailedTests ? 0 : 1);
     console.log(r.numTotalTests, r.numPassedTests, bad);' "$1"
 }
+
+# bench_section NAME FILE: puts FILE's contents into BENCHMARKS.md between the lines <!-- NAME:begin -->
+# and <!-- NAME:end --> (appended at the end the first time); the other sections stay as they are.
+bench_section() {
+  local name="$1" file="$2" target="$BLUEGREEN_ROOT/BENCHMARKS.md"
+  [ -f "$target" ] || printf '# Benchmarks\n' > "$target"
+  node -e '
+    const fs = require("fs");
+    const [target, name, file] = process.argv.slice(1);
+    const text = fs.readFileSync(target, "utf8");
+    const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+    const block = `${begin}\n${fs.readFileSync(file, "utf8").trimEnd()}\n${end}`;
+    const i = text.indexOf(begin), j = text.indexOf(end);
+    const out = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+    fs.writeFileSync(target, out);
+  ' "$target" "$name" "$file"
+}

@@ -33,6 +33,8 @@ export interface PromoteFlags {
   wait: boolean;
   timeoutMs: number;
   verifyTimeoutMs: number;
+  /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
+  propagationDelayMs: number;
   dryRun?: "client" | "server";
 }
 
@@ -42,6 +44,8 @@ export interface AbortFlags {
   scaleDownDelayMs: number;
   timeoutMs: number;
   verifyTimeoutMs: number;
+  /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
+  propagationDelayMs: number;
   dryRun?: "client" | "server";
 }
 
@@ -124,7 +128,7 @@ const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"]
 /** Flags that take a value as the next word, for finding the command word before yargs runs. */
 const VALUE_FLAGS = new Set([
   "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
-  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run",
+  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run",
 ]);
 const BOOLEAN_FLAGS = new Set(["all-namespaces", "A", "no-headers", "watch", "w", "wait", "scale-down", "client", "help", "h"]);
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
@@ -257,6 +261,11 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .option("wait", { type: "boolean", describe: "Wait for the idle slot to become ready, up to --timeout" })
           .option("timeout", { type: "string", default: "5m", describe: "How long --wait waits" })
           .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
+          .option("propagation-delay", {
+            type: "string",
+            default: "2s",
+            describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
+          })
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
@@ -275,6 +284,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             wait: Boolean(a.wait),
             timeoutMs: parseDuration("timeout", a.timeout as string),
             verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
+            propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
             dryRun: dryRun(a),
           },
         };
@@ -290,6 +300,11 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .option("scale-down-delay", { type: "string", default: "30s", describe: "How long to wait after the switch back before scaling down" })
           .option("timeout", { type: "string", default: "5m", describe: "How long to wait for a scaled-down slot to come back" })
           .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
+          .option("propagation-delay", {
+            type: "string",
+            default: "2s",
+            describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
+          })
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 abort myapp", "Send traffic back to the previous slot")
@@ -305,6 +320,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             scaleDownDelayMs: parseDuration("scale-down-delay", a["scale-down-delay"] as string),
             timeoutMs: parseDuration("timeout", a.timeout as string),
             verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
+            propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
             dryRun: dryRun(a),
           },
         };

@@ -10,8 +10,8 @@ const APP_COMMANDS = new Set(["status", "promote", "abort", "diff"]);
 const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l", "--slot-label", "-v", "--help"];
 const COMMAND_FLAGS: Record<string, string[]> = {
   status: ["--all-namespaces", "-A", "--output", "-o", "--no-headers", "--watch", "-w"],
-  promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
-  abort: ["--scale-down", "--scale-down-delay", "--timeout", "--verify-timeout", "--dry-run", "--output", "-o"],
+  promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--output", "-o"],
+  abort: ["--scale-down", "--scale-down-delay", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--output", "-o"],
   diff: ["--output", "-o"],
   version: ["--client", "--output", "-o"],
   completion: [],
@@ -19,7 +19,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 /** Flags followed by a value. */
 const VALUE_FLAGS = new Set([
   "--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
-  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--dry-run", "--scale-down-delay",
+  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--scale-down-delay",
 ]);
 
 /** Cobra's ShellCompDirectiveNoFileComp: kubectl and our scripts read the last line as the directive. */

@@ -13,6 +13,11 @@ import { progress, readyPods } from "./common.js";
 
 export interface ExecuteOptions {
   verifyTimeoutMs: number;
+  /**
+   * After the EndpointSlices follow, how long kube-proxy (and load balancers) get to apply them. The API
+   * shows no sign of it: kube-proxy applies changes at most once per its min-sync-period (1s by default).
+   */
+  propagationDelayMs: number;
   /** How long abort waits for a scaled-up slot. */
   waitTimeoutMs: number;
 }
@@ -78,7 +83,12 @@ class Execution {
             const why = await this.verify();
             if (why === "interrupted") return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
             if (why) return this.back(why, "verify");
-            this.done(step, `ready endpoints of ${this.plan.slotLabel}=${this.plan.to.value} only`);
+            if (this.o.propagationDelayMs > 0) {
+              await this.ctx.clock.sleep(this.o.propagationDelayMs, this.ctx.signal);
+              if (this.ctx.signal.aborted) return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
+            }
+            const waited = this.o.propagationDelayMs > 0 ? `; gave proxies ${Math.round(this.o.propagationDelayMs / 100) / 10}s` : "";
+            this.done(step, `ready endpoints of ${this.plan.slotLabel}=${this.plan.to.value} only${waited}`);
             break;
           }
           case "record":

@@ -24,7 +24,9 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
       );
     case "verify":
       return [
-        `verify the EndpointSlices of ${step.services.map((s) => `service/${s}`).join(", ")} hold ready endpoints of ${plan.slotLabel}=${plan.to.value} only, within ${secs(o.verifyTimeoutMs)}; else switch every Service back`,
+        `verify the EndpointSlices of ${step.services.map((s) => `service/${s}`).join(", ")} hold ready endpoints of ${plan.slotLabel}=${plan.to.value} only, within ${secs(o.verifyTimeoutMs)}` +
+          (o.propagationDelayMs > 0 ? `, then give kube-proxy and load balancers ${secs(o.propagationDelayMs)} to apply them` : "") +
+          "; else switch every Service back",
       ];
     case "record":
       return [
@@ -38,6 +40,7 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
 export interface PlanRenderOptions {
   dryRun?: "client" | "server";
   verifyTimeoutMs: number;
+  propagationDelayMs: number;
   waitTimeoutMs: number;
   blockers: string[];
 }

@@ -24,7 +24,7 @@ describe("command line parsing", () => {
     const i = await inv("promote", "myapp", "--to", "v2", "--min-ready", "2", "--wait", "--timeout", "2m", "--dry-run=server", "--slot-label", "track", "--app-label", "app.kubernetes.io/name");
     expect(i.command).toBe("promote");
     if (i.command !== "promote") return;
-    expect(i.flags).toEqual({ to: "v2", minReady: 2, wait: true, timeoutMs: 120_000, verifyTimeoutMs: 60_000, dryRun: "server" });
+    expect(i.flags).toEqual({ to: "v2", minReady: 2, wait: true, timeoutMs: 120_000, verifyTimeoutMs: 60_000, propagationDelayMs: 2_000, dryRun: "server" });
     expect(i.global.selection).toMatchObject({ app: "myapp", slotLabel: "track", appLabel: "app.kubernetes.io/name" });
   });
 

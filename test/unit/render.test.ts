@@ -116,7 +116,7 @@ describe("plan rendering", () => {
   it("lists the steps in order", async () => {
     const f = fixture("color-preview.yaml");
     const p = planPromote(findPair("shop", "prod", f.deployments, f.services), { by: "bob", now, id: "0123456789abcdef", replicaSets: f.replicaSets }) as SwitchPlan;
-    await expect(renderPlan(p, "admin", { dryRun: "client", verifyTimeoutMs: 60_000, waitTimeoutMs: 300_000, blockers: [] })).toMatchFileSnapshot(
+    await expect(renderPlan(p, "admin", { dryRun: "client", verifyTimeoutMs: 60_000, propagationDelayMs: 2_000, waitTimeoutMs: 300_000, blockers: [] })).toMatchFileSnapshot(
       expected("plan-shop.txt"),
     );
   });

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# scripts/bench-switch.sh — what users feel during a switch, on the test bed's data plane.
+#
+#   scripts/bench-switch.sh
+#
+# Sends BLUEGREEN_BENCH_RATE requests a second (default 100, a new connection each) to a Service's ClusterIP
+# from inside the test bed's network namespace while the selector switches BLUEGREEN_BENCH_SWITCHES times
+# (default 10) each way: by `kubectl bluegreen promote` and `abort`, then by the tutorial's hand-run
+# `kubectl patch svc`. Writes requests sent, failed, the switch latency (p50/p99) and the command's time
+# for each into the "switch" section of BENCHMARKS.md (test/testbed/bench-switch.ts does the measuring).
+# The test bed is used when it is up, else started and stopped again here; its data plane must be on.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$BLUEGREEN_ROOT"
+
+ensure_deps
+npm run --silent build
+WORK="$(mktemp -d)"
+cleanup() {
+  testbed_release
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+testbed_use || die "could not start the test bed"
+grep -q "^DATAPLANE=on$" "${BLUEGREEN_TESTBED_DIR:-.testbed}/run/dataplane.env" 2>/dev/null \
+  || die "the test bed runs without its data plane: $(bash scripts/testbed.sh status | grep '^data plane' || true)"
+# The measuring program imports the end-to-end tests' helpers: bundle it (esbuild resolves their .js imports).
+npx esbuild test/testbed/bench-switch.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench-switch.mjs"
+log "switching under load (${BLUEGREEN_BENCH_SWITCHES:-10} times each way by each method)"
+node "$WORK/bench-switch.mjs" "$WORK/section.md"
+bench_section switch "$WORK/section.md"
+log "wrote the switch section of BENCHMARKS.md"
+cat "$WORK/section.md"

@@ -1,0 +1,205 @@
+// The data plane: pods that answer HTTP behind real kube-proxy rules, and what users feel while the plugin
+// switches: requests sent to the Service during promote and abort, whether any failed, and where they went.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createApp, deploymentYaml, serviceYaml, waitForEndpoints } from "./lib/apps.js";
+import { TESTBED_DIR, apply, bluegreen, deleteNamespace, kubectlJson, kubectlOk, newNamespace, waitFor, waitForRollout } from "./lib/cluster.js";
+import { type Sample, Load, clusterIP, dataplane, describeSamples, failed, get } from "./lib/dataplane.js";
+
+const plane = dataplane();
+if (!plane.on) console.log(`data-plane tests skipped: ${plane.reason}`);
+
+const SLOT = "slot";
+const slotOf = (s: { labels?: Record<string, string> }) => s.labels?.[SLOT];
+
+/** Deploys blue (live, behind Service web) and green (idle), two pods each. */
+async function blueGreen(ns: string): Promise<void> {
+  await createApp(ns, {
+    app: "web",
+    slotLabel: SLOT,
+    slots: [
+      { value: "blue", replicas: 2 },
+      { value: "green", replicas: 2 },
+    ],
+    services: { web: "blue" },
+  });
+  await waitForEndpoints(ns, "web", "blue", 2, SLOT);
+}
+
+/** Answers from a URL until one comes from a pod of slot; then n more, returned. */
+async function answersOnceAt(url: string, slot: string, n: number) {
+  await waitFor(`${url} to answer from slot ${slot}`, () => slotOf(get(url, 1)) === slot, 30_000, 100);
+  return Array.from({ length: n }, () => get(url));
+}
+
+describe.skipIf(!plane.on)("the test bed's data plane", () => {
+  let ns = "";
+  let ip = "";
+  beforeAll(async () => {
+    ns = await newNamespace("dataplane");
+    await blueGreen(ns);
+    ip = clusterIP(ns, "web");
+  });
+  afterAll(() => deleteNamespace(ns));
+
+  test("a Service's ClusterIP answers from its pods, through kube-proxy's rules", async () => {
+    const answers = await answersOnceAt(`http://${ip}/`, "blue", 30);
+    const pods: { metadata: { name: string } }[] = kubectlJson(["get", "pods", "-n", ns, "-l", `${SLOT}=blue`]).items;
+    expect(answers.map((a) => a.status)).toEqual(Array(30).fill(200));
+    expect(new Set(answers.map((a) => a.namespace))).toEqual(new Set([ns]));
+    expect(new Set(answers.map((a) => a.image))).toEqual(new Set(["registry.example/web:blue"]));
+    // Both pods answer (kube-proxy picks at random: one pod alone 30 times has odds of 2^-29).
+    expect(new Set(answers.map((a) => a.pod))).toEqual(new Set(pods.map((p) => p.metadata.name)));
+  });
+
+  test("a pod annotated http-status 503 answers 503; delay-ms delays it", async () => {
+    const broken = deploymentYaml("broken", "app", SLOT, { value: "v1", replicas: 1 }).replace(
+      "    metadata:\n      labels:",
+      `    metadata:\n      annotations: { "testbed.kubectl-bluegreen.io/http-status": "503", "testbed.kubectl-bluegreen.io/delay-ms": "300" }\n      labels:`,
+    );
+    apply(ns, `${broken}---\n${serviceYaml("broken", { app: "broken" })}`);
+    await waitForRollout(ns, "broken-v1");
+    const pod = kubectlJson(["get", "pods", "-n", ns, "-l", "app=broken"]).items[0];
+    const direct = get(`http://${pod.status.podIP}:8080/`);
+    expect(direct).toMatchObject({ status: 503, pod: pod.metadata.name, namespace: ns });
+    expect(direct.ms).toBeGreaterThanOrEqual(300);
+    const svcIp = clusterIP(ns, "broken");
+    await waitFor("the broken Service to answer", () => get(`http://${svcIp}/`, 1).status !== 0, 30_000, 100);
+    expect(get(`http://${svcIp}/`)).toMatchObject({ status: 503, pod: pod.metadata.name });
+  });
+
+  test("after a selector change, new connections reach the new pods", async () => {
+    kubectlOk(["patch", "service", "web", "-n", ns, "-p", JSON.stringify({ spec: { selector: { [SLOT]: "green" } } })]);
+    const green = await answersOnceAt(`http://${ip}/`, "green", 20);
+    expect(green.map((a) => `${a.status} ${slotOf(a)}`)).toEqual(Array(20).fill("200 green"));
+    kubectlOk(["patch", "service", "web", "-n", ns, "-p", JSON.stringify({ spec: { selector: { [SLOT]: "blue" } } })]);
+    const blue = await answersOnceAt(`http://${ip}/`, "blue", 20);
+    expect(blue.map((a) => `${a.status} ${slotOf(a)}`)).toEqual(Array(20).fill("200 blue"));
+  });
+
+  test("with kube-proxy stopped, a new Service's ClusterIP does not answer; once it runs, it does", async () => {
+    const pid = Number(readFileSync(path.join(TESTBED_DIR, "run", "kube-proxy.pid"), "utf8").trim());
+    process.kill(pid, "SIGSTOP");
+    let late = "";
+    try {
+      apply(ns, serviceYaml("late", { app: "web", [SLOT]: "blue" }));
+      // The control plane has done its part: the Service has its ClusterIP and ready endpoints.
+      await waitForEndpoints(ns, "late", "blue", 2, SLOT);
+      late = clusterIP(ns, "late");
+      expect([get(`http://${late}/`, 1), get(`http://${late}/`, 1)].map((a) => a.status)).toEqual([0, 0]);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const answers = await answersOnceAt(`http://${late}/`, "blue", 5);
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+  });
+});
+
+/** Requests that started after `from` and ended before `to`. */
+const between = (samples: Sample[], from: number, to = Number.POSITIVE_INFINITY) => samples.filter((s) => s.t0 > from && s.t1 < to);
+
+describe.skipIf(!plane.on)("zero downtime under load", () => {
+  let ns = "";
+  beforeAll(async () => {
+    ns = await newNamespace("zero-downtime");
+  });
+  afterAll(() => deleteNamespace(ns));
+
+  // Runs promote then abort with the load on; returns the samples and when each command started and returned.
+  async function switchUnderLoad(app: string, load: Load) {
+    await load.waitFor(25);
+    const promoteStart = Date.now();
+    const promoted = bluegreen(["promote", app], { namespace: ns });
+    const promoteEnd = Date.now();
+    expect(promoted.stderr).toBe("");
+    expect(promoted.code).toBe(0);
+    await load.waitFor(25, promoteEnd);
+    const abortStart = Date.now();
+    const aborted = bluegreen(["abort", app], { namespace: ns });
+    const abortEnd = Date.now();
+    expect(aborted.stderr).toBe("");
+    expect(aborted.code).toBe(0);
+    await load.waitFor(25, abortEnd);
+    return { samples: await load.stop(), promoteStart, promoteEnd, abortStart, abortEnd };
+  }
+
+  test("a new connection per request: none fails; after promote returns all reach the new slot, after abort the old", async () => {
+    const ns2 = ns;
+    await createApp(ns2, {
+      app: "shop",
+      slotLabel: SLOT,
+      slots: [
+        { value: "blue", replicas: 2 },
+        { value: "green", replicas: 2 },
+      ],
+      services: { shop: "blue" },
+    });
+    await waitForEndpoints(ns2, "shop", "blue", 2, SLOT);
+    const load = Load.start(`http://${clusterIP(ns2, "shop")}/`, { rate: 50 });
+    const r = await switchUnderLoad("shop", load);
+    const bad = r.samples.filter(failed);
+    expect(bad, describeSamples(bad, SLOT)).toEqual([]);
+    const afterPromote = between(r.samples, r.promoteEnd, r.abortStart);
+    const afterAbort = between(r.samples, r.abortEnd);
+    expect(afterPromote.length).toBeGreaterThanOrEqual(25);
+    expect(afterAbort.length).toBeGreaterThanOrEqual(25);
+    expect(afterPromote.filter((s) => slotOf(s) !== "green"), "served by another slot after promote returned").toEqual([]);
+    expect(afterAbort.filter((s) => slotOf(s) !== "blue"), "served by another slot after abort returned").toEqual([]);
+    // The traffic did move while each command ran (not only after it).
+    expect(between(r.samples, r.promoteStart, r.promoteEnd).some((s) => slotOf(s) === "green")).toBe(true);
+  });
+
+  test("kept-alive connections: none fails; connections opened after promote returns reach the new slot, after abort the old", async () => {
+    await createApp(ns, {
+      app: "cart",
+      slotLabel: SLOT,
+      slots: [
+        { value: "blue", replicas: 2 },
+        { value: "green", replicas: 2 },
+      ],
+      services: { cart: "blue" },
+    });
+    await waitForEndpoints(ns, "cart", "blue", 2, SLOT);
+    const load = Load.start(`http://${clusterIP(ns, "cart")}/`, { rate: 50, keepalive: 4, connRequests: 20 });
+    const r = await switchUnderLoad("cart", load);
+    const bad = r.samples.filter(failed);
+    expect(bad, describeSamples(bad, SLOT)).toEqual([]);
+    // A connection stays with the pod it reached: only connections opened after the command returned must move.
+    const newConns = (from: number, to?: number) => between(r.samples, from, to).filter((s) => s.connT0 > from);
+    const afterPromote = newConns(r.promoteEnd, r.abortStart);
+    const afterAbort = newConns(r.abortEnd);
+    expect(afterPromote.length).toBeGreaterThanOrEqual(10);
+    expect(afterAbort.length).toBeGreaterThanOrEqual(10);
+    expect(afterPromote.filter((s) => slotOf(s) !== "green"), "a new connection reached another slot after promote returned").toEqual([]);
+    expect(afterAbort.filter((s) => slotOf(s) !== "blue"), "a new connection reached another slot after abort returned").toEqual([]);
+    // Connections opened before promote kept reaching the old slot after it: they are not cut.
+    expect(between(r.samples, r.promoteEnd, r.abortStart).some((s) => s.connT0 < r.promoteStart && slotOf(s) === "blue")).toBe(true);
+  });
+
+  test("abort --scale-down under load: no request fails while the aborted slot goes to 0", async () => {
+    await createApp(ns, {
+      app: "pay",
+      slotLabel: SLOT,
+      slots: [
+        { value: "blue", replicas: 2 },
+        { value: "green", replicas: 2 },
+      ],
+      services: { pay: "blue" },
+    });
+    await waitForEndpoints(ns, "pay", "blue", 2, SLOT);
+    const load = Load.start(`http://${clusterIP(ns, "pay")}/`, { rate: 50 });
+    await load.waitFor(25);
+    expect(bluegreen(["promote", "pay"], { namespace: ns }).code).toBe(0);
+    const aborted = bluegreen(["abort", "pay", "--scale-down", "--scale-down-delay", "1s"], { namespace: ns });
+    expect(aborted.code, aborted.stderr).toBe(0);
+    // The green pods are gone, not only scaled in the spec.
+    await waitFor("the green pods to be gone", () => kubectlJson(["get", "pods", "-n", ns, "-l", `app=pay,${SLOT}=green`]).items.length === 0);
+    const end = Date.now();
+    await load.waitFor(25, end);
+    const samples = await load.stop();
+    const bad = samples.filter(failed);
+    expect(bad, describeSamples(bad, SLOT)).toEqual([]);
+    expect(kubectlJson(["get", "deployment", "pay-green", "-n", ns]).spec.replicas).toBe(0);
+  });
+});

@@ -1,0 +1,184 @@
+// What users feel during a switch, measured on the test bed's data plane (run by scripts/bench-switch.sh).
+//
+// A steady stream of requests (a new connection each) goes to a Service's ClusterIP while the selector is
+// switched, SWITCHES times each way, by `kubectl bluegreen promote` / `abort` and by the hand-run
+// `kubectl patch svc` of the tutorial. For every switch: requests sent and failed while it ran, how long the
+// command took, and the switch latency: from the selector write (when a watch on the Service sees it) to the
+// start of the last request a new connection got answered by the old slot. Prints a Markdown section.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { KUBECONFIG, apply, bluegreen, deleteNamespace, kubectlOk, newNamespace, waitFor } from "../e2e/lib/cluster.js";
+import { Load, type Sample, clusterIP, failed } from "../e2e/lib/dataplane.js";
+
+const SWITCHES = Number(process.env.BLUEGREEN_BENCH_SWITCHES ?? 10);
+const RATE = Number(process.env.BLUEGREEN_BENCH_RATE ?? 100);
+const OUT = process.argv[2];
+
+function deployment(slot: string): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: bench-${slot}, labels: { app: bench, slot: ${slot} } }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: bench, slot: ${slot} } }
+  template:
+    metadata: { labels: { app: bench, slot: ${slot} } }
+    spec: { containers: [{ name: bench, image: "registry.example/bench:${slot}", ports: [{ containerPort: 8080 }] }] }
+`;
+}
+
+const service = `apiVersion: v1
+kind: Service
+metadata: { name: bench }
+spec: { selector: { app: bench, slot: blue }, ports: [{ port: 80, targetPort: 8080 }] }
+`;
+
+/** Times (ms since the epoch) at which a watch saw the Service's selector change, with the new slot. */
+class SelectorWatch {
+  readonly changes: { at: number; slot: string }[] = [];
+  private child: ChildProcess;
+  private last = "";
+
+  constructor(ns: string) {
+    this.child = spawn("kubectl", [
+      "--kubeconfig",
+      KUBECONFIG,
+      "get",
+      "--raw",
+      `/api/v1/namespaces/${ns}/services?watch=1&fieldSelector=metadata.name%3Dbench`,
+    ]);
+    let pending = "";
+    this.child.stdout?.setEncoding("utf8");
+    this.child.stdout?.on("data", (chunk: string) => {
+      const at = performance.timeOrigin + performance.now();
+      pending += chunk;
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        const ev = JSON.parse(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        const slot = ev.object?.spec?.selector?.slot ?? "";
+        if (slot !== this.last) {
+          if (this.last) this.changes.push({ at, slot });
+          this.last = slot;
+        }
+      }
+    });
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+interface Switch {
+  how: string;
+  to: string;
+  commandMs: number;
+  latencyMs: number;
+  sent: number;
+  failed: number;
+}
+
+function measure(how: string, to: string, from: string, samples: Sample[], writeAt: number, start: number, end: number): Switch {
+  const during = samples.filter((s) => s.t0 >= start && s.t0 <= end);
+  const oldAfter = samples.filter((s) => s.t0 > writeAt && s.labels?.slot === from);
+  const last = oldAfter.reduce((m, s) => Math.max(m, s.t0), writeAt);
+  return { how, to, commandMs: end - start, latencyMs: last - writeAt, sent: during.length, failed: during.filter(failed).length };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+async function main(): Promise<void> {
+  const ns = await newNamespace("bench-switch");
+  try {
+    apply(ns, [deployment("blue"), service].join("---\n"));
+    await new Promise((r) => setTimeout(r, 1100)); // the idle slot's ReplicaSet must be a server-second newer
+    apply(ns, deployment("green"));
+    for (const d of ["bench-blue", "bench-green"]) kubectlOk(["rollout", "status", `deployment/${d}`, "-n", ns, "--timeout=120s"]);
+    const watch = new SelectorWatch(ns);
+    const load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
+    await load.waitFor(RATE);
+    const runs: { how: string; to: string; from: string; start: number; end: number }[] = [];
+    const run = async (how: string, to: string, from: string, cmd: () => { code: number; stderr: string }) => {
+      const start = performance.timeOrigin + performance.now();
+      const r = cmd();
+      const end = performance.timeOrigin + performance.now();
+      if (r.code !== 0) throw new Error(`${how} to ${to} failed (exit ${r.code}): ${r.stderr}`);
+      runs.push({ how, to, from, start, end });
+      // Let the stream settle on the new slot before the next switch: a second of requests after it returned.
+      await load.waitFor(RATE, end);
+    };
+    for (let i = 0; i < SWITCHES; i++) {
+      await run("kubectl bluegreen promote", "green", "blue", () => bluegreen(["promote", "bench"], { namespace: ns }));
+      await run("kubectl bluegreen abort", "blue", "green", () => bluegreen(["abort", "bench"], { namespace: ns }));
+    }
+    for (let i = 0; i < SWITCHES; i++) {
+      for (const [to, from] of [
+        ["green", "blue"],
+        ["blue", "green"],
+      ]) {
+        await run("kubectl patch svc", to, from, () =>
+          spawnSyncKubectl(["patch", "service", "bench", "-n", ns, "-p", JSON.stringify({ spec: { selector: { slot: to } } })]),
+        );
+      }
+    }
+    const samples = await load.stop();
+    await waitFor("the watch to see every switch", () => watch.changes.length >= runs.length, 10_000, 100);
+    watch.stop();
+    const switches = runs.map((r, i) => measure(r.how, r.to, r.from, samples, watch.changes[i].at, r.start, r.end));
+    writeFileSync(OUT, report(switches, samples));
+  } finally {
+    deleteNamespace(ns);
+  }
+}
+
+function spawnSyncKubectl(args: string[]): { code: number; stderr: string } {
+  const r = spawnSync("kubectl", ["--kubeconfig", KUBECONFIG, "--context", "admin", ...args], { encoding: "utf8" });
+  return { code: r.status ?? 1, stderr: r.stderr ?? "" };
+}
+
+function report(switches: Switch[], samples: Sample[]): string {
+  const rows: string[] = [];
+  const groups: [string, string][] = [
+    ["kubectl bluegreen promote", "green"],
+    ["kubectl bluegreen abort", "blue"],
+    ["kubectl patch svc", "green"],
+    ["kubectl patch svc", "blue"],
+  ];
+  for (const [how, to] of groups) {
+    const g = switches.filter((s) => s.how === how && s.to === to);
+    const ms = (x: number) => `${Math.round(x)} ms`;
+    rows.push(
+      `| \`${how}\` → ${to} | ${g.length} | ${g.reduce((a, s) => a + s.sent, 0)} | **${g.reduce((a, s) => a + s.failed, 0)}** | ${ms(pct(g.map((s) => s.latencyMs), 50))} | ${ms(pct(g.map((s) => s.latencyMs), 99))} | ${ms(pct(g.map((s) => s.commandMs), 50))} |`,
+    );
+  }
+  const total = samples.length;
+  const bad = samples.filter(failed).length;
+  return `## Switching under load
+
+Produced by \`scripts/bench-switch.sh\` on ${new Date().toISOString().slice(0, 10)}, on the test bed's data plane (real
+kube-proxy in nftables mode, pods answered by \`test/testbed/podserver.ts\`): ${RATE} requests a second to the
+Service's ClusterIP, a new connection each, from inside the test bed's network namespace, while the selector
+switched ${SWITCHES} times each way by each method. Two pods per slot, both slots always up.
+
+- *Requests* and *failed*: started while the command ran (failed = error, reset, timeout or non-2xx).
+- *Switch latency*: from the selector write (a watch on the Service sees it) to the start of the last request a
+  new connection got answered by the old slot — how long kube-proxy kept sending new connections the old way.
+- *Command*: from start to exit of the command; the plugin's includes its checks, the write, verifying the
+  EndpointSlices, \`--propagation-delay\` (2s) and recording the switch.
+
+| Switch | Switches | Requests | Failed | Latency p50 | Latency p99 | Command p50 |
+|---|---:|---:|---:|---:|---:|---:|
+${rows.join("\n")}
+
+In all, ${total} requests, ${bad} failed. Machine: the test bed on this machine's 2 cores, so the figures include
+the load of the load helper itself.
+`;
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});
