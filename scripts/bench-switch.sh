@@ -29,7 +29,7 @@ grep -q "^DATAPLANE=on$" "${BLUEGREEN_TESTBED_DIR:-.testbed}/run/dataplane.env" 
 # The measuring program imports the end-to-end tests' helpers: bundle it (esbuild resolves their .js imports).
 npx esbuild test/testbed/bench-switch.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench-switch.mjs"
 log "switching under load (${BLUEGREEN_BENCH_SWITCHES:-10} times each way by each method)"
-node "$WORK/bench-switch.mjs" "$WORK/section.md"
+BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench-switch.mjs" "$WORK/section.md"
 bench_section switch "$WORK/section.md"
 log "wrote the switch section of BENCHMARKS.md"
 cat "$WORK/section.md"

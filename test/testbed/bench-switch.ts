@@ -5,9 +5,9 @@
 // `kubectl patch svc` of the tutorial. For every switch: requests sent and failed while it ran, how long the
 // command took, and the switch latency: from the selector write (when a watch on the Service sees it) to the
 // start of the last request a new connection got answered by the old slot. Prints a Markdown section.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { KUBECONFIG, apply, bluegreen, deleteNamespace, kubectlOk, newNamespace, waitFor } from "../e2e/lib/cluster.js";
+import { KUBECONFIG, apply, bluegreenAsync, deleteNamespace, kubectlAsync, kubectlOk, newNamespace, waitFor } from "../e2e/lib/cluster.js";
 import { Load, type Sample, clusterIP, failed } from "../e2e/lib/dataplane.js";
 
 const SWITCHES = Number(process.env.BLUEGREEN_BENCH_SWITCHES ?? 10);
@@ -50,7 +50,7 @@ class SelectorWatch {
     let pending = "";
     this.child.stdout?.setEncoding("utf8");
     this.child.stdout?.on("data", (chunk: string) => {
-      const at = performance.timeOrigin + performance.now();
+      const at = Date.now();
       pending += chunk;
       for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
         const ev = JSON.parse(pending.slice(0, nl));
@@ -78,9 +78,10 @@ interface Switch {
   failed: number;
 }
 
-function measure(how: string, to: string, from: string, samples: Sample[], writeAt: number, start: number, end: number): Switch {
+// nextWriteAt: the next switch's write; requests after it belong to that switch.
+function measure(how: string, to: string, from: string, samples: Sample[], writeAt: number, nextWriteAt: number, start: number, end: number): Switch {
   const during = samples.filter((s) => s.t0 >= start && s.t0 <= end);
-  const oldAfter = samples.filter((s) => s.t0 > writeAt && s.labels?.slot === from);
+  const oldAfter = samples.filter((s) => s.t0 > writeAt && s.t0 < nextWriteAt && s.labels?.slot === from);
   const last = oldAfter.reduce((m, s) => Math.max(m, s.t0), writeAt);
   return { how, to, commandMs: end - start, latencyMs: last - writeAt, sent: during.length, failed: during.filter(failed).length };
 }
@@ -101,18 +102,20 @@ async function main(): Promise<void> {
     const load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
     await load.waitFor(RATE);
     const runs: { how: string; to: string; from: string; start: number; end: number }[] = [];
-    const run = async (how: string, to: string, from: string, cmd: () => { code: number; stderr: string }) => {
-      const start = performance.timeOrigin + performance.now();
-      const r = cmd();
-      const end = performance.timeOrigin + performance.now();
+    // Commands run asynchronously, so the watch's events are timed while they run.
+    const run = async (how: string, to: string, from: string, cmd: () => Promise<{ code: number; stderr: string }>) => {
+      const start = Date.now();
+      const r = await cmd();
+      const end = Date.now();
       if (r.code !== 0) throw new Error(`${how} to ${to} failed (exit ${r.code}): ${r.stderr}`);
       runs.push({ how, to, from, start, end });
       // Let the stream settle on the new slot before the next switch: a second of requests after it returned.
       await load.waitFor(RATE, end);
     };
     for (let i = 0; i < SWITCHES; i++) {
-      await run("kubectl bluegreen promote", "green", "blue", () => bluegreen(["promote", "bench"], { namespace: ns }));
-      await run("kubectl bluegreen abort", "blue", "green", () => bluegreen(["abort", "bench"], { namespace: ns }));
+      // --to: after an abort, plain promote (rightly) refuses to put the aborted version back.
+      await run("kubectl bluegreen promote --to", "green", "blue", () => bluegreenAsync(["promote", "bench", "--to", "green"], { namespace: ns }));
+      await run("kubectl bluegreen abort", "blue", "green", () => bluegreenAsync(["abort", "bench"], { namespace: ns }));
     }
     for (let i = 0; i < SWITCHES; i++) {
       for (const [to, from] of [
@@ -120,29 +123,26 @@ async function main(): Promise<void> {
         ["blue", "green"],
       ]) {
         await run("kubectl patch svc", to, from, () =>
-          spawnSyncKubectl(["patch", "service", "bench", "-n", ns, "-p", JSON.stringify({ spec: { selector: { slot: to } } })]),
+          kubectlAsync(["patch", "service", "bench", "-n", ns, "-p", JSON.stringify({ spec: { selector: { slot: to } } })]),
         );
       }
     }
     const samples = await load.stop();
     await waitFor("the watch to see every switch", () => watch.changes.length >= runs.length, 10_000, 100);
     watch.stop();
-    const switches = runs.map((r, i) => measure(r.how, r.to, r.from, samples, watch.changes[i].at, r.start, r.end));
+    const switches = runs.map((r, i) =>
+      measure(r.how, r.to, r.from, samples, watch.changes[i].at, watch.changes[i + 1]?.at ?? Number.POSITIVE_INFINITY, r.start, r.end),
+    );
     writeFileSync(OUT, report(switches, samples));
   } finally {
     deleteNamespace(ns);
   }
 }
 
-function spawnSyncKubectl(args: string[]): { code: number; stderr: string } {
-  const r = spawnSync("kubectl", ["--kubeconfig", KUBECONFIG, "--context", "admin", ...args], { encoding: "utf8" });
-  return { code: r.status ?? 1, stderr: r.stderr ?? "" };
-}
-
 function report(switches: Switch[], samples: Sample[]): string {
   const rows: string[] = [];
   const groups: [string, string][] = [
-    ["kubectl bluegreen promote", "green"],
+    ["kubectl bluegreen promote --to", "green"],
     ["kubectl bluegreen abort", "blue"],
     ["kubectl patch svc", "green"],
     ["kubectl patch svc", "blue"],
@@ -161,7 +161,8 @@ function report(switches: Switch[], samples: Sample[]): string {
 Produced by \`scripts/bench-switch.sh\` on ${new Date().toISOString().slice(0, 10)}, on the test bed's data plane (real
 kube-proxy in nftables mode, pods answered by \`test/testbed/podserver.ts\`): ${RATE} requests a second to the
 Service's ClusterIP, a new connection each, from inside the test bed's network namespace, while the selector
-switched ${SWITCHES} times each way by each method. Two pods per slot, both slots always up.
+switched ${SWITCHES} times each way by each method (\`promote --to green\`, then \`abort\`; then
+\`kubectl patch svc\` to green and back). Two pods per slot, both slots always up.
 
 - *Requests* and *failed*: started while the command ran (failed = error, reset, timeout or non-2xx).
 - *Switch latency*: from the selector write (a watch on the Service sees it) to the start of the last request a

@@ -10,7 +10,7 @@
 //   --conn-requests M    with --keepalive, close a connection after M requests and open a new one (default 50)
 //   --timeout-ms MS      a request that takes longer fails (default 5000)
 //
-// Each line: {"t0": start, "t1": end (ms since the epoch, fractional), "conn": connection number, "connT0": when
+// Each line: {"t0": start, "t1": end (ms since the epoch), "conn": connection number, "connT0": when
 // that connection was opened, "status": HTTP status or 0, "pod", "labels" (from the pod's answer), "error"}.
 // A request fails when it errs, times out, or answers anything but 2xx.
 import { createWriteStream } from "node:fs";
@@ -34,7 +34,9 @@ const timeoutMs = Number(opt("timeout-ms") ?? 5000);
 const outFile = opt("out");
 const out = outFile ? createWriteStream(outFile) : process.stdout;
 
-const now = () => performance.timeOrigin + performance.now();
+// The wall clock, as the tests and the benchmark read it in other processes (a monotonic clock plus each
+// process's own time origin can differ between processes by as much as the wall clock was stepped).
+const now = () => Date.now();
 
 /** One kept-alive connection: an agent of one socket, retired after connRequests requests. */
 interface Lane {

@@ -14,8 +14,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository root: this file is <repo>/test/e2e/lib/cluster.ts. */
-export const REPO_ROOT: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The repository root: this file is <repo>/test/e2e/lib/cluster.ts (BLUEGREEN_ROOT when it runs bundled elsewhere). */
+export const REPO_ROOT: string = process.env.BLUEGREEN_ROOT || path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 /** The test bed's state dir (certificates, logs, kubeconfig). */
 export const TESTBED_DIR: string = path.resolve(process.env.BLUEGREEN_TESTBED_DIR || path.join(REPO_ROOT, ".testbed"));
