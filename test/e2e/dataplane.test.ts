@@ -1,6 +1,6 @@
 // The data plane: pods that answer HTTP behind real kube-proxy rules, and what users feel while the plugin
 // switches: requests sent to the Service during promote and abort, whether any failed, and where they went.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createApp, deploymentYaml, serviceYaml, waitForEndpoints } from "./lib/apps.js";
@@ -33,6 +33,30 @@ async function answersOnceAt(url: string, slot: string, n: number) {
   return Array.from({ length: n }, () => get(url));
 }
 
+/** The TCP addresses a process listens on ("127.0.0.1:2379"), read from its network namespace's tables. */
+function listening(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const out: string[] = [];
+  for (const table of ["tcp", "tcp6"]) {
+    for (const row of readFileSync(`/proc/${pid}/net/${table}`, "utf8").trim().split("\n").slice(1)) {
+      const f = row.trim().split(/\s+/);
+      if (f[3] !== "0A" || !inodes.has(f[9])) continue; // 0A: LISTEN
+      const [hex, port] = f[1].split(":");
+      const ip = hex.length === 8 ? (hex.match(/../g) ?? []).reverse().map((b) => Number.parseInt(b, 16)).join(".") : `[${hex}]`;
+      out.push(`${ip}:${Number.parseInt(port, 16)}`);
+    }
+  }
+  return out;
+}
+
 describe.skipIf(!plane.on)("the test bed's data plane", () => {
   let ns = "";
   let ip = "";
@@ -42,6 +66,24 @@ describe.skipIf(!plane.on)("the test bed's data plane", () => {
     ip = clusterIP(ns, "web");
   });
   afterAll(() => deleteNamespace(ns));
+
+  test("binds nothing on the host but 127.0.0.1; everything else runs in its own network namespace", () => {
+    const run = path.join(TESTBED_DIR, "run");
+    const hostNet = readlinkSync("/proc/self/ns/net");
+    const seen: string[] = [];
+    for (const f of readdirSync(run).filter((x) => x.endsWith(".pid"))) {
+      const name = f.replace(/\.pid$/, "");
+      const pid = Number(readFileSync(path.join(run, f), "utf8").trim());
+      const inHost = readlinkSync(`/proc/${pid}/ns/net`) === hostNet;
+      for (const addr of listening(pid)) {
+        seen.push(`${name} ${inHost ? "host" : "namespace"} ${addr}`);
+        if (inHost || name !== "podserver") expect(addr, `${name} listens on ${addr}`).toMatch(/^127\.0\.0\.1:\d+$/);
+      }
+      // Only the forwarder to the API server is on the host side.
+      expect(`${name} ${inHost ? "host" : "namespace"}`).toBe(`${name} ${name === "api-forward" ? "host" : "namespace"}`);
+    }
+    expect(seen).toContain("podserver namespace 0.0.0.0:8080");
+  });
 
   test("a Service's ClusterIP answers from its pods, through kube-proxy's rules", async () => {
     const answers = await answersOnceAt(`http://${ip}/`, "blue", 30);
