@@ -221,15 +221,19 @@ class Execution {
         return { status: "landed", rv: svc.metadata.resourceVersion ?? "" };
       } catch (e) {
         error = asError(e);
-        if (proven(e)) return { status: "failed", error };
+        if (proven(e) && error.exitCode !== ExitCode.conflict) return { status: "failed", error };
       }
-      // The reply is lost or the server failed: did our write land? The operation id in the record tells.
+      // The reply is lost, the server failed, or the Service changed since we read it (409): did our switch
+      // land? The operation id in the record tells. A 409 with our id on it means another promote finished
+      // this very operation (it resumes a pending switch under the same id): that is our switch, landed.
       const read = await this.readService(w.service, deadline);
       if (!read) return { status: "unknown", error: new UnreachableError(`${error.message.replace(/\.$/, "")}, and service/${w.service} could not be read back to learn whether the write was applied.`) };
       if (recordOf(read)?.id === this.plan.record.id && read.spec?.selector?.[this.plan.slotLabel] === w.to) {
-        this.ctx.io.err(`service/${w.service}: the reply was lost, but the switch was applied (read back)\n`);
+        const how = error.exitCode === ExitCode.conflict ? "another command finished this switch" : "the reply was lost, but the switch was applied";
+        this.ctx.io.err(`service/${w.service}: ${how} (read back)\n`);
         return { status: "landed", rv: read.metadata.resourceVersion ?? "" };
       }
+      if (error.exitCode === ExitCode.conflict) return { status: "failed", error };
       if (read.metadata.resourceVersion !== w.resourceVersion) {
         return { status: "failed", error: new ConflictError(`${error.message.replace(/\.$/, "")}, and service/${w.service} was changed by someone else meanwhile.`) };
       }
@@ -248,7 +252,7 @@ class Execution {
   private async fail(error: BlueGreenError): Promise<Outcome> {
     const why = await this.ctx.uninterruptible(() => this.switchBack());
     this.steps.push({ step: "switch", status: this.landed.size || this.unknown.size ? "undone" : "failed", detail: error.message });
-    if (why.failed.length || this.unknown.size) return this.splitOutcome(error.message, why);
+    if (why.failed.length || this.unknown.size) return this.splitOutcome(error.message, why, error.exitCode);
     const undone = why.back.length ? `${why.back.map((s) => `service/${s}`).join(", ")} ${why.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
     return this.outcome("all-old", new BlueGreenError(`${error.message.replace(/\.$/, "")}; ${undone}.`, error.exitCode, error.hint));
   }
@@ -266,7 +270,7 @@ class Execution {
             ? `could not verify: ${message(why)}`
             : `${after}: ${message(why)}`;
     this.steps.push({ step: "verify", status: "failed", detail: reason });
-    if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r);
+    if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r, cause === "interrupted" ? ExitCode.interrupted : ExitCode.verifyFailed);
     const list = r.back.map((s) => `service/${s}`).join(", ");
     if (cause === "interrupted") {
       return this.outcome("all-old", new BlueGreenError(`interrupted: ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}, so nothing changed.`, ExitCode.interrupted));
@@ -324,8 +328,10 @@ class Execution {
       this.unknown.delete(w.service);
       const slot = read.spec?.selector?.[this.plan.slotLabel];
       if (slot === w.back) return undefined; // our switch-back landed, or the switch never did
-      // Retry only while the selector is still ours; anyone else's change is theirs to keep.
+      // Retry only while the switch on it is still ours (our selector and our operation's record); anyone
+      // else's change is theirs to keep, even one that selects the same slot.
       if (slot !== w.to) return `was changed by someone else to ${this.plan.slotLabel}=${slot}`;
+      if (recordOf(read)?.id !== this.plan.record.id) return `was switched by another command since (to ${this.plan.slotLabel}=${slot})`;
       rv = read.metadata.resourceVersion ?? "";
       this.landed.set(w.service, rv);
       if (this.ctx.clock.now().getTime() > deadline) return `could not be switched back before the deadline (${lastError})`;
@@ -334,7 +340,9 @@ class Execution {
   }
 
   /** Traffic is not all-old: read every Service and say exactly what each selects. */
-  private async splitOutcome(cause: string, r: { back: string[]; failed: string[] }): Promise<Outcome> {
+  // causeCode: the exit code when traffic turns out consistent anyway (another command took every Service to
+  // one slot): this command still failed, for that cause. Split or unknown traffic is exit 9 whatever the cause.
+  private async splitOutcome(cause: string, r: { back: string[]; failed: string[] }, causeCode: ExitCode): Promise<Outcome> {
     const deadline = this.ctx.clock.now().getTime() + 5000;
     const services: Outcome["services"] = [];
     for (const w of this.plan.writes) {
@@ -348,7 +356,7 @@ class Execution {
     const head = final === "unknown" ? "traffic state unknown" : final === "split" ? "traffic is split" : `traffic is ${final}`;
     const error = new BlueGreenError(
       `${cause.replace(/\.$/, "")}; ${head}: ${where}${detail}.`,
-      ExitCode.split,
+      final === "split" || final === "unknown" ? ExitCode.split : causeCode,
       `Check with kubectl bluegreen status ${this.plan.app}, then finish with kubectl bluegreen promote ${this.plan.app} or go back with kubectl bluegreen abort ${this.plan.app}.`,
     );
     return { final, steps: this.steps, services, error, warnings: this.warnings };

@@ -246,6 +246,27 @@ describe.skipIf(EXTERNAL_CLUSTER)("interrupted switches", () => {
     expect(slots(n, "myapp")).toEqual(["v1"]);
   });
 
+  it("a promote that finishes a switch still running elsewhere: both end all-new, neither undoes the other", async () => {
+    const n = await ns("fa-finish");
+    await createApp(n, { services: { myapp: "v1", "myapp-preview": "v2" } });
+    // The first promote's write of the preview Service is held: the live Service is switched, its record pending.
+    const hold = proxy.addRule({ ...patchOf("myapp-preview"), fault: "hold" });
+    const first = bluegreenAsync(["promote", "myapp"], via(n));
+    const held = await hold.waitForHeld();
+    // A second promote sees that pending switch and finishes it forward, under the same operation id.
+    const second = await bluegreenAsync(["promote", "myapp"], { namespace: n });
+    expect(second.code, `${second.stdout}${second.stderr}`).toBe(0);
+    expect(slots(n, "myapp", "myapp-preview")).toEqual(["v2", "v1"]);
+    // The held write now meets a 409; the record on the Service says it is this very switch, landed.
+    held.release();
+    const r = await first;
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stderr).toContain("service/myapp-preview: another command finished this switch (read back)\n");
+    expect(proxy.find(patchOf("myapp-preview", n)).map((x) => x.status)[0]).toBe(409);
+    expect(slots(n, "myapp", "myapp-preview")).toEqual(["v2", "v1"]);
+    expect(record(n, "myapp")).toMatchObject({ state: "verified" });
+  });
+
   it("a write conflicting with a concurrent change fails cleanly (exit 5) and changes nothing", async () => {
     const n = await ns("fa-conflict");
     await createApp(n);

@@ -5,6 +5,7 @@ import {
   VIEWER_CONTEXT,
   bluegreen,
   bluegreenAsync,
+  bluegreenChild,
   kubectl,
   kubectlJson,
   kubectlOk,
@@ -78,10 +79,22 @@ describe("promote", () => {
     expect(late.stderr).toMatch(/error: timed out after 3s waiting for deployment\/myapp-v2: .*; nothing changed\./);
     expect(selectorOf(n, "myapp").version).toBe("v1");
 
-    const waiting = bluegreenAsync(["promote", "myapp", "--wait", "--timeout", "2m"], { namespace: n });
-    await new Promise((r) => setTimeout(r, 2000));
+    // Make the slot schedulable once promote says it is waiting for it (its progress on stderr).
+    const waiting = bluegreenChild(["promote", "myapp", "--wait", "--timeout", "2m"], { namespace: n });
+    let progress = "";
+    await new Promise<void>((resolve) => {
+      const onData = (d: string) => {
+        progress += d;
+        if (progress.includes("waiting for deployment/myapp-v2")) {
+          waiting.child.stderr.off("data", onData);
+          resolve();
+        }
+      };
+      waiting.child.stderr.on("data", onData);
+      waiting.done.then(() => resolve());
+    });
     kubectlOk(["patch", "deployment", "myapp-v2", "-n", n, "--type=json", "-p", schedulable]);
-    const r = await waiting;
+    const r = await waiting.done;
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/waiting for deployment\/myapp-v2: /);
     expect(r.stdout).toContain("app myapp promoted: version=v2 is live (was v1)");

@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     for (const d of ["bench-blue", "bench-green"]) kubectlOk(["rollout", "status", `deployment/${d}`, "-n", ns, "--timeout=120s"]);
     const watch = new SelectorWatch(ns);
     const load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
+    process.on("exit", () => watch.stop());
     await load.waitFor(RATE);
     const runs: { how: string; to: string; from: string; start: number; end: number }[] = [];
     // Commands run asynchronously, so the watch's events are timed while they run.

@@ -9,6 +9,7 @@
 //                        for every request)
 //   --conn-requests M    with --keepalive, close a connection after M requests and open a new one (default 50)
 //   --timeout-ms MS      a request that takes longer fails (default 5000)
+//   --stdin              also stop when stdin closes (so a helper started by a test ends with the test's process)
 //
 // Each line: {"t0": start, "t1": end (ms since the epoch), "conn": connection number, "connT0": when
 // that connection was opened, "status": HTTP status or 0, "pod", "labels" (from the pod's answer), "error"}.
@@ -141,3 +142,8 @@ function stop(): void {
 
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+if (process.argv.includes("--stdin")) {
+  process.stdin.on("end", stop);
+  process.stdin.on("error", stop);
+  process.stdin.resume();
+}

@@ -85,10 +85,11 @@ export class Load {
 
   static start(url: string, o: { rate?: number; keepalive?: number; connRequests?: number } = {}): Load {
     const dir = mkdtempSync(path.join(tmpdir(), "bluegreen-load-"));
-    const args = [TESTBED, "exec", "--", process.execPath, LOAD, "--url", url, "--out", path.join(dir, "samples.ndjson"), "--rate", String(o.rate ?? 50)];
+    const args = [TESTBED, "exec", "--", process.execPath, LOAD, "--stdin", "--url", url, "--out", path.join(dir, "samples.ndjson"), "--rate", String(o.rate ?? 50)];
     if (o.keepalive) args.push("--keepalive", String(o.keepalive), "--conn-requests", String(o.connRequests ?? 20));
-    // testbed.sh exec replaces itself with the command, so the child's pid is the load helper's.
-    const child = spawn("bash", args, { stdio: ["ignore", "ignore", "pipe"] });
+    // testbed.sh exec replaces itself with the command, so the child's pid is the load helper's. Its stdin is
+    // a pipe from this process: when this process ends, however it ends, the helper stops too.
+    const child = spawn("bash", args, { stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d) => {
       stderr += d;
