@@ -15,7 +15,7 @@ export interface ServiceWrite {
   resourceVersion: string;
   /** The Service's selector as read. */
   selector: Record<string, string>;
-  /** Slot value it selected when read, the one it is switched to, and the one a switch-back returns it to. */
+  /** Slot value it selected when read, the one it is switched to, and the one a switch-back returns it to (as read). */
   from: string;
   to: string;
   back: string;
@@ -109,7 +109,9 @@ function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: Swit
   const undoAnnotations: Record<string, string | null> = {};
   for (const k of Object.keys(annotations)) undoAnnotations[k] = old[k] ?? null;
   const target = s.role === "live" ? to.value : from.value;
-  const back = s.role === "live" ? from.value : to.value;
+  // A switch-back restores what this command found, and nothing else: a Service a resumed switch had already
+  // moved stays where it was (its switch-back puts back only the record).
+  const back = s.slot;
   return {
     service: s.name,
     role: s.role,

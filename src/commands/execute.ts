@@ -91,10 +91,17 @@ class Execution {
             this.done(step, `ready endpoints of ${this.plan.slotLabel}=${this.plan.to.value} only${waited}`);
             break;
           }
-          case "record":
-            await this.ctx.uninterruptible(() => this.record());
+          case "record": {
+            const moved = await this.ctx.uninterruptible(() => this.record());
+            if (moved.length) {
+              // Verified, then taken elsewhere by another command: this switch no longer holds; say where traffic is.
+              this.steps.push({ step: "record", status: "failed", detail: `changed by another command: ${moved.join(", ")}` });
+              const list = moved.map((m) => `service/${m}`).join(", ");
+              return this.splitOutcome(`switched and verified, but another command changed ${list} since`, { back: [], failed: [] }, ExitCode.conflict);
+            }
             this.done(step, "verified");
             break;
+          }
           case "scale-down":
             await this.scaleDown(step);
             break;
@@ -117,15 +124,23 @@ class Execution {
     if (switched) return this.outcome("all-new", error);
     // Nothing written: every Service is as read (an interrupted switch being repaired may have been split already).
     const services = this.plan.writes.map((w) => ({ name: w.service, role: w.role, slot: w.from }));
-    const final: Final = this.plan.writes.every((w) => w.from === w.to) ? "all-new" : this.plan.writes.every((w) => w.from === w.back) ? "all-old" : "split";
-    return { final, steps: this.steps, services, error, warnings: this.warnings };
+    return { final: this.asRead(), steps: this.steps, services, error, warnings: this.warnings };
   }
 
-  private outcome(final: Final, error?: BlueGreenError): Outcome {
+  /** Where traffic was when this command read the Services (and is again after a complete switch-back). */
+  private asRead(): Final {
+    const { from, to } = this.plan;
+    const onNew = (w: ServiceWrite) => w.from === (w.role === "live" ? to.value : from.value);
+    const onOld = (w: ServiceWrite) => w.from === (w.role === "live" ? from.value : to.value);
+    return this.plan.writes.every(onNew) ? "all-new" : this.plan.writes.every(onOld) ? "all-old" : "split";
+  }
+
+  // switchedBack: every Service is as this command read it (a complete switch-back), whatever final says.
+  private outcome(final: Final, error?: BlueGreenError, switchedBack = false): Outcome {
     const services = this.plan.writes.map((w) => ({
       name: w.service,
       role: w.role,
-      slot: this.unknown.has(w.service) ? undefined : final === "all-new" ? w.to : final === "all-old" ? w.back : undefined,
+      slot: this.unknown.has(w.service) ? undefined : switchedBack ? w.back : final === "all-new" ? w.to : final === "all-old" ? w.back : undefined,
     }));
     return { final, steps: this.steps, services, error, warnings: this.warnings };
   }
@@ -254,7 +269,7 @@ class Execution {
     this.steps.push({ step: "switch", status: this.landed.size || this.unknown.size ? "undone" : "failed", detail: error.message });
     if (why.failed.length || this.unknown.size) return this.splitOutcome(error.message, why, error.exitCode);
     const undone = why.back.length ? `${why.back.map((s) => `service/${s}`).join(", ")} ${why.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
-    return this.outcome("all-old", new BlueGreenError(`${error.message.replace(/\.$/, "")}; ${undone}.`, error.exitCode, error.hint));
+    return this.outcome(this.asRead(), new BlueGreenError(`${error.message.replace(/\.$/, "")}; ${undone}.`, error.exitCode, error.hint), true);
   }
 
   /** Verification failed or was interrupted: switch every Service back. */
@@ -273,15 +288,20 @@ class Execution {
     if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r, cause === "interrupted" ? ExitCode.interrupted : ExitCode.verifyFailed);
     const list = r.back.map((s) => `service/${s}`).join(", ");
     if (cause === "interrupted") {
-      return this.outcome("all-old", new BlueGreenError(`interrupted: ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}, so nothing changed.`, ExitCode.interrupted));
+      return this.outcome(
+        this.asRead(),
+        new BlueGreenError(`interrupted: ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}, so nothing changed.`, ExitCode.interrupted),
+        true,
+      );
     }
     return this.outcome(
-      "all-old",
+      this.asRead(),
       new BlueGreenError(
         `${reason}; ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}.`,
         ExitCode.verifyFailed,
         "Check the pods and EndpointSlices of the target slot, or allow longer with --verify-timeout.",
       ),
+      true,
     );
   }
 
@@ -386,15 +406,21 @@ class Execution {
 
   // --- record --------------------------------------------------------------------------------------------
 
-  /** Marks the record verified on every Service we wrote, then records an Event; failures are warnings. */
-  private async record(): Promise<void> {
+  /**
+   * Marks the record verified on every Service we wrote, then records an Event; failures are warnings. Returns
+   * the Services another command has switched since (to another slot): then nothing is marked as done.
+   */
+  private async record(): Promise<string[]> {
     const verified = JSON.stringify({ ...this.plan.record, state: "verified" });
+    const moved: string[] = [];
     for (const w of this.plan.writes) {
       const rv = this.landed.get(w.service);
       if (rv === undefined) continue;
-      const why = await this.markVerified(w.service, rv, verified);
-      if (why) this.warnings.push(`service/${w.service} switched and verified, but its record still says pending: ${why}`);
+      const why = await this.markVerified(w, rv, verified);
+      if (why === "moved") moved.push(w.service);
+      else if (why) this.warnings.push(`service/${w.service} switched and verified, but its record still says pending: ${why}`);
     }
+    if (moved.length) return moved;
     for (const w of this.plan.writes.filter((x) => x.role === "live")) {
       const verb = this.plan.action === "promote" ? "Promoted" : "Aborted";
       try {
@@ -412,9 +438,12 @@ class Execution {
         this.warnings.push(`the switch is done and recorded on service/${w.service}, but its Event could not be created: ${message(e)}`);
       }
     }
+    return [];
   }
 
-  private async markVerified(name: string, rv: string, verified: string): Promise<string | undefined> {
+  /** undefined when marked; "moved" when another command has switched the Service to another slot since. */
+  private async markVerified(w: ServiceWrite, rv: string, verified: string): Promise<string | undefined> {
+    const name = w.service;
     const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -424,6 +453,7 @@ class Execution {
         if (proven(e) && asError(e).exitCode !== ExitCode.conflict) return message(e);
         const read = await this.readService(name, deadline);
         if (!read) return message(e);
+        if (read.spec?.selector?.[this.plan.slotLabel] !== w.to) return "moved";
         const rec = recordOf(read);
         if (rec?.id !== this.plan.record.id) return "another command wrote its record since";
         if (rec.state === "verified") return undefined;
