@@ -4,8 +4,6 @@ import type { KubeClient, KubeOptions } from "./kube/types.js";
 export interface IO {
   out(text: string): void;
   err(text: string): void;
-  /** stdout is a terminal. */
-  readonly isTTY: boolean;
   /** stderr is a terminal (progress lines). */
   readonly errIsTTY: boolean;
   /** Colour allowed on stdout (terminal and no NO_COLOR). */
@@ -27,8 +25,6 @@ export interface Context {
   env: Readonly<Record<string, string | undefined>>;
   /** Connects to the cluster; loads the Kubernetes client only when called. */
   kube(options: KubeOptions): Promise<KubeClient>;
-  /** Verbosity from -v (0 = quiet). */
-  verbosity: number;
   /** The runtime, for `version`: Node.js version and os/arch. */
   runtime: { node: string; platform: string };
   /** Aborted on the first SIGINT/SIGTERM. */

@@ -11,7 +11,6 @@ function makeIO(env: NodeJS.ProcessEnv): IO {
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
-    isTTY: Boolean(process.stdout.isTTY),
     errIsTTY: Boolean(process.stderr.isTTY),
     color: Boolean(process.stdout.isTTY) && !noColor && env.TERM !== "dumb",
     columns: process.stdout.columns || 100,
@@ -67,7 +66,6 @@ async function main(): Promise<number> {
     io,
     clock,
     env: process.env,
-    verbosity: level,
     runtime: { node: process.version, platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}` },
     signal: controller.signal,
     uninterruptible: async (fn) => {
@@ -80,7 +78,13 @@ async function main(): Promise<number> {
     },
     kube: async (opts) => {
       const { connect } = await import("./kube/client.js");
-      return connect(opts, process.env, level > 0 ? (line) => io.err(`${line}\n`) : undefined);
+      // kubectl ignores NODE_TLS_REJECT_UNAUTHORIZED, and so do we: every TLS connection states
+      // rejectUnauthorized. Node.js would still warn that the variable disables verification, which is false
+      // here, so it leaves our environment; connect() hands it to exec credential plugins from this snapshot,
+      // as kubectl passes its own environment on.
+      const env = { ...process.env };
+      delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      return connect(opts, env, level > 0 ? (line) => io.err(`${line}\n`) : undefined);
     },
   };
   try {

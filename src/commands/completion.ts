@@ -72,7 +72,7 @@ async function fromCluster(ctx: Context, words: string[], what: "apps" | "namesp
     const kubeconfig = flagValue(words, "--kubeconfig");
     if (what === "contexts") {
       const { listContexts } = await import("../kube/client.js");
-      return listContexts(kubeconfig);
+      return listContexts(kubeconfig, ctx.env);
     }
     const namespace = flagValue(words, "--namespace", "-n");
     const appLabel = flagValue(words, "--app-label") ?? "app";

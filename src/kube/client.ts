@@ -53,13 +53,12 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Loads the kubeconfig the way kubectl does and returns a client for its current (or given) context. */
 export function connect(opts: KubeOptions, env: Env, trace?: Trace): KubeClient {
   const sel = select(opts, env);
-  // kubectl ignores NODE_TLS_REJECT_UNAUTHORIZED, and so do we: every TLS connection states rejectUnauthorized
-  // (PluginKubeConfig). Node.js would still warn that the variable disables verification, which is false here;
-  // exec credential plugins get it back in their environment, as kubectl passes its own on.
-  const tlsVar = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-  if (tlsVar !== undefined) {
-    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-    if (sel.user.exec) sel.user.exec = { ...sel.user.exec, env: [{ name: "NODE_TLS_REJECT_UNAUTHORIZED", value: tlsVar }, ...(sel.user.exec.env ?? [])] };
+  // Every TLS connection states rejectUnauthorized (PluginKubeConfig), so NODE_TLS_REJECT_UNAUTHORIZED changes
+  // nothing here (main.ts takes it out of the process's environment); exec credential plugins get it back in
+  // theirs, as kubectl passes its own environment on.
+  const tlsVar = env.NODE_TLS_REJECT_UNAUTHORIZED;
+  if (tlsVar !== undefined && sel.user.exec) {
+    sel.user.exec = { ...sel.user.exec, env: [{ name: "NODE_TLS_REJECT_UNAUTHORIZED", value: tlsVar }, ...(sel.user.exec.env ?? [])] };
   }
   return new Client(sel, opts, trace);
 }
@@ -417,7 +416,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Context names of the kubeconfig, by kubectl's rules (for completion); none when it cannot be read. */
-export function listContexts(kubeconfig: string | undefined, env: Env = process.env): string[] {
+export function listContexts(kubeconfig: string | undefined, env: Env): string[] {
   try {
     return [...loadKubeconfig(kubeconfigSources(kubeconfig, env)).config.contexts.keys()];
   } catch {

@@ -4,6 +4,7 @@
 // KUBECONFIG throw, tokenFile is ignored, relative paths only partly resolved), so we only hand it
 // the result.
 import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { platform as osPlatform } from "node:os";
 import path from "node:path";
 import { load, YAML11_SCHEMA } from "js-yaml";
 import { NotFoundError, UsageError } from "../errors.js";
@@ -71,7 +72,7 @@ export interface KubeconfigSources {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Which kubeconfig files kubectl reads, in precedence order (client-go NewDefaultClientConfigLoadingRules). */
-export function kubeconfigSources(kubeconfig: string | undefined, env: Env, platform: NodeJS.Platform = process.platform): KubeconfigSources {
+export function kubeconfigSources(kubeconfig: string | undefined, env: Env, platform: NodeJS.Platform = osPlatform()): KubeconfigSources {
   if (kubeconfig) return { files: [kubeconfig], explicit: true, origin: "--kubeconfig" };
   const list = env.KUBECONFIG;
   if (list) {

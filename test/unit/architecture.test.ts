@@ -1,0 +1,56 @@
+// The shape of the code, checked: the domain core (src/bluegreen) is pure, only src/kube talks to the
+// Kubernetes client, and only src/main.ts touches the process (environment, streams, exit) and the console.
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
+  );
+}
+
+const files = sources(SRC).map((f) => {
+  const text = readFileSync(f, "utf8");
+  // Comments and string contents may name anything; only code counts.
+  const code = text
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\/\/.*$/gm, "")
+    .replace(/`(?:\\[\s\S]|[^`\\])*`/g, "``");
+  const imports = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1] ?? m[2]);
+  return { file: path.relative(SRC, f).split(path.sep).join("/"), code, imports };
+});
+
+/** Node.js modules that reach outside the process's memory: files, network, other processes, the terminal. */
+const IO = /^(node:)?(fs|fs\/promises|net|http|https|http2|tls|dgram|dns|child_process|cluster|worker_threads|readline|process|os|tty|inspector|vm)$/;
+
+describe("architecture", () => {
+  it("reads every source file", () => {
+    expect(files.length).toBeGreaterThan(20);
+    expect(files.find((f) => f.file === "main.ts")?.imports).toContain("./context.js");
+  });
+
+  it("src/bluegreen imports no I/O and nothing outside the domain but errors", () => {
+    const bad = files
+      .filter((f) => f.file.startsWith("bluegreen/"))
+      .flatMap((f) => f.imports.filter((i) => IO.test(i) || i.startsWith("@") || (i.startsWith("../") && i !== "../errors.js")).map((i) => `${f.file} imports ${i}`));
+    expect(bad).toEqual([]);
+  });
+
+  it("only src/kube imports the Kubernetes client", () => {
+    const bad = files
+      .filter((f) => !f.file.startsWith("kube/"))
+      .flatMap((f) => f.imports.filter((i) => i.startsWith("@kubernetes/")).map((i) => `${f.file} imports ${i}`));
+    expect(bad).toEqual([]);
+  });
+
+  it("only src/main.ts touches process or console", () => {
+    const bad = files
+      .filter((f) => f.file !== "main.ts")
+      .flatMap((f) => [...f.code.matchAll(/\b(process|console)\s*\.\s*\w+/g)].map((m) => `${f.file}: ${m[0]}`));
+    expect(bad).toEqual([]);
+  });
+});
