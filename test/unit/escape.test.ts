@@ -10,7 +10,7 @@ import { escapeTerminal } from "../../src/render/escape.js";
 import { renderData } from "../../src/render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../../src/render/status.js";
 import { styled, table } from "../../src/render/table.js";
-import { service, tutorial } from "./fixtures.js";
+import { service, tutorial } from "./builders.js";
 
 const ESC = "\u001b";
 /** Any C0 control, DEL or C1 control left in the text (newlines ignored: they separate our lines). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { findApps, findPair } from "../../src/bluegreen/pair.js";
-import { deployment, fixture, service, tutorial } from "./fixtures.js";
+import { deployment, fixture, service, tutorial } from "./builders.js";
 
 const names = (xs: { metadata: { name?: string } }[]) => xs.map((x) => x.metadata.name);
 

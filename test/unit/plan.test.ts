@@ -4,7 +4,7 @@ import type { ReplicaSet } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
 import { type Plan, type SwitchPlan, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
 import { LAST_SWITCH_ANNOTATION, type SwitchRecord, readRecord, versionHash } from "../../src/bluegreen/record.js";
-import { V2_CREATED, fixture, replicaSet, service, tutorial } from "./fixtures.js";
+import { V2_CREATED, fixture, replicaSet, service, tutorial } from "./builders.js";
 
 const now = new Date("2026-11-22T12:00:00Z");
 const ids = { by: "alice", now, id: "0123456789abcdef" };

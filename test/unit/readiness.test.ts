@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { degraded, promotable, rolloutStatus } from "../../src/bluegreen/readiness.js";
-import { deployment } from "./fixtures.js";
+import { deployment } from "./builders.js";
 
 const d = (o: Parameters<typeof deployment>[1]) => deployment("web", { labels: { app: "web" }, ...o });
 

@@ -9,7 +9,7 @@ import { renderPlan } from "../../src/render/plan.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../../src/render/status.js";
 import { renderData } from "../../src/render/data.js";
 import { humanDuration } from "../../src/render/time.js";
-import { fixture, service, tutorial } from "./fixtures.js";
+import { fixture, service, tutorial } from "./builders.js";
 
 // Fixed clock: fixture objects were created at 2026-11-22T10:00:00Z.
 const now = new Date("2026-11-22T12:30:00Z");
