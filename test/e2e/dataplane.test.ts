@@ -13,18 +13,19 @@ if (!plane.on) console.log(`data-plane tests skipped: ${plane.reason}`);
 const SLOT = "slot";
 const slotOf = (s: { labels?: Record<string, string> }) => s.labels?.[SLOT];
 
-/** Deploys blue (live, behind Service web) and green (idle), two pods each. */
-async function blueGreen(ns: string): Promise<void> {
+/** Deploys app's blue (live, behind Service APP) and green (idle) slots, two pods each; returns the ClusterIP. */
+async function blueGreen(ns: string, app: string): Promise<string> {
   await createApp(ns, {
-    app: "web",
+    app,
     slotLabel: SLOT,
     slots: [
       { value: "blue", replicas: 2 },
       { value: "green", replicas: 2 },
     ],
-    services: { web: "blue" },
+    services: { [app]: "blue" },
   });
-  await waitForEndpoints(ns, "web", "blue", 2, SLOT);
+  await waitForEndpoints(ns, app, "blue", 2, SLOT);
+  return clusterIP(ns, app);
 }
 
 /** Answers from a URL until one comes from a pod of slot; then n more, returned. */
@@ -62,8 +63,7 @@ describe.skipIf(!plane.on)("the test bed's data plane", () => {
   let ip = "";
   beforeAll(async () => {
     ns = await newNamespace("dataplane");
-    await blueGreen(ns);
-    ip = clusterIP(ns, "web");
+    ip = await blueGreen(ns, "web");
   });
   afterAll(() => deleteNamespace(ns));
 
@@ -168,18 +168,7 @@ describe.skipIf(!plane.on)("zero downtime under load", () => {
   }
 
   test("a new connection per request: none fails; after promote returns all reach the new slot, after abort the old", async () => {
-    const ns2 = ns;
-    await createApp(ns2, {
-      app: "shop",
-      slotLabel: SLOT,
-      slots: [
-        { value: "blue", replicas: 2 },
-        { value: "green", replicas: 2 },
-      ],
-      services: { shop: "blue" },
-    });
-    await waitForEndpoints(ns2, "shop", "blue", 2, SLOT);
-    const load = Load.start(`http://${clusterIP(ns2, "shop")}/`, { rate: 50 });
+    const load = Load.start(`http://${await blueGreen(ns, "shop")}/`, { rate: 50 });
     const r = await switchUnderLoad("shop", load);
     const bad = r.samples.filter(failed);
     expect(bad, describeSamples(bad, SLOT)).toEqual([]);
@@ -194,18 +183,8 @@ describe.skipIf(!plane.on)("zero downtime under load", () => {
   });
 
   test("kept-alive connections: none fails; connections opened after promote returns reach the new slot, after abort the old", async () => {
-    await createApp(ns, {
-      app: "cart",
-      slotLabel: SLOT,
-      slots: [
-        { value: "blue", replicas: 2 },
-        { value: "green", replicas: 2 },
-      ],
-      services: { cart: "blue" },
-    });
-    await waitForEndpoints(ns, "cart", "blue", 2, SLOT);
     // 4 connections of 10 requests each at 50 a second: each is replaced every 0.8s.
-    const load = Load.start(`http://${clusterIP(ns, "cart")}/`, { rate: 50, keepalive: 4, connRequests: 10 });
+    const load = Load.start(`http://${await blueGreen(ns, "cart")}/`, { rate: 50, keepalive: 4, connRequests: 10 });
     const r = await switchUnderLoad("cart", load, 100);
     const bad = r.samples.filter(failed);
     expect(bad, describeSamples(bad, SLOT)).toEqual([]);
@@ -224,17 +203,7 @@ describe.skipIf(!plane.on)("zero downtime under load", () => {
   });
 
   test("abort --scale-down under load: no request fails while the aborted slot goes to 0", async () => {
-    await createApp(ns, {
-      app: "pay",
-      slotLabel: SLOT,
-      slots: [
-        { value: "blue", replicas: 2 },
-        { value: "green", replicas: 2 },
-      ],
-      services: { pay: "blue" },
-    });
-    await waitForEndpoints(ns, "pay", "blue", 2, SLOT);
-    const load = Load.start(`http://${clusterIP(ns, "pay")}/`, { rate: 50 });
+    const load = Load.start(`http://${await blueGreen(ns, "pay")}/`, { rate: 50 });
     await load.waitFor(25);
     expect(bluegreen(["promote", "pay"], { namespace: ns }).code).toBe(0);
     const aborted = bluegreen(["abort", "pay", "--scale-down", "--scale-down-delay", "1s"], { namespace: ns });

@@ -7,31 +7,13 @@
 // start of the last request a new connection got answered by the old slot. Prints a Markdown section.
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { KUBECONFIG, apply, bluegreenAsync, deleteNamespace, kubectlAsync, kubectlOk, newNamespace, waitFor } from "../e2e/lib/cluster.js";
+import { KUBECONFIG, bluegreenAsync, deleteNamespace, kubectlAsync, newNamespace, waitFor } from "../e2e/lib/cluster.js";
 import { Load, type Sample, clusterIP, failed } from "../e2e/lib/dataplane.js";
+import { createApp } from "../e2e/lib/layout.js";
 
 const SWITCHES = Number(process.env.BLUEGREEN_BENCH_SWITCHES ?? 10);
 const RATE = Number(process.env.BLUEGREEN_BENCH_RATE ?? 100);
 const OUT = process.argv[2];
-
-function deployment(slot: string): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: bench-${slot}, labels: { app: bench, slot: ${slot} } }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: bench, slot: ${slot} } }
-  template:
-    metadata: { labels: { app: bench, slot: ${slot} } }
-    spec: { containers: [{ name: bench, image: "registry.example/bench:${slot}", ports: [{ containerPort: 8080 }] }] }
-`;
-}
-
-const service = `apiVersion: v1
-kind: Service
-metadata: { name: bench }
-spec: { selector: { app: bench, slot: blue }, ports: [{ port: 80, targetPort: 8080 }] }
-`;
 
 /** Times (ms since the epoch) at which a watch saw the Service's selector change, with the new slot. */
 class SelectorWatch {
@@ -94,10 +76,15 @@ const pct = (xs: number[], p: number) => {
 async function main(): Promise<void> {
   const ns = await newNamespace("bench-switch");
   try {
-    apply(ns, [deployment("blue"), service].join("---\n"));
-    await new Promise((r) => setTimeout(r, 1100)); // the idle slot's ReplicaSet must be a server-second newer
-    apply(ns, deployment("green"));
-    for (const d of ["bench-blue", "bench-green"]) kubectlOk(["rollout", "status", `deployment/${d}`, "-n", ns, "--timeout=120s"]);
+    await createApp(ns, {
+      app: "bench",
+      slotLabel: "slot",
+      slots: [
+        { value: "blue", replicas: 2 },
+        { value: "green", replicas: 2 },
+      ],
+      services: { bench: "blue" },
+    });
     const watch = new SelectorWatch(ns);
     const load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
     process.on("exit", () => watch.stop());
