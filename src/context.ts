@@ -18,6 +18,14 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** How a command run through the shell ended. */
+export type ShellResult =
+  | { kind: "exited"; code: number }
+  | { kind: "signalled"; signal: string }
+  | { kind: "timed-out" }
+  | { kind: "interrupted" }
+  | { kind: "failed-to-start"; message: string };
+
 /** Everything a command may touch: no command reads process or globals. */
 export interface Context {
   io: IO;
@@ -29,6 +37,11 @@ export interface Context {
   runtime: { node: string; platform: string };
   /** Aborted on the first SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /**
+   * Runs a command line through the user's shell ($SHELL, else the system's), with env added to the
+   * environment and its output on stderr; stops it (and what it started) on timeout or when signal aborts.
+   */
+  shell(command: string, o: { env: Record<string, string>; timeoutMs: number; signal: AbortSignal }): Promise<ShellResult>;
   /** Runs fn so that further signals do not end the process (a switch-back must finish). */
   uninterruptible<T>(fn: () => Promise<T>): Promise<T>;
 }

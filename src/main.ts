@@ -1,7 +1,8 @@
 // The only file that touches process, the environment and exit codes.
+import { spawn } from "node:child_process";
 import { basename } from "node:path";
 import { run } from "./cli/app.js";
-import type { Clock, Context, IO } from "./context.js";
+import type { Clock, Context, IO, ShellResult } from "./context.js";
 import { BlueGreenError, ExitCode } from "./errors.js";
 import { runInvocation } from "./commands/index.js";
 import { escapeTerminal } from "./render/escape.js";
@@ -28,6 +29,44 @@ const clock: Clock = {
       });
     }),
 };
+
+/** Context.shell: the command in its own process group (POSIX), so a timeout or Ctrl-C stops all it started. */
+function shell(command: string, o: { env: Record<string, string>; timeoutMs: number; signal: AbortSignal }): Promise<ShellResult> {
+  if (o.signal.aborted) return Promise.resolve({ kind: "interrupted" });
+  const posix = process.platform !== "win32";
+  return new Promise((resolve) => {
+    const child = spawn(command, { shell: process.env.SHELL || true, env: { ...process.env, ...o.env }, stdio: ["ignore", 2, 2], detached: posix });
+    let why: "timed-out" | "interrupted" | undefined;
+    let hard: NodeJS.Timeout | undefined;
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        if (posix && child.pid) process.kill(-child.pid, sig);
+        else child.kill(sig);
+      } catch {
+        // Already gone.
+      }
+    };
+    const stop = (w: "timed-out" | "interrupted") => {
+      why ??= w;
+      kill("SIGTERM");
+      hard ??= setTimeout(() => kill("SIGKILL"), 5000);
+    };
+    const timer = o.timeoutMs > 0 ? setTimeout(() => stop("timed-out"), o.timeoutMs) : undefined;
+    const onAbort = () => stop("interrupted");
+    o.signal.addEventListener("abort", onAbort, { once: true });
+    let settled = false;
+    const finish = (r: ShellResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(hard);
+      o.signal.removeEventListener("abort", onAbort);
+      resolve(r);
+    };
+    child.on("error", (e) => finish({ kind: "failed-to-start", message: e.message }));
+    child.on("exit", (code, signal) => finish(why ? { kind: why } : code !== null ? { kind: "exited", code } : { kind: "signalled", signal: signal ?? "a signal" }));
+  });
+}
 
 /** -v, -vv, -v=N or --v=N: the level, for request tracing before the full parse. */
 function verbosity(argv: string[]): number {
@@ -68,6 +107,7 @@ async function main(): Promise<number> {
     env: process.env,
     runtime: { node: process.version, platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}` },
     signal: controller.signal,
+    shell,
     uninterruptible: async (fn) => {
       shielded++;
       try {

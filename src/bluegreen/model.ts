@@ -14,9 +14,17 @@ export interface ObjectMeta {
   deletionTimestamp?: string | Date;
 }
 
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
+
 export interface Container {
   name: string;
   image?: string;
+  env?: EnvVar[];
+  ports?: { containerPort: number; name?: string }[];
 }
 
 export interface PodTemplate {
@@ -57,7 +65,14 @@ export interface ReplicaSet {
 
 export interface Service {
   metadata: ObjectMeta;
-  spec?: { selector?: Labels; type?: string };
+  spec?: { selector?: Labels; type?: string; ports?: ServicePort[] };
+}
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  /** A number, or the name of a container port. */
+  targetPort?: number | string;
 }
 
 export interface Endpoint {

@@ -4,7 +4,8 @@ import type { ReplicaSet, Service } from "./model.js";
 import { nameOf } from "./model.js";
 import { type AppPair, type AppService, type Slot, describeServices } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
-import { RECORD_FORMAT, type SwitchRecord, deploymentVersion, readRecord, recordAnnotations, scalingDown } from "./record.js";
+import { type Checks, NO_CHECKS, type Probe, probeRouteProblem, servicePortFor } from "./checks.js";
+import { RECORD_FORMAT, type SwitchRecord, busyMark, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
 
 /** One conditional write to one Service: its selector's slot label set to `target`, and the record. */
 export interface ServiceWrite {
@@ -27,12 +28,24 @@ export interface ServiceWrite {
 
 /** The steps of a switch, in order. Each write step carries its precondition; the executor runs them. */
 export type Step =
-  | { kind: "scale-up"; deployment: string; replicas: number; resourceVersion: string }
+  /** Scales the target up from `was` replicas (conditionally) and waits for it. */
+  | { kind: "scale-up"; deployment: string; replicas: number; was: number; resourceVersion: string }
   | { kind: "check"; deployment: string; minAvailable: number }
   | { kind: "switch"; writes: ServiceWrite[] }
   | { kind: "verify"; services: string[] }
   | { kind: "record"; services: string[] }
-  | { kind: "scale-down"; deployment: string; delayMs: number };
+  /** HTTP probes: before, every ready pod of the target slot; after, through every live Service. */
+  | { kind: "probe"; when: "before" | "after"; targets: ProbeTarget[]; timeoutMs: number }
+  /** A local command (--pre-check / --post-check); it must exit 0. */
+  | { kind: "command"; when: "before" | "after"; command: string; timeoutMs: number }
+  /**
+   * Scales the slot traffic left to 0 after delayMs, if it still holds `version` (a deploy since replaces it)
+   * and no Service selects it.
+   */
+  | { kind: "scale-down"; deployment: string; delayMs: number; version: string };
+
+/** Whom a probe asks: each ready pod of a Deployment (before the switch), or a Service (after). */
+export type ProbeTarget = { kind: "pods"; deployment: string; probe: Probe } | { kind: "service"; service: string; port?: string; probe: Probe };
 
 /** A switch of traffic between the two slots, as promote and abort perform it. */
 export interface SwitchPlan {
@@ -74,9 +87,15 @@ export interface SwitchOptions {
   now: Date;
   /** Operation id written in the record. */
   id: string;
+  /** Probes and commands before and after the switch. */
+  checks?: Checks;
 }
 
 export interface PromoteOptions extends SwitchOptions {
+  /** --scale-up: scale the target to the live slot's replicas first when it runs fewer. */
+  scaleUp?: boolean;
+  /** --scale-down-after: scale the old slot to 0 this long after the switch is verified and checked. */
+  scaleDownAfterMs?: number;
   /** --to: the slot value to send traffic to. */
   to?: string;
   /** --min-ready. */
@@ -126,14 +145,15 @@ function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: Swit
   };
 }
 
-/** A refusal when another command is scaling the target slot to 0 right now. */
-function targetBusy(pair: AppPair, to: Slot, now: Date): RefusedPlan | undefined {
+/** A refusal when another command is writing this slot's Deployment right now (a scale-down to 0, a deploy). */
+export function slotBusy(pair: AppPair, slot: Slot, now: Date): RefusedPlan | undefined {
   for (const s of pair.services) {
-    const mark = scalingDown(s.service, now);
-    if (mark && mark.deployment === nameOf(to.deployment)) {
+    const mark = busyMark(s.service, now);
+    if (mark && mark.deployment === nameOf(slot.deployment)) {
+      const what = mark.action === "deploy" ? "deployed into by kubectl bluegreen deploy" : "scaled down";
       return {
         kind: "refused",
-        message: `deployment/${mark.deployment} is being scaled down by an abort --scale-down (marked on service/${s.name} at ${mark.at}); nothing changed`,
+        message: `deployment/${mark.deployment} is being ${what} (marked on service/${s.name} at ${mark.at}); nothing changed`,
         hint: `Wait for it to finish, then check with kubectl bluegreen status ${pair.app}; the mark expires by itself after 5 minutes.`,
       };
     }
@@ -151,7 +171,7 @@ function switchPlan(
   o: SwitchOptions,
   resume?: SwitchRecord,
 ): SwitchPlan | RefusedPlan {
-  const busy = targetBusy(pair, to, o.now);
+  const busy = slotBusy(pair, to, o.now);
   if (busy) return busy;
   const slotLabel = pair.slotLabel!;
   // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
@@ -176,10 +196,34 @@ function switchPlan(
   };
   const writes = services.map((s) => write(s, slotLabel, from, to, record));
   const live = writes.filter((w) => w.role === "live").map((w) => w.service);
+  const checks = o.checks ?? NO_CHECKS;
+  const before: Step[] = [];
+  const after: Step[] = [];
+  if (checks.probes.length) {
+    const liveServices = services.filter((s) => s.role === "live");
+    for (const p of checks.probes) {
+      for (const s of liveServices) {
+        const problem = probeRouteProblem(s.service, p);
+        if (problem) return { kind: "refused", message: `cannot probe ${p.port ?? ""}${p.path} after the switch: ${problem}; nothing changed`, hint: "Name a container port the Service leads to: --probe PORT/PATH." };
+      }
+    }
+    const timeoutMs = checks.probeTimeoutMs;
+    before.push({ kind: "probe", when: "before", timeoutMs, targets: checks.probes.map((probe) => ({ kind: "pods", deployment: nameOf(to.deployment), probe })) });
+    after.push({
+      kind: "probe",
+      when: "after",
+      timeoutMs,
+      targets: checks.probes.flatMap((probe) => liveServices.map((s) => ({ kind: "service" as const, service: s.name, port: servicePortFor(s.service, probe), probe }))),
+    });
+  }
+  if (checks.preCheck !== undefined) before.push({ kind: "command", when: "before", command: checks.preCheck, timeoutMs: checks.checkTimeoutMs });
+  if (checks.postCheck !== undefined) after.push({ kind: "command", when: "after", command: checks.postCheck, timeoutMs: checks.checkTimeoutMs });
   const steps: Step[] = [
     { kind: "check", deployment: nameOf(to.deployment), minAvailable },
+    ...before,
     { kind: "switch", writes },
     { kind: "verify", services: live },
+    ...after,
     { kind: "record", services: writes.map((w) => w.service) },
   ];
   return { kind: "switch", action, app: pair.app, namespace: pair.namespace, slotLabel, from, to, minAvailable, reason, writes, steps, record };
@@ -259,7 +303,7 @@ export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind:
     if (!pair.unsettled && pair.live === target) return { kind: "noop", message: `app ${pair.app} is already live on ${slotLabel}=${target.value}` };
     const from = otherSlot(pair, target);
     const reason = pair.unsettled ? `--to ${target.value} settles ${describeServices(pair)}` : `--to ${target.value}`;
-    return switchPlan(pair, "promote", from, target, minFor(from), reason, opts);
+    return withRetirement(switchPlan(pair, "promote", from, target, minFor(from), reason, opts), opts);
   }
   const u = pair.unsettled;
   if (u) {
@@ -273,11 +317,25 @@ export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind:
     const target = slotNamed(pair, u.pending.to)!;
     const from = otherSlot(pair, target);
     const reason = `finishes the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"}, which was not verified (${describeServices(pair)})`;
-    return switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts, u.pending);
+    return withRetirement(switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts, u.pending), opts);
   }
   const d = promoteDecision(pair, opts.replicaSets);
   if (d.kind !== "switch") return d;
-  return switchPlan(pair, "promote", pair.live!, pair.idle!, minFor(pair.live!), d.reason, opts);
+  return withRetirement(switchPlan(pair, "promote", pair.live!, pair.idle!, minFor(pair.live!), d.reason, opts), opts);
+}
+
+/** Adds promote's --scale-up before and --scale-down-after after a planned switch. */
+function withRetirement(plan: SwitchPlan | RefusedPlan, opts: PromoteOptions): SwitchPlan | RefusedPlan {
+  if (plan.kind !== "switch") return plan;
+  const { from, to } = plan;
+  const want = replicaCounts(from.deployment).desired;
+  if (opts.scaleUp && replicaCounts(to.deployment).desired < want) {
+    plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: want, was: replicaCounts(to.deployment).desired, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
+  }
+  if (opts.scaleDownAfterMs !== undefined) {
+    plan.steps.push({ kind: "scale-down", deployment: nameOf(from.deployment), delayMs: opts.scaleDownAfterMs, version: plan.record.fromTemplate });
+  }
+  return plan;
 }
 
 /** Replicas abort scales a scaled-down slot back to: the record's count, bounded by the live slot's desired replicas. */
@@ -316,6 +374,14 @@ export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
         hint,
       };
     }
+    // Going back means to the version traffic left: a slot that holds another one since (a deploy) is not "back".
+    if (deploymentVersion(pair.idle!.deployment, pair.slotLabel!) !== rec.fromTemplate) {
+      return {
+        kind: "refused",
+        message: `will not abort app ${pair.app}: the idle slot ${pair.idle!.value} no longer holds the version traffic left at ${rec.at} (a new version was deployed into it since), so there is nothing to go back to; nothing changed`,
+        hint: `To send traffic to what the idle slot holds now, promote it: kubectl bluegreen promote ${pair.app}`,
+      };
+    }
     from = live;
     to = pair.idle!;
     recordedReplicas = rec.fromReplicas;
@@ -327,10 +393,67 @@ export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
   const plan = switchPlan(pair, "abort", from, to, minAvailable, reason, opts);
   if (plan.kind === "refused") return plan;
   if (scaleUp !== undefined) {
-    plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: scaleUp, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
+    plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: scaleUp, was: 0, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
   }
-  if (opts.scaleDown) plan.steps.push({ kind: "scale-down", deployment: nameOf(from.deployment), delayMs: opts.scaleDownDelayMs });
+  if (opts.scaleDown) plan.steps.push({ kind: "scale-down", deployment: nameOf(from.deployment), delayMs: opts.scaleDownDelayMs, version: plan.record.fromTemplate });
   return plan;
+}
+
+/** Retiring the slot traffic left, on its own (the scale-down command). */
+export interface ScaleDownPlan {
+  kind: "scale-down";
+  app: string;
+  namespace: string;
+  slotLabel: string;
+  slot: Slot;
+  live: Slot;
+  /** The switch that took traffic from the slot: its operation id, time and the version it left. */
+  record: SwitchRecord;
+  /** What is left of the delay, counted from the switch. */
+  delayMs: number;
+  liveServices: string[];
+  previewServices: string[];
+}
+
+/**
+ * Plans scale-down: only the slot the last recorded switch took traffic from, still holding that version,
+ * and never while the app is mid-switch. The delay counts from that switch.
+ */
+export function planScaleDown(pair: AppPair, o: { now: Date; delayMs: number }): ScaleDownPlan | NoopPlan | RefusedPlan {
+  const hint = `Run kubectl bluegreen status ${pair.app} to see the app.`;
+  const refuse = (why: string, h = hint): RefusedPlan => ({ kind: "refused", message: `will not scale down app ${pair.app}'s idle slot: ${why}; nothing changed`, hint: h });
+  if (pair.unsettled || !pair.live || !pair.idle || !pair.slotLabel) {
+    return refuse(`a switch is in progress or was interrupted (${describeServices(pair)})`, `Finish it with kubectl bluegreen promote ${pair.app}, or go back with kubectl bluegreen abort ${pair.app}.`);
+  }
+  const { live, idle, slotLabel } = pair;
+  const name = nameOf(idle.deployment);
+  const agreed = agreedRecord(pair);
+  if (agreed.why) return refuse(agreed.why);
+  const rec = agreed.record;
+  if (!rec) return refuse(`no switch is recorded on its Services, so nothing says deployment/${name} is the slot traffic left`, `To scale it anyway: kubectl scale deployment/${name} -n ${pair.namespace} --replicas=0`);
+  if (rec.from !== idle.value || rec.to !== live.value) return refuse(`the last recorded switch went ${rec.from} → ${rec.to}, but ${slotLabel}=${live.value} is live now`);
+  if (deploymentVersion(idle.deployment, slotLabel) !== rec.fromTemplate) {
+    return refuse(
+      `deployment/${name} holds a version deployed after the last switch, not the one traffic left (a release waiting to be promoted)`,
+      `To scale it anyway: kubectl scale deployment/${name} -n ${pair.namespace} --replicas=0`,
+    );
+  }
+  if (replicaCounts(idle.deployment).desired === 0) return { kind: "noop", message: `deployment/${name} (${slotLabel}=${idle.value}) is already scaled to 0` };
+  const busy = slotBusy(pair, idle, o.now);
+  if (busy) return busy;
+  const delayMs = Math.max(0, Date.parse(rec.at) + o.delayMs - o.now.getTime());
+  return {
+    kind: "scale-down",
+    app: pair.app,
+    namespace: pair.namespace,
+    slotLabel,
+    slot: idle,
+    live,
+    record: rec,
+    delayMs: Math.min(delayMs, o.delayMs),
+    liveServices: pair.liveServices.map(nameOf),
+    previewServices: pair.previewServices.map(nameOf),
+  };
 }
 
 /** Why the target slot cannot take traffic yet (empty when it can). */

@@ -7,10 +7,19 @@ export const LAST_SWITCH_ANNOTATION = "kubectl-bluegreen/last-switch";
 /** A short bounded history of switches, newest first (live Services only). */
 export const HISTORY_ANNOTATION = "kubectl-bluegreen/history";
 export const HISTORY_LIMIT = 10;
-/** Set on the live Services while abort --scale-down scales a slot to 0: {deployment, id, at}. */
-export const SCALE_DOWN_ANNOTATION = "kubectl-bluegreen/scaling-down";
-/** A scale-down mark older than this is left over from an interrupted command and ignored. */
-export const SCALE_DOWN_MARK_MS = 5 * 60_000;
+/**
+ * Set on the live Services while a command writes the idle slot's Deployment (a scale-down to 0, or a
+ * deploy): {deployment, action, id, at}. A switch that reads it refuses to send traffic to that slot.
+ */
+export const BUSY_ANNOTATION = "kubectl-bluegreen/busy";
+/** A busy mark older than this is left over from an interrupted command and ignored. */
+export const BUSY_MARK_MS = 5 * 60_000;
+/** What a busy mark says is being done to the slot. */
+export type BusyAction = "scale-down" | "deploy";
+/** The last deploy into a slot, on that slot's Deployment (metadata, not the pod template): see DeployRecord. */
+export const DEPLOY_ANNOTATION = "kubectl-bluegreen/last-deploy";
+/** On a Deployment while a command waits to scale it to 0: {at (due), by, id}. */
+export const SCALE_DOWN_AT_ANNOTATION = "kubectl-bluegreen/scale-down-at";
 /** The record format this plugin writes; records of other formats are never trusted. */
 export const RECORD_FORMAT = 2;
 /** Annotation kubectl rollout restart sets on a pod template: a restart, not a new version. */
@@ -211,16 +220,71 @@ export function recordAnnotations(svc: Service, rec: SwitchRecord, withHistory: 
   return out;
 }
 
-/** The Deployment a scale-down mark on this Service names, if the mark is recent (at `now`). */
-export function scalingDown(svc: Service, now: Date): { deployment: string; at: string } | undefined {
-  const text = svc.metadata.annotations?.[SCALE_DOWN_ANNOTATION];
+/** The Deployment a busy mark on this Service names, and what is being done to it, if the mark is recent (at `now`). */
+export function busyMark(svc: Service, now: Date): { deployment: string; action: BusyAction; at: string } | undefined {
+  const v = jsonObject(svc.metadata.annotations?.[BUSY_ANNOTATION]);
+  if (!v || typeof v.deployment !== "string" || typeof v.at !== "string") return undefined;
+  const action: BusyAction = v.action === "deploy" ? "deploy" : "scale-down";
+  const age = now.getTime() - Date.parse(v.at);
+  return age >= -BUSY_MARK_MS && age <= BUSY_MARK_MS ? { deployment: v.deployment, action, at: v.at } : undefined;
+}
+
+function jsonObject(text: string | undefined): Record<string, unknown> | undefined {
   if (!text) return undefined;
   try {
-    const v = JSON.parse(text) as { deployment?: unknown; at?: unknown };
-    if (typeof v.deployment !== "string" || typeof v.at !== "string") return undefined;
-    const age = now.getTime() - Date.parse(v.at);
-    return age >= -SCALE_DOWN_MARK_MS && age <= SCALE_DOWN_MARK_MS ? { deployment: v.deployment, at: v.at } : undefined;
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** What deploy records on the Deployment it wrote: who put which images there, when, and from which template. */
+export interface DeployRecord {
+  /** Operation id: tells our own write from anyone else's when a reply is lost. */
+  id: string;
+  at: string;
+  by: string;
+  /** The template it started from: the live slot's, or the idle slot's own (--from idle). */
+  source: "live" | "idle";
+  /** Every container's image after the deploy ("NAME=IMAGE"), init containers included. */
+  images: string[];
+  replicas: number;
+  /** Version hash (versionHash) of the template deploy wrote: tells whether the slot still holds it. */
+  template: string;
+}
+
+/** The deploy record on a Deployment, if one is there and well formed. */
+export function deployRecordOf(d: Deployment | undefined): DeployRecord | undefined {
+  const v = jsonObject(d?.metadata.annotations?.[DEPLOY_ANNOTATION]);
+  if (!v) return undefined;
+  const ok =
+    isText(v.id, 64) &&
+    isText(v.at, 64) &&
+    !Number.isNaN(Date.parse(v.at)) &&
+    isText(v.by) &&
+    (v.source === "live" || v.source === "idle") &&
+    Array.isArray(v.images) &&
+    v.images.length <= 64 &&
+    v.images.every((i) => isText(i, 1024)) &&
+    typeof v.replicas === "number" &&
+    Number.isInteger(v.replicas) &&
+    v.replicas >= 0 &&
+    isHash(v.template);
+  if (!ok) return undefined;
+  return { id: v.id as string, at: v.at as string, by: v.by as string, source: v.source as "live" | "idle", images: v.images as string[], replicas: v.replicas as number, template: v.template as string };
+}
+
+/** A scale-down a command is waiting to do: when it is due, and who scheduled it. */
+export interface PendingScaleDown {
+  at: string;
+  by: string;
+  id: string;
+}
+
+/** The pending scale-down noted on a Deployment, if any. */
+export function pendingScaleDownOf(d: Deployment | undefined): PendingScaleDown | undefined {
+  const v = jsonObject(d?.metadata.annotations?.[SCALE_DOWN_AT_ANNOTATION]);
+  if (!v || !isText(v.at, 64) || Number.isNaN(Date.parse(v.at)) || !isText(v.by) || !isText(v.id, 64)) return undefined;
+  return { at: v.at, by: v.by, id: v.id };
 }

@@ -3,7 +3,7 @@ import { nameOf } from "./model.js";
 import { type AppPair, type Slot, describeServices, templateLabels } from "./pair.js";
 import { promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
-import { type HistoryEntry, type SwitchRecord, history, recordOf } from "./record.js";
+import { type DeployRecord, type HistoryEntry, type SwitchRecord, deployRecordOf, deploymentVersion, history, pendingScaleDownOf, recordOf } from "./record.js";
 
 export type Verdict = "ready" | "promoted" | "blocked" | "not-ready" | "degraded" | "interrupted" | "misconfigured";
 
@@ -45,6 +45,30 @@ export interface AppStatus {
   services: { name: string; role: "live" | "preview" | "shared"; selects: string }[];
   lastSwitch?: SwitchRecord;
   history: HistoryEntry[];
+  /** The newest deploy recorded on either slot; `current` when the slot still holds what it deployed. */
+  lastDeploy?: DeployRecord & { slot: string; deployment: string; current: boolean };
+  /** A scale-down a command is waiting to do (due at `at`). */
+  pendingScaleDown?: { slot: string; deployment: string; at: string; by: string };
+}
+
+/** The newest deploy record on the app's Deployments, and any pending scale-down. */
+function releaseNotes(pair: AppPair): Pick<AppStatus, "lastDeploy" | "pendingScaleDown"> {
+  const slotOf = (d: Deployment) => (pair.slotLabel ? (templateLabels(d)[pair.slotLabel] ?? "") : "");
+  const deploys = pair.deployments
+    .map((d) => ({ d, r: deployRecordOf(d) }))
+    .filter((x): x is { d: Deployment; r: DeployRecord } => x.r !== undefined)
+    .sort((a, b) => Date.parse(b.r.at) - Date.parse(a.r.at));
+  const newest = deploys[0];
+  const pending = pair.deployments.map((d) => ({ d, p: pendingScaleDownOf(d) })).find((x) => x.p);
+  return {
+    lastDeploy: newest && {
+      ...newest.r,
+      slot: slotOf(newest.d),
+      deployment: nameOf(newest.d),
+      current: pair.slotLabel !== undefined && deploymentVersion(newest.d, pair.slotLabel) === newest.r.template,
+    },
+    pendingScaleDown: pending?.p && { slot: slotOf(pending.d), deployment: nameOf(pending.d), at: pending.p.at, by: pending.p.by },
+  };
 }
 
 const iso = (t: string | Date | undefined): string | undefined => (t instanceof Date ? t.toISOString() : t);
@@ -86,6 +110,7 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[]): AppStatus {
     ],
     lastSwitch: recordOf(firstLive),
     history: history(firstLive),
+    ...releaseNotes(pair),
   };
   const u = pair.unsettled;
   if (u && !pair.problem) {

@@ -4,6 +4,8 @@ import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
 import type { KubeOptions } from "../kube/types.js";
 import { EXIT_CODES_HELP } from "./help.js";
+import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
+import type { ImageChange } from "../bluegreen/deploy.js";
 import { parseDuration } from "./duration.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
@@ -36,6 +38,26 @@ export interface PromoteFlags {
   /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
   propagationDelayMs: number;
   dryRun?: "client" | "server";
+  checks: Checks;
+  /** --scale-up: bring the idle slot to the live slot's replicas before the preflight. */
+  scaleUp: boolean;
+  /** --scale-down-after: retire the old slot this long after a verified, checked switch. */
+  scaleDownAfterMs?: number;
+}
+
+export interface DeployFlags {
+  images: ImageChange[];
+  env: { name: string; value: string }[];
+  from: "live" | "idle";
+  replicas?: number;
+  wait: boolean;
+  timeoutMs: number;
+  dryRun?: "client" | "server";
+}
+
+export interface ScaleDownFlags {
+  delayMs: number;
+  dryRun?: "client" | "server";
 }
 
 export interface AbortFlags {
@@ -47,6 +69,7 @@ export interface AbortFlags {
   /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
   propagationDelayMs: number;
   dryRun?: "client" | "server";
+  checks: Checks;
 }
 
 /** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
@@ -55,6 +78,8 @@ export type Invocation =
   | { command: "promote"; global: GlobalOptions; flags: PromoteFlags }
   | { command: "abort"; global: GlobalOptions; flags: AbortFlags }
   | { command: "diff"; global: GlobalOptions }
+  | { command: "deploy"; global: GlobalOptions; flags: DeployFlags }
+  | { command: "scale-down"; global: GlobalOptions; flags: ScaleDownFlags }
   | { command: "version"; output: OutputFormat; client: boolean; global: GlobalOptions }
   | { command: "completion"; shell: "bash" | "zsh" | "fish" }
   | { command: "__complete"; words: string[] };
@@ -118,19 +143,81 @@ function positiveInt(a: Raw, k: string): number | undefined {
   return n;
 }
 
+function nonNegativeInt(a: Raw, k: string): number | undefined {
+  if (a[k] === undefined) return undefined;
+  const text = String(a[k]);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > 10_000) throw new UsageError(`--${k} needs a whole number from 0 to 10000, not "${text}".`);
+  return n;
+}
+
+/** Every value a repeatable flag was given, in order (yargs keeps only the last: a flag given twice wins in kubectl). */
+function repeated(argv: string[], flag: string): string[] {
+  const { words, isValue } = flagWords(argv);
+  const out: string[] = [];
+  words.forEach((w, i) => {
+    if (isValue[i]) return;
+    if (w === flag && i + 1 < words.length) out.push(words[i + 1]!);
+    else if (w.startsWith(`${flag}=`)) out.push(w.slice(flag.length + 1));
+  });
+  return out;
+}
+
+/** The checks flags of promote and abort. */
+function checks(a: Raw, argv: string[]): Checks {
+  const probes: Probe[] = repeated(argv, "--probe").map((text) => {
+    const p = parseProbe(text);
+    if (typeof p === "string") throw new UsageError(`invalid --probe: ${p}.`);
+    return p;
+  });
+  for (const k of ["pre-check", "post-check"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
+  return {
+    probes,
+    probeTimeoutMs: parseDuration("probe-timeout", a["probe-timeout"] as string),
+    preCheck: a["pre-check"] === undefined ? undefined : String(a["pre-check"]),
+    postCheck: a["post-check"] === undefined ? undefined : String(a["post-check"]),
+    checkTimeoutMs: parseDuration("check-timeout", a["check-timeout"] as string),
+  };
+}
+
+function imageChanges(argv: string[]): ImageChange[] {
+  return repeated(argv, "--image").map((text) => {
+    const eq = text.indexOf("=");
+    const container = eq >= 0 ? text.slice(0, eq) : undefined;
+    const image = eq >= 0 ? text.slice(eq + 1) : text;
+    if (container !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(container)) throw new UsageError(`invalid --image "${text}": "${container}" is not a container name.`);
+    // An image reference: no spaces or control characters, not empty (the API server checks the rest).
+    if (!image || image.length > 1024 || [...image].some((c) => c.trim() === "" || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new UsageError(`invalid --image "${text}": write [CONTAINER=]IMAGE, for example web=registry.example/web:v2.`);
+    return { container, image };
+  });
+}
+
+function envChanges(argv: string[]): { name: string; value: string }[] {
+  return repeated(argv, "--env").map((text) => {
+    const eq = text.indexOf("=");
+    const name = eq > 0 ? text.slice(0, eq) : "";
+    // Kubernetes' rule for environment variable names (C identifiers and more, no "=").
+    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) throw new UsageError(`invalid --env "${text}": write NAME=VALUE with a name of letters, digits, _, - and . that does not start with a digit.`);
+    return { name, value: text.slice(eq + 1) };
+  });
+}
+
 /** Words after the command's own positionals (after `--`, yargs leaves them in `_`). */
 function noExtraArgs(a: Raw): void {
   const extra = (a._ as unknown[]).slice(1);
   if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
 }
 
-const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"];
+const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];
+const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
 /** Flags that take a value as the next word, for finding the command word before yargs runs. */
 const VALUE_FLAGS = new Set([
   "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
   "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run",
+  "--scale-down-delay", "--probe", "--probe-timeout", "--pre-check", "--post-check", "--check-timeout", "--scale-down-after",
+  "--image", "--env", "--from", "--replicas", "--delay",
 ]);
-const BOOLEAN_FLAGS = new Set(["all-namespaces", "A", "no-headers", "watch", "w", "wait", "scale-down", "client", "help", "h"]);
+const BOOLEAN_FLAGS = new Set(["all-namespaces", "A", "no-headers", "watch", "w", "wait", "no-wait", "scale-down", "scale-up", "client", "help", "h"]);
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
@@ -266,9 +353,18 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             default: "2s",
             describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
           })
+          .option("scale-up", { type: "boolean", describe: "If the idle slot runs fewer replicas than the live one, scale it up and wait first" })
+          .option("scale-down-after", { type: "string", describe: "Scale the old slot to 0 this long after the switch is verified and checked (abort scales it back)" })
+          .option("probe", { type: "string", describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after" })
+          .option("probe-timeout", { type: "string", default: "10s", describe: "How long one probe may take" })
+          .option("pre-check", { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" })
+          .option("post-check", { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" })
+          .option("check-timeout", { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" })
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
+          .example("$0 promote myapp --probe 8080/healthz --post-check ./smoke.sh", "Probe the new pods first; run a smoke test after, switch back if it fails")
+          .example("$0 promote myapp --scale-up --scale-down-after 10m", "Scale a preview up first; retire the old slot 10 minutes after")
           .example("$0 promote myapp --wait", "Wait (up to --timeout) for the idle slot first")
           .example("$0 promote myapp --dry-run=server", "Show and validate the plan; change nothing")
           .epilogue(EXIT_CODES_HELP),
@@ -286,6 +382,9 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
             propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
             dryRun: dryRun(a),
+            checks: checks(a, argv),
+            scaleUp: Boolean(a["scale-up"]),
+            scaleDownAfterMs: a["scale-down-after"] === undefined ? undefined : parseDuration("scale-down-after", a["scale-down-after"] as string),
           },
         };
       }),
@@ -305,6 +404,11 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             default: "2s",
             describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
           })
+          .option("probe", { type: "string", describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after" })
+          .option("probe-timeout", { type: "string", default: "10s", describe: "How long one probe may take" })
+          .option("pre-check", { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" })
+          .option("post-check", { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" })
+          .option("check-timeout", { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" })
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 abort myapp", "Send traffic back to the previous slot")
@@ -322,8 +426,66 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
             propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
             dryRun: dryRun(a),
+            checks: checks(a, argv),
           },
         };
+      }),
+    )
+    .command(
+      "deploy [app]",
+      "Put a new version into the idle slot and wait for its rollout; never touches the live slot",
+      (c: Argv) =>
+        c
+          .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .option("image", { type: "string", describe: "[CONTAINER=]IMAGE (repeatable); CONTAINER may be left out when there is one" })
+          .option("env", { type: "string", describe: "NAME=VALUE (repeatable), set on every container" })
+          .option("from", { type: "string", default: "live", describe: "Template to start from: live (the live slot's, so its configuration carries over) or idle (the idle slot's own)" })
+          .option("replicas", { type: "string", describe: "Replicas of the idle slot (default: as many as the live slot); fewer for a preview" })
+          .option("wait", { type: "boolean", describe: "Wait for the rollout (the default)" })
+          .option("no-wait", { type: "boolean", describe: "Return once the Deployment is written" })
+          .option("timeout", { type: "string", default: "5m", describe: "How long to wait for the rollout" })
+          .option("dry-run", { type: "string", describe: "client: print the change; server: let the API server validate it. Nothing changes" })
+          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .example("$0 deploy myapp --image registry.example/myapp:v3", "The live slot's template with a new image, into the idle slot")
+          .example("$0 deploy myapp --image web=web:v3 --image sidecar=proxy:2 --replicas 1", "Two images, one replica as a preview")
+          .epilogue(EXIT_CODES_HELP),
+      handle((a) => {
+        noExtraArgs(a);
+        const from = String(a.from);
+        if (from !== "live" && from !== "idle") throw new UsageError(`invalid --from "${from}": use live or idle.`);
+        const images = imageChanges(argv);
+        const env = envChanges(argv);
+        if (images.length === 0 && env.length === 0) throw new UsageError("missing --image: say what to deploy, for example --image registry.example/myapp:v2.");
+        if (a.wait && a["no-wait"]) throw new UsageError("give either --wait or --no-wait, not both.");
+        return {
+          command: "deploy",
+          global: globalOptions(a, appArg(a, true)),
+          flags: {
+            images,
+            env,
+            from,
+            replicas: nonNegativeInt(a, "replicas"),
+            wait: !a["no-wait"],
+            timeoutMs: parseDuration("timeout", a.timeout as string),
+            dryRun: dryRun(a),
+          },
+        };
+      }),
+    )
+    .command(
+      "scale-down [app]",
+      "Scale the slot traffic left to 0 (abort scales it back); never while a Service selects it",
+      (c: Argv) =>
+        c
+          .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .option("delay", { type: "string", default: "30s", describe: "How long after the last switch to wait before scaling down (proxies and load balancers lag)" })
+          .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
+          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .example("$0 scale-down myapp", "Retire the old slot once the release is settled")
+          .epilogue(EXIT_CODES_HELP),
+      handle((a) => {
+        noExtraArgs(a);
+        return { command: "scale-down", global: globalOptions(a, appArg(a, true)), flags: { delayMs: parseDuration("delay", a.delay as string), dryRun: dryRun(a) } };
       }),
     )
     .command(
@@ -375,8 +537,11 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) => c.strict(false),
       handle((a) => ({ command: "__complete", words: (a._ as unknown[]).slice(1).map(String) })),
     )
-    .demandCommand(1, "missing COMMAND: use status, promote, abort, diff, version or completion.")
-    .epilogue(`Examples:\n  kubectl bluegreen status myapp\n  kubectl bluegreen diff myapp\n  kubectl bluegreen promote myapp --wait\n  kubectl bluegreen abort myapp\n\n${EXIT_CODES_HELP}`);
+    .demandCommand(1, MISSING_COMMAND)
+    .epilogue(
+      `Examples:\n  kubectl bluegreen status myapp\n  kubectl bluegreen deploy myapp --image registry.example/myapp:v2\n  kubectl bluegreen diff myapp\n` +
+        `  kubectl bluegreen promote myapp --probe /healthz --scale-down-after 10m\n  kubectl bluegreen abort myapp\n\n${EXIT_CODES_HELP}`,
+    );
 
   let help: string | undefined;
   let failure: Error | undefined;
@@ -399,6 +564,6 @@ export async function run(argv: string[], ctx: Context, runner: Runner): Promise
     ctx.io.out(parsed.help.endsWith("\n") ? parsed.help : `${parsed.help}\n`);
     return 0;
   }
-  if (!parsed.inv) throw new UsageError("missing COMMAND: use status, promote, abort, diff, version or completion.");
+  if (!parsed.inv) throw new UsageError(MISSING_COMMAND);
   return runner(ctx, parsed.inv);
 }

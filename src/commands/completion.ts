@@ -5,13 +5,16 @@ import { findApps } from "../bluegreen/pair.js";
 import { dns1123LabelErrors, labelKeyErrors } from "../cli/validate.js";
 import { escapeTerminal } from "../render/escape.js";
 
-const COMMANDS = ["status", "promote", "abort", "diff", "version", "completion"];
-const APP_COMMANDS = new Set(["status", "promote", "abort", "diff"]);
+const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];
+const APP_COMMANDS = new Set(["status", "promote", "abort", "deploy", "scale-down", "diff"]);
+const CHECK_FLAGS = ["--probe", "--probe-timeout", "--pre-check", "--post-check", "--check-timeout"];
 const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l", "--slot-label", "-v", "--help"];
 const COMMAND_FLAGS: Record<string, string[]> = {
   status: ["--all-namespaces", "-A", "--output", "-o", "--no-headers", "--watch", "-w"],
-  promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--output", "-o"],
-  abort: ["--scale-down", "--scale-down-delay", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--output", "-o"],
+  promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--propagation-delay", "--scale-up", "--scale-down-after", ...CHECK_FLAGS, "--dry-run", "--output", "-o"],
+  abort: ["--scale-down", "--scale-down-delay", "--timeout", "--verify-timeout", "--propagation-delay", ...CHECK_FLAGS, "--dry-run", "--output", "-o"],
+  deploy: ["--image", "--env", "--from", "--replicas", "--wait", "--no-wait", "--timeout", "--dry-run", "--output", "-o"],
+  "scale-down": ["--delay", "--dry-run", "--output", "-o"],
   diff: ["--output", "-o"],
   version: ["--client", "--output", "-o"],
   completion: [],
@@ -20,6 +23,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 const VALUE_FLAGS = new Set([
   "--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
   "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--scale-down-delay",
+  "--probe", "--probe-timeout", "--pre-check", "--post-check", "--check-timeout", "--scale-down-after", "--image", "--env", "--from", "--replicas", "--delay",
 ]);
 
 /** Cobra's ShellCompDirectiveNoFileComp: kubectl and our scripts read the last line as the directive. */
@@ -55,6 +59,7 @@ export async function complete(ctx: Context, args: string[]): Promise<string[]> 
   if (prev && VALUE_FLAGS.has(prev)) {
     if (prev === "-o" || prev === "--output") return pick(["table", "wide", "json", "yaml"]);
     if (prev === "--dry-run") return pick(["client", "server"]);
+    if (prev === "--from") return pick(["live", "idle"]);
     if (prev === "--context") return pick(await fromCluster(ctx, words, "contexts"));
     if (prev === "-n" || prev === "--namespace") return pick(await fromCluster(ctx, words, "namespaces"));
     return [];

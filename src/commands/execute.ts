@@ -3,13 +3,15 @@
 // ours), and returns an Outcome that says exactly where traffic ended: all-new, all-old, split or unknown.
 import type { Context } from "../context.js";
 import type { Deployment, Service } from "../bluegreen/model.js";
-import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
+import { formatSelector } from "../bluegreen/pair.js";
 import { type ServiceWrite, type Step, type SwitchPlan, preflight } from "../bluegreen/plan.js";
-import { LAST_SWITCH_ANNOTATION, SCALE_DOWN_ANNOTATION, recordOf } from "../bluegreen/record.js";
+import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
+import { formatDuration } from "../cli/duration.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
-import type { KubeClient } from "../kube/types.js";
+import type { KubeClient, ProxyTarget } from "../kube/types.js";
 import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcome.js";
 import { progress, readyPods } from "./common.js";
+import { SETTLE_MS, asError, backoff, message, proven, readUntil, retireSlot } from "./slot.js";
 
 export interface ExecuteOptions {
   verifyTimeoutMs: number;
@@ -20,18 +22,10 @@ export interface ExecuteOptions {
   propagationDelayMs: number;
   /** How long abort waits for a scaled-up slot. */
   waitTimeoutMs: number;
+  /** --kubeconfig, handed to --pre-check and --post-check commands as KUBECONFIG. */
+  kubeconfig?: string;
 }
 
-/** How long to keep settling a write (reading it back) or switching back before giving up. */
-const SETTLE_MS = 30_000;
-/** The wait before retry number attempt+1: 200ms, 400ms, … at most 2s. */
-const backoff = (attempt: number): number => Math.min(2000, 200 * 2 ** attempt);
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\.$/, "");
-const asError = (e: unknown): BlueGreenError =>
-  e instanceof BlueGreenError ? e : new BlueGreenError(message(e), ExitCode.unexpected, "Run again with -v for details.");
-/** An error that proves the write was not applied: the API server answered with a refusal. */
-const proven = (e: unknown) => e instanceof BlueGreenError && !e.transient;
 
 /** Runs a switch plan. Never throws for API failures: they end in the Outcome. */
 export async function execute(ctx: Context, kube: KubeClient, plan: SwitchPlan, o: ExecuteOptions): Promise<Outcome> {
@@ -59,7 +53,8 @@ class Execution {
 
   async all(): Promise<Outcome> {
     for (const step of this.plan.steps) {
-      if (this.ctx.signal.aborted && (step.kind === "scale-up" || step.kind === "check" || step.kind === "switch")) {
+      const beforeSwitch = step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || ((step.kind === "probe" || step.kind === "command") && step.when === "before");
+      if (this.ctx.signal.aborted && beforeSwitch) {
         const scaled = this.steps.find((s) => s.step === "scale-up" && s.status === "done");
         const what = scaled ? `${scaled.detail}, and traffic was not switched` : "nothing changed";
         return this.stop(step, new BlueGreenError(`interrupted before any Service was written; ${what}.`, ExitCode.interrupted));
@@ -105,6 +100,22 @@ class Execution {
           case "scale-down":
             await this.scaleDown(step);
             break;
+          case "probe":
+          case "command": {
+            const what = step.kind === "probe" ? "probe" : "check";
+            const failed = step.kind === "probe" ? await this.probe(step) : await this.command(step);
+            const why = typeof failed === "string" ? failed : failed?.join("; ");
+            if (why === "interrupted" || (!why && this.ctx.signal.aborted && step.when === "after")) {
+              if (step.when === "before") return this.stop(step, new BlueGreenError("interrupted before any Service was written; nothing changed.", ExitCode.interrupted));
+              return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
+            }
+            if (why && step.when === "before") {
+              return this.stop(step, new RefusedError(`the ${what} before the switch failed: ${why}; nothing changed.`, checkHint(step)));
+            }
+            if (why) return this.back(`the ${what} after the switch failed: ${why}`, "check");
+            this.done(step, step.kind === "probe" ? `${step.targets.length} probe(s) answered 2xx` : `${step.command}: exit 0`);
+            break;
+          }
         }
       } catch (e) {
         return this.stop(step, asError(e));
@@ -159,7 +170,9 @@ class Execution {
         // Conflict or unknown outcome: read it back; the Deployment changes often (status), so retry on fresh data.
         const d = await this.readDeployment(step.deployment, deadline);
         if ((d.spec?.replicas ?? 1) >= step.replicas) break;
-        if ((d.spec?.replicas ?? 1) !== 0) throw new ConflictError(`deployment/${step.deployment} was scaled to ${d.spec?.replicas} by someone else while abort was scaling it up; nothing else changed.`);
+        if ((d.spec?.replicas ?? 1) !== step.was) {
+          throw new ConflictError(`deployment/${step.deployment} was scaled to ${d.spec?.replicas} by someone else while ${this.plan.action} was scaling it up; nothing else changed.`);
+        }
         rv = d.metadata.resourceVersion ?? "";
         if (this.ctx.clock.now().getTime() > deadline) throw asError(e);
         await this.ctx.clock.sleep(backoff(attempt));
@@ -180,20 +193,8 @@ class Execution {
     }
   }
 
-  /** Reads, retrying transient failures (beyond the client's own retries) until the deadline; throws the last error. */
-  private async readUntil<T>(read: () => Promise<T>, deadline: number): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await read();
-      } catch (e) {
-        if (proven(e) || this.ctx.clock.now().getTime() > deadline) throw e;
-        await this.ctx.clock.sleep(asError(e).retryAfterMs ?? backoff(attempt));
-      }
-    }
-  }
-
   private readDeployment(name: string, deadline: number): Promise<Deployment> {
-    return this.readUntil(() => this.kube.getDeployment(this.ns, name), deadline);
+    return readUntil(this.ctx, () => this.kube.getDeployment(this.ns, name), deadline);
   }
 
   // --- check ---------------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ class Execution {
 
   /** Reads a Service, retrying transient failures until the deadline; undefined when it cannot be read. */
   private readService(name: string, deadline: number): Promise<Service | undefined> {
-    return this.readUntil(() => this.kube.getService(this.ns, name), deadline).catch(() => undefined);
+    return readUntil(this.ctx, () => this.kube.getService(this.ns, name), deadline).catch(() => undefined);
   }
 
   /** A switch write failed: put back what landed, then report with an honest final state. */
@@ -273,18 +274,20 @@ class Execution {
   }
 
   /** Verification failed or was interrupted: switch every Service back. */
-  private async back(why: BlueGreenError | string, cause: "verify" | "interrupted"): Promise<Outcome> {
+  private async back(why: BlueGreenError | string, cause: "verify" | "interrupted" | "check"): Promise<Outcome> {
     const r = await this.ctx.uninterruptible(() => this.switchBack());
     const after = `verification failed after ${Math.round(this.o.verifyTimeoutMs / 1000)}s`;
     const reason =
       cause === "interrupted"
         ? "interrupted"
-        : typeof why === "string"
-          ? `${after}: ${why}`
-          : proven(why)
-            ? `could not verify: ${message(why)}`
-            : `${after}: ${message(why)}`;
-    this.steps.push({ step: "verify", status: "failed", detail: reason });
+        : cause === "check"
+          ? String(why)
+          : typeof why === "string"
+            ? `${after}: ${why}`
+            : proven(why)
+              ? `could not verify: ${message(why)}`
+              : `${after}: ${message(why)}`;
+    if (cause !== "check") this.steps.push({ step: "verify", status: "failed", detail: reason });
     if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r, cause === "interrupted" ? ExitCode.interrupted : ExitCode.verifyFailed);
     const list = r.back.map((s) => `service/${s}`).join(", ");
     if (cause === "interrupted") {
@@ -299,7 +302,9 @@ class Execution {
       new BlueGreenError(
         `${reason}; ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}.`,
         ExitCode.verifyFailed,
-        "Check the pods and EndpointSlices of the target slot, or allow longer with --verify-timeout.",
+        cause === "check"
+          ? "The check failed with the new slot live, so traffic went back; see its output above."
+          : "Check the pods and EndpointSlices of the target slot, or allow longer with --verify-timeout.",
       ),
       true,
     );
@@ -466,103 +471,106 @@ class Execution {
 
   // --- scale-down -------------------------------------------------------------------------------------------
 
-  /** Live Services we marked, with the resourceVersion the mark left. */
-  private readonly marks = new Map<string, string>();
-
-  /** Writes the scale-down mark on every live Service of the plan; false when one changed since it was read. */
-  private async markScaleDown(services: Service[], deployment: string): Promise<boolean> {
-    const mark = JSON.stringify({ deployment, id: this.plan.record.id, at: this.ctx.clock.now().toISOString() });
-    for (const w of this.plan.writes.filter((x) => x.role === "live")) {
-      const svc = services.find((s) => s.metadata.name === w.service);
-      if (!svc) continue;
-      try {
-        const r = await this.kube.patchService(this.ns, w.service, { metadata: { resourceVersion: svc.metadata.resourceVersion, annotations: { [SCALE_DOWN_ANNOTATION]: mark } } });
-        this.marks.set(w.service, r.metadata.resourceVersion ?? "");
-      } catch (e) {
-        await this.unmarkScaleDown();
-        if (asError(e).exitCode === ExitCode.conflict) return false;
-        throw e;
-      }
-    }
-    return true;
-  }
-
-  /** Removes our scale-down marks (best effort: a mark older than SCALE_DOWN_MARK_MS is ignored anyway). */
-  private async unmarkScaleDown(): Promise<void> {
-    for (const [name] of this.marks) {
-      const deadline = this.ctx.clock.now().getTime() + 10_000;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.kube.patchService(this.ns, name, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } } });
-          break;
-        } catch (e) {
-          if ((proven(e) && asError(e).exitCode !== ExitCode.conflict) || this.ctx.clock.now().getTime() > deadline) {
-            this.warnings.push(`service/${name} still carries ${SCALE_DOWN_ANNOTATION} (it expires by itself): ${message(e)}`);
-            break;
-          }
-          await this.ctx.clock.sleep(backoff(attempt));
-        }
-      }
-    }
-    this.marks.clear();
-  }
-
   /** Scales the slot traffic left to 0 after a delay, conditionally, and never while a Service selects it. */
   private async scaleDown(step: Extract<Step, { kind: "scale-down" }>): Promise<void> {
-    const name = step.deployment;
-    if (step.delayMs > 0) {
-      const p = progress(this.ctx);
-      p.update(`waiting ${Math.round(step.delayMs / 1000)}s before scaling deployment/${name} to 0 (--scale-down-delay), so proxies and load balancers catch up`);
-      await this.ctx.clock.sleep(step.delayMs, this.ctx.signal);
-      p.done();
-      if (this.ctx.signal.aborted) {
-        this.warnings.push(`interrupted before the scale-down: deployment/${name} was not scaled down`);
-        this.done(step, "interrupted", "skipped");
-        return;
+    const r = await retireSlot(
+      this.ctx,
+      this.kube,
+      {
+        app: this.plan.app,
+        namespace: this.ns,
+        slotLabel: this.plan.slotLabel,
+        deployment: step.deployment,
+        version: step.version,
+        delayMs: step.delayMs,
+        liveServices: this.plan.writes.filter((w) => w.role === "live").map((w) => w.service),
+        previewServices: this.plan.writes.filter((w) => w.role === "preview").map((w) => w.service),
+        id: this.plan.record.id,
+        by: this.plan.record.by,
+        prefix: `the switch to ${this.plan.slotLabel}=${this.plan.to.value} is done and verified, but `,
+      },
+      this.warnings,
+    );
+    this.done(step, r.detail, r.status);
+  }
+
+  // --- checks ---------------------------------------------------------------------------------------------
+
+  /** Runs probes; returns what failed (empty when every answer was 2xx). */
+  private async probe(step: Extract<Step, { kind: "probe" }>): Promise<string[]> {
+    const asks: { who: string; target: ProxyTarget }[] = [];
+    for (const t of step.targets) {
+      if (t.kind === "service") {
+        asks.push({ who: `service/${t.service}`, target: { kind: "service", name: t.service, port: t.port, path: t.probe.path } });
+        continue;
       }
+      const pods = await this.targetPods();
+      if (pods.length === 0) return [`deployment/${t.deployment} has no ready pods under the new selectors`];
+      for (const pod of pods) asks.push({ who: `pod/${pod}`, target: { kind: "pod", name: pod, port: t.probe.port, path: t.probe.path } });
     }
-    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
-    const done = `the switch to ${this.plan.slotLabel}=${this.plan.to.value} is done and verified`;
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0 && this.ctx.clock.now().getTime() > deadline) {
-        throw new ConflictError(`${done}, but deployment/${name} was not scaled down: its Services kept changing.`, `Check with kubectl bluegreen status ${this.plan.app}.`);
-      }
-      const d = await this.readDeployment(name, deadline);
-      if ((d.spec?.replicas ?? 1) === 0) break;
-      const services = (await this.kube.listServices(this.ns)).filter((s) => s.metadata.namespace === this.ns);
-      // The app's preview Services select the retired slot by design; any other Service must not.
-      const previews = new Set(this.plan.writes.filter((w) => w.role === "preview").map((w) => w.service));
-      const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)) && !previews.has(s.metadata.name ?? ""));
-      if (user) {
-        throw new ConflictError(`${done}, but deployment/${name} was not scaled down: service/${user.metadata.name} selects it now.`, `Check with kubectl bluegreen status ${this.plan.app}.`);
-      }
+    const p = progress(this.ctx);
+    const failed: string[] = [];
+    let answered = 0;
+    const ask = async ({ who, target }: (typeof asks)[number]) => {
+      const url = `${target.port ? `:${target.port}` : ""}${target.path}`;
       try {
-        // Mark the live Services first, conditionally: a switch that read them before fails its write, one
-        // that reads them after sees the mark and refuses to send traffic to the slot going to 0.
-        const marked = await this.markScaleDown(services, name);
-        if (!marked) {
-          await this.ctx.clock.sleep(backoff(attempt));
-          continue;
-        }
-        await this.kube.scaleDeployment(this.ns, name, 0, { resourceVersion: d.metadata.resourceVersion });
-        await this.unmarkScaleDown();
-        break;
+        const a = await this.kube.proxyGet(this.ns, target, step.timeoutMs);
+        if (a.status < 200 || a.status > 299) failed.push(`${who} ${url} answered ${a.status}${a.message ? ` (${a.message})` : ""}`);
       } catch (e) {
-        await this.unmarkScaleDown();
-        const err = asError(e);
-        if (proven(e) && err.exitCode !== ExitCode.conflict) {
-          throw new BlueGreenError(`${done}, but deployment/${name} was not scaled down: ${message(e)}.`, err.exitCode, err.hint);
-        }
-        if (this.ctx.clock.now().getTime() > deadline) {
-          throw new BlueGreenError(`${done}, but whether deployment/${name} was scaled down is unknown: ${message(e)}.`, ExitCode.conflict, `Check with kubectl get deployment ${name} -n ${this.ns}.`);
-        }
-        await this.ctx.clock.sleep(backoff(attempt));
+        failed.push(`${who} ${url}: ${message(e)}`);
       }
+      answered++;
+      if (this.ctx.io.errIsTTY) p.update(`probing ${step.when} the switch: ${answered} of ${asks.length} answered`);
+    };
+    // A few at a time: a slot may have hundreds of pods.
+    for (let i = 0; i < asks.length; i += 8) await Promise.all(asks.slice(i, i + 8).map(ask));
+    p.done();
+    const whom = step.when === "before" ? `${asks.length} pod(s)` : asks.map((a) => a.who).join(", ");
+    this.ctx.io.err(`probed ${whom} ${step.when} the switch: ${failed.length ? `${failed.length} failed` : "every answer 2xx"}\n`);
+    return failed;
+  }
+
+  /** Names of the target's ready pods under every live Service's new selector. */
+  private async targetPods(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const w of this.plan.writes.filter((x) => x.role === "live")) {
+      for (const pod of await readyPods(this.kube, this.ns, { ...w.selector, [this.plan.slotLabel]: this.plan.to.value })) names.add(pod.metadata.name ?? "");
     }
-    this.ctx.io.err(`deployment.apps/${name} scaled to 0\n`);
-    this.done(step, `deployment/${name} scaled to 0`);
+    return [...names].sort();
+  }
+
+  /** Runs a --pre-check or --post-check command; returns why it failed, or undefined. */
+  private async command(step: Extract<Step, { kind: "command" }>): Promise<string | "interrupted" | undefined> {
+    const which = step.when === "before" ? "--pre-check" : "--post-check";
+    const preview = this.plan.writes.filter((w) => w.role === "preview").map((w) => w.service);
+    const env: Record<string, string> = {
+      BLUEGREEN_APP: this.plan.app,
+      BLUEGREEN_NAMESPACE: this.ns,
+      BLUEGREEN_CONTEXT: this.kube.contextName,
+      BLUEGREEN_FROM: this.plan.from.value,
+      BLUEGREEN_TO: this.plan.to.value,
+      ...(preview.length ? { BLUEGREEN_PREVIEW_SERVICE: preview.join(",") } : {}),
+      ...(this.o.kubeconfig ? { KUBECONFIG: this.o.kubeconfig } : {}),
+    };
+    this.ctx.io.err(`running ${which}: ${step.command}\n`);
+    const r = await this.ctx.shell(step.command, { env, timeoutMs: step.timeoutMs, signal: this.ctx.signal });
+    switch (r.kind) {
+      case "exited":
+        return r.code === 0 ? undefined : `${which} exited with ${r.code}`;
+      case "signalled":
+        return `${which} was killed by ${r.signal}`;
+      case "timed-out":
+        return `${which} did not finish within ${formatDuration(step.timeoutMs)} (--check-timeout) and was stopped`;
+      case "interrupted":
+        return "interrupted";
+      case "failed-to-start":
+        return `${which} could not be started: ${r.message}`;
+    }
   }
 }
+
+const checkHint = (step: Extract<Step, { kind: "probe" | "command" }>): string =>
+  step.kind === "probe" ? "Check the pods of the target slot, or allow longer with --probe-timeout." : "See the check's output above.";
 
 /** Why the plan's target cannot take traffic now: rollout rules, then its pods under the new selectors. */
 export async function checkTarget(kube: KubeClient, plan: SwitchPlan, target: Deployment): Promise<string[]> {

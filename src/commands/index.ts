@@ -10,6 +10,10 @@ export async function runInvocation(ctx: Context, inv: Invocation): Promise<numb
       return (await import("./promote.js")).promote(ctx, inv.global, inv.flags);
     case "abort":
       return (await import("./abort.js")).abort(ctx, inv.global, inv.flags);
+    case "deploy":
+      return (await import("./deploy.js")).deploy(ctx, inv.global, inv.flags);
+    case "scale-down":
+      return (await import("./scale-down.js")).scaleDown(ctx, inv.global, inv.flags);
     case "diff":
       return (await import("./diff.js")).diff(ctx, inv.global);
     case "version":

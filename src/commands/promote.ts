@@ -11,7 +11,17 @@ async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: Promote
   const pair = await loadPair(kube, g.selection);
   requireWellFormed(pair);
   const replicaSets = await loadReplicaSets(kube, g.selection, pair.namespace);
-  const p = planPromote(pair, { to: f.to, minReady: f.minReady, by, now: ctx.clock.now(), id, replicaSets });
+  const p = planPromote(pair, {
+    to: f.to,
+    minReady: f.minReady,
+    by,
+    now: ctx.clock.now(),
+    id,
+    replicaSets,
+    checks: f.checks,
+    scaleUp: f.scaleUp,
+    scaleDownAfterMs: f.scaleDownAfterMs,
+  });
   if (p.kind === "unknown-slot") throw new NotFoundError(`${p.message}.`, "Name one of the app's slots with --to.");
   if (p.kind === "refused") throw new RefusedError(`${p.message}.`, p.hint);
   return p.kind === "noop" ? p.message : p;
@@ -24,11 +34,19 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
   const id = operationId();
   let p = await plan(ctx, kube, g, f, by, id);
   if (typeof p === "string") return reportNoop(ctx, g, p);
-  if (f.wait && !f.dryRun && (await checkTarget(kube, p, p.to.deployment)).length) {
+  // A plan that scales the target up waits for it itself.
+  const scales = p.steps.some((s) => s.kind === "scale-up");
+  if (f.wait && !f.dryRun && !scales && (await checkTarget(kube, p, p.to.deployment)).length) {
     await waitForTarget(ctx, kube, p, f.timeoutMs);
     // Plan again on fresh objects: the Services may have changed while we waited.
     p = await plan(ctx, kube, g, f, by, id);
     if (typeof p === "string") return reportNoop(ctx, g, p);
   }
-  return runSwitch(ctx, g, kube, p, { dryRun: f.dryRun, verifyTimeoutMs: f.verifyTimeoutMs, propagationDelayMs: f.propagationDelayMs, waitTimeoutMs: f.timeoutMs });
+  return runSwitch(ctx, g, kube, p, {
+    dryRun: f.dryRun,
+    verifyTimeoutMs: f.verifyTimeoutMs,
+    propagationDelayMs: f.propagationDelayMs,
+    waitTimeoutMs: f.timeoutMs,
+    kubeconfig: g.kube.kubeconfig,
+  });
 }

@@ -64,7 +64,7 @@ export async function runSwitch(
   g: GlobalOptions,
   kube: KubeClient,
   plan: SwitchPlan,
-  o: { dryRun?: "client" | "server"; verifyTimeoutMs: number; propagationDelayMs: number; waitTimeoutMs: number },
+  o: { dryRun?: "client" | "server"; verifyTimeoutMs: number; propagationDelayMs: number; waitTimeoutMs: number; kubeconfig?: string },
 ): Promise<number> {
   if (o.dryRun) {
     // A slot abort scales up first cannot be ready yet: that is what the plan's scale-up step is for.

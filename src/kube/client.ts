@@ -45,7 +45,7 @@ import {
   redactUrls,
   splitServerUrl,
 } from "./transport.js";
-import type { KubeClient, KubeOptions, WriteOptions } from "./types.js";
+import type { KubeClient, KubeOptions, ProxyAnswer, ProxyTarget, WriteOptions } from "./types.js";
 
 type Trace = (line: string) => void;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -240,8 +240,8 @@ class Client implements KubeClient {
    * reads retried on 429/5xx/connection errors. Writes are never retried here: the caller settles a write
    * whose outcome is unknown (a transient error) by reading the object back.
    */
-  private async call<T>(what: string, kind: Kind, fn: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>): Promise<T> {
-    const limitMs = callDeadlineMs(kind, this.requestTimeoutMs);
+  private async call<T>(what: string, kind: Kind, fn: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>, deadlineMs?: number): Promise<T> {
+    const limitMs = deadlineMs ?? callDeadlineMs(kind, this.requestTimeoutMs);
     const deadline = new AbortController();
     const timer = limitMs > 0 ? setTimeout(() => deadline.abort(new DeadlineExceeded(limitMs, this.requestTimeoutMs !== undefined)), limitMs) : undefined;
     const options: ConfigurationOptions<ObservableMiddleware> = {
@@ -347,6 +347,34 @@ class Client implements KubeClient {
     });
   }
 
+  patchDeployment(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Deployment> {
+    return this.call(`patch deployment/${name}`, "write", async (o) => {
+      const r = await this.apps.patchNamespacedDeployment(
+        { namespace: ns, name, body: patch, fieldManager: "kubectl-bluegreen", dryRun: opts.dryRun ? "All" : undefined },
+        mergePatch(o),
+      );
+      return r as Deployment;
+    });
+  }
+
+  async proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer> {
+    const name = target.port ? `${target.name}:${target.port}` : target.name;
+    const what = `get ${target.kind}s/${name}/proxy${target.path}`;
+    try {
+      // One attempt (a "write" is never retried), bounded by the probe's own timeout.
+      const r = await this.call(what, "write", (o) =>
+        target.kind === "pod"
+          ? this.core.connectGetNamespacedPodProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o)
+          : this.core.connectGetNamespacedServiceProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o),
+      timeoutMs);
+      return { status: r.httpStatusCode, message: firstLine(typeof r.data === "string" ? r.data : "") };
+    } catch (e) {
+      const api = apiFailure(e);
+      if (api) return { status: api.code, message: api.message };
+      throw toBlueGreenError(e, what, this.server);
+    }
+  }
+
   scaleDeployment(ns: string, name: string, replicas: number, opts: WriteOptions & { resourceVersion?: string } = {}): Promise<Deployment> {
     // A resourceVersion in a merge patch makes the API server refuse it (409) if the object changed since.
     const body = opts.resourceVersion ? { metadata: { resourceVersion: opts.resourceVersion }, spec: { replicas } } : { spec: { replicas } };
@@ -398,6 +426,8 @@ class Client implements KubeClient {
     }
   }
 }
+
+const firstLine = (text: string): string => text.trim().split("\n")[0]?.slice(0, 200) ?? "";
 
 function mergePatch(o: ConfigurationOptions<ObservableMiddleware>): ConfigurationOptions<ObservableMiddleware> {
   return setHeaderOptions("Content-Type", PatchStrategy.MergePatch, o);

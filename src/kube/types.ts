@@ -17,6 +17,21 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+/** A GET through the API server's proxy to a pod or a Service: `pods/NAME[:PORT]/proxy/PATH`. */
+export interface ProxyTarget {
+  kind: "pod" | "service";
+  name: string;
+  /** Pod: a container port number or name; Service: a Service port number or name. None: the server picks. */
+  port?: string;
+  path: string;
+}
+
+/** What answered: the HTTP status (from the pod, or from the API server when it could not proxy) and a line of the body. */
+export interface ProxyAnswer {
+  status: number;
+  message: string;
+}
+
 /** The plugin's whole conversation with the API server. */
 export interface KubeClient {
   /** The namespace from -n, else the context's, else "default". */
@@ -41,6 +56,10 @@ export interface KubeClient {
   patchService(ns: string, name: string, patch: object, opts?: WriteOptions): Promise<Service>;
   /** Sets spec.replicas; with resourceVersion the write fails (409) if the Deployment changed since. Never retried. */
   scaleDeployment(ns: string, name: string, replicas: number, opts?: WriteOptions & { resourceVersion?: string }): Promise<Deployment>;
+  /** JSON merge patch of a Deployment; a metadata.resourceVersion in the patch makes it conditional. Never retried. */
+  patchDeployment(ns: string, name: string, patch: object, opts?: WriteOptions): Promise<Deployment>;
+  /** One GET through the API server's proxy, within timeoutMs; any HTTP status is an answer, not an error. */
+  proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer>;
   createEvent(ns: string, event: EventRecord, now: Date): Promise<void>;
   /** The authenticated user: SelfSubjectReview where allowed, else the kubeconfig user. */
   whoAmI(): Promise<string>;

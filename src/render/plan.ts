@@ -2,6 +2,7 @@
 import type { Step, SwitchPlan } from "../bluegreen/plan.js";
 import { HISTORY_ANNOTATION, LAST_SWITCH_ANNOTATION } from "../bluegreen/record.js";
 import type { Outcome } from "../bluegreen/outcome.js";
+import { probeText } from "../bluegreen/checks.js";
 import { escapeTerminal } from "./escape.js";
 
 const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
@@ -33,7 +34,19 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
         `record the switch as verified in ${LAST_SWITCH_ANNOTATION} (and ${HISTORY_ANNOTATION} on live Services), and an Event (${plan.action === "promote" ? "Promoted" : "Aborted"}) by ${plan.record.by}`,
       ];
     case "scale-down":
-      return [`after ${secs(step.delayMs)}, scale deployment/${step.deployment} to 0 replicas, only if no Service selects it`];
+      return [
+        `after ${secs(step.delayMs)}, scale deployment/${step.deployment} to 0 replicas, only if no Service selects it and no new version was deployed into it`,
+      ];
+    case "probe":
+      return step.targets.map((t) =>
+        t.kind === "pods"
+          ? `probe every ready pod of deployment/${t.deployment} at ${probeText(t.probe)} through the API server's pod proxy; each must answer 2xx within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`
+          : `probe service/${t.service}${t.port ? `:${t.port}` : ""} at ${t.probe.path} through the API server's service proxy; it must answer 2xx within ${secs(step.timeoutMs)}, else switch every Service back`,
+      );
+    case "command":
+      return [
+        `run ${step.when === "before" ? "--pre-check" : "--post-check"} \`${step.command}\`; it must exit 0 within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`,
+      ];
   }
 }
 

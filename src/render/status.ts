@@ -2,7 +2,7 @@ import { type AppStatus, VERDICT_TEXT, type Verdict } from "../bluegreen/verdict
 import { paint } from "./color.js";
 import { escapeTerminal as esc } from "./escape.js";
 import { styled, table } from "./table.js";
-import { age } from "./time.js";
+import { age, humanDuration } from "./time.js";
 
 export interface StatusRenderOptions {
   now: Date;
@@ -59,6 +59,17 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
     ? s.services.map((x) => `${x.name} (${x.role} → ${x.selects})`).join(", ")
     : "none";
   const tail = [`Services:     ${esc(services)}`, `Last switch:  ${esc(lastSwitchText(s, o.now))}`];
+  const d = s.lastDeploy;
+  if (d) {
+    const replaced = d.current ? "" : " (replaced since by another change)";
+    tail.push(`Last deploy:  ${esc(`${d.slot} (deployment/${d.deployment}): ${d.images.join(", ")}, ${d.replicas} replicas, from the ${d.source} template, by ${d.by || "unknown"}, ${age(d.at, o.now)} ago (${d.at})${replaced}`)}`);
+  }
+  const sd = s.pendingScaleDown;
+  if (sd) {
+    const left = Date.parse(sd.at) - o.now.getTime();
+    const when = left > 0 ? `in ${humanDuration(left)}` : `overdue by ${age(sd.at, o.now)}: the command that scheduled it may have stopped; kubectl bluegreen scale-down ${s.app} does it`;
+    tail.push(`Scale-down:   ${esc(`${sd.slot} (deployment/${sd.deployment}) to 0 at ${sd.at} (${when}), scheduled by ${sd.by || "unknown"}`)}`);
+  }
   if (o.wide && s.history.length > 1) {
     tail.push("History:");
     for (const h of s.history) tail.push(esc(`  ${h.at}  ${h.action} ${h.from} → ${h.to} by ${h.by}`));
@@ -112,6 +123,8 @@ export function statusDocument(list: AppStatus[]): unknown {
       services: s.services,
       lastSwitch: s.lastSwitch ?? null,
       history: s.history,
+      lastDeploy: s.lastDeploy ?? null,
+      pendingScaleDown: s.pendingScaleDown ?? null,
     })),
   };
 }

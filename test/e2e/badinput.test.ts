@@ -118,7 +118,7 @@ const CASES: Case[] = [
   // Flags, commands and arguments.
   { args: ["promote", "myapp", "--frobnicate"], error: /^error: unknown flag: --frobnicate\.$/ },
   { args: ["abort", "myapp", "--wait"], error: /^error: unknown flag: --wait\.$/ },
-  { args: ["explode", "myapp"], error: /^error: unknown command "explode": use status, promote, abort, diff, version or completion\.$/ },
+  { args: ["explode", "myapp"], error: /^error: unknown command "explode": use status, promote, abort, deploy, scale-down, diff, version or completion\.$/ },
   { args: ["promte", "myapp"], error: /^error: unknown command "promte"/ },
   { args: ["promote"], error: /^error: missing APP: name the app, or select it with -l\.$/ },
   { args: ["promote", "myapp", "-l", "app=myapp"], error: /^error: give either APP or -l\/--selector, not both\.$/ },

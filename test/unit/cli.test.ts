@@ -24,7 +24,18 @@ describe("command line parsing", () => {
     const i = await inv("promote", "myapp", "--to", "v2", "--min-ready", "2", "--wait", "--timeout", "2m", "--dry-run=server", "--slot-label", "track", "--app-label", "app.kubernetes.io/name");
     expect(i.command).toBe("promote");
     if (i.command !== "promote") return;
-    expect(i.flags).toEqual({ to: "v2", minReady: 2, wait: true, timeoutMs: 120_000, verifyTimeoutMs: 60_000, propagationDelayMs: 2_000, dryRun: "server" });
+    expect(i.flags).toEqual({
+      to: "v2",
+      minReady: 2,
+      wait: true,
+      timeoutMs: 120_000,
+      verifyTimeoutMs: 60_000,
+      propagationDelayMs: 2_000,
+      dryRun: "server",
+      checks: { probes: [], probeTimeoutMs: 10_000, checkTimeoutMs: 120_000, preCheck: undefined, postCheck: undefined },
+      scaleUp: false,
+      scaleDownAfterMs: undefined,
+    });
     expect(i.global.selection).toMatchObject({ app: "myapp", slotLabel: "track", appLabel: "app.kubernetes.io/name" });
   });
 
@@ -79,8 +90,8 @@ describe("command line parsing", () => {
     await refuse(["promote", "-myapp"], "unknown flag: -myapp.");
     await refuse(["promote", "myapp", "--verify-timeout", "-1s"], 'missing value for --verify-timeout: "-1s" reads as a flag.', "Write --verify-timeout=VALUE. See --help.");
     await refuse(["promote", "myapp", "--verify-timeout=-1s"], 'invalid duration for --verify-timeout: "-1s" (use for example 30s, 2m or 1h).');
-    await refuse(["explode"], 'unknown command "explode": use status, promote, abort, diff, version or completion.');
-    await refuse(["-n", "x", "statu", "myapp"], 'unknown command "statu": use status, promote, abort, diff, version or completion.', "Did you mean status? See --help.");
+    await refuse(["explode"], 'unknown command "explode": use status, promote, abort, deploy, scale-down, diff, version or completion.');
+    await refuse(["-n", "x", "statu", "myapp"], 'unknown command "statu": use status, promote, abort, deploy, scale-down, diff, version or completion.', "Did you mean status? See --help.");
     await refuse(["completion", "tcsh"], 'unknown shell "tcsh": use bash, zsh or fish.');
     await refuse(["completion"], "missing SHELL: use bash, zsh or fish.");
   });
@@ -100,7 +111,7 @@ describe("command line parsing", () => {
     const r = await parse(["promote", "--help"], 100);
     expect(r.inv).toBeUndefined();
     expect(r.help).toMatch(/kubectl bluegreen promote myapp --wait +Wait/);
-    expect(r.help).toMatch(/6 {3}verification failed after the switch/);
+    expect(r.help).toMatch(/6 {3}verification or a check after the switch failed/);
   });
 });
 

@@ -261,13 +261,13 @@ describe("planAbort", () => {
     const p = asSwitch(abort(promoted(), { scaleDown: true }));
     expect([p.from.value, p.to.value, p.record.action]).toEqual(["v2", "v1", "abort"]);
     expect(p.steps.map((s) => s.kind)).toEqual(["check", "switch", "verify", "record", "scale-down"]);
-    expect(p.steps.at(-1)).toEqual({ kind: "scale-down", deployment: "myapp-v2", delayMs: 30_000 });
+    expect(p.steps.at(-1)).toEqual({ kind: "scale-down", deployment: "myapp-v2", delayMs: 30_000, version: p.record.fromTemplate });
   });
 
   it("scales a previous slot that was scaled to 0 back up, bounded by the live slot", () => {
     const t = promoted();
     t.deployments[0]!.spec!.replicas = 0;
-    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, resourceVersion: "100" });
+    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, was: 0, resourceVersion: "100" });
     const rec = JSON.parse(t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION]!) as SwitchRecord;
     for (const [recorded, want] of [[2, 2], [0, 3], [5000, 3]]) {
       t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...rec, fromReplicas: recorded });

@@ -1,0 +1,64 @@
+import type { DeployFlags, GlobalOptions } from "../cli/app.js";
+import type { Context } from "../context.js";
+import { planDeploy } from "../bluegreen/deploy.js";
+import { rolloutStatus } from "../bluegreen/readiness.js";
+import { NotFoundError, RefusedError, UsageError } from "../errors.js";
+import { renderData } from "../render/data.js";
+import { deployDocument, renderDeployPlan } from "../render/deploy.js";
+import { escapeTerminal } from "../render/escape.js";
+import { loadPair, operationId, requireWellFormed } from "./common.js";
+import { waitForRollout, writeDeploy } from "./slot.js";
+
+/** deploy APP --image …: a new version into the idle slot, conditionally, then wait for its rollout. */
+export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Promise<number> {
+  const kube = await ctx.kube(g.kube);
+  const by = await kube.whoAmI();
+  const pair = await loadPair(kube, g.selection);
+  requireWellFormed(pair);
+  const services = (await kube.listServices(pair.namespace)).filter((s) => s.metadata.namespace === pair.namespace);
+  const plan = planDeploy(pair, services, { images: f.images, env: f.env, from: f.from, replicas: f.replicas, by, now: ctx.clock.now(), id: operationId() });
+  if (plan.kind === "usage") throw new UsageError(`${plan.message}.`, plan.hint);
+  if (plan.kind === "not-found") throw new NotFoundError(`${plan.message}.`, plan.hint);
+  if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
+  const structured = g.output === "json" || g.output === "yaml";
+  const context = kube.contextName;
+  const warnings: string[] = [];
+  if (plan.replaces) warnings.push(plan.replaces);
+  const warn = () => {
+    for (const w of warnings.splice(0)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
+  };
+  if (f.dryRun) {
+    warn();
+    if (f.dryRun === "server" && plan.changes.length) await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch, { dryRun: true });
+    ctx.io.out(structured ? renderData(g.output as "json" | "yaml", deployDocument(plan, context, "would-be-deployed", f.dryRun)) : renderDeployPlan(plan, context, f));
+    return 0;
+  }
+  const unchanged = plan.changes.length === 0;
+  let written = plan.slot.deployment;
+  if (!unchanged) {
+    written = await writeDeploy(ctx, kube, plan, warnings);
+    warn();
+    ctx.io.err(`deployment.apps/${plan.deployment} updated\n`);
+  }
+  let rollout = rolloutStatus(written);
+  if (f.wait) {
+    const generation = written.metadata.generation;
+    rollout = rolloutStatus(await waitForRollout(ctx, kube, plan.namespace, plan.deployment, f.timeoutMs, generation));
+  }
+  warn();
+  const result = unchanged ? "unchanged" : "deployed";
+  if (structured) {
+    ctx.io.out(renderData(g.output as "json" | "yaml", deployDocument(plan, context, result, undefined, rollout)));
+    return 0;
+  }
+  const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
+  const lines = unchanged
+    ? [`deployment.apps/${plan.deployment} unchanged: it already runs ${plan.record.images.join(", ")} with ${plan.replicas} replicas`]
+    : plan.changes.map((c) => `deployment.apps/${plan.deployment} ${c}`);
+  const state = f.wait ? "rolled out" : "written (not waited for)";
+  lines.push(
+    `app ${plan.app}: ${plan.slotLabel}=${plan.slot.value} (idle) ${state} with ${plan.record.images.join(", ")}; ${plan.slotLabel}=${plan.live.value} stays live; ${where}`,
+  );
+  for (const l of lines) ctx.io.out(`${escapeTerminal(l)}\n`);
+  return 0;
+}

@@ -1,0 +1,95 @@
+import type { GlobalOptions, ScaleDownFlags } from "../cli/app.js";
+import type { Context } from "../context.js";
+import { planScaleDown } from "../bluegreen/plan.js";
+import { nameOf } from "../bluegreen/model.js";
+import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
+import { replicaCounts } from "../bluegreen/readiness.js";
+import { formatDuration } from "../cli/duration.js";
+import { BlueGreenError, ConflictError, ExitCode, RefusedError } from "../errors.js";
+import { renderData } from "../render/data.js";
+import { escapeTerminal } from "../render/escape.js";
+import { loadPair, operationId, requireWellFormed } from "./common.js";
+import { reportNoop } from "./report.js";
+import { retireSlot } from "./slot.js";
+
+/** scale-down APP: the slot the last switch took traffic from, to 0 replicas, once no Service selects it. */
+export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlags): Promise<number> {
+  const kube = await ctx.kube(g.kube);
+  const by = await kube.whoAmI();
+  const pair = await loadPair(kube, g.selection);
+  requireWellFormed(pair);
+  const plan = planScaleDown(pair, { now: ctx.clock.now(), delayMs: f.delayMs });
+  if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
+  if (plan.kind === "noop") return reportNoop(ctx, g, plan.message);
+  const name = nameOf(plan.slot.deployment);
+  // Refuse up front (exit 4) while a Service other than the app's previews selects the slot; retireSlot checks again.
+  const services = (await kube.listServices(plan.namespace)).filter((s) => s.metadata.namespace === plan.namespace);
+  const user = services.find((s) => !plan.previewServices.includes(nameOf(s)) && selects(s.spec?.selector, templateLabels(plan.slot.deployment)));
+  if (user) {
+    throw new RefusedError(
+      `will not scale down deployment/${name}: service/${nameOf(user)} selects its pods (${formatSelector(user.spec?.selector ?? {})}); nothing changed.`,
+      `Point service/${nameOf(user)} elsewhere first, or check with kubectl bluegreen status ${plan.app}.`,
+    );
+  }
+  const replicas = replicaCounts(plan.slot.deployment).desired;
+  const structured = g.output === "json" || g.output === "yaml";
+  const where = `${kube.contextName ? `context ${kube.contextName}` : "no context"}, namespace ${plan.namespace}`;
+  const doc = (result: string) => ({
+    kind: "BlueGreenScaleDown",
+    apiVersion: "kubectl-bluegreen/v1",
+    app: plan.app,
+    namespace: plan.namespace,
+    context: kube.contextName,
+    slotLabel: plan.slotLabel,
+    slot: plan.slot.value,
+    deployment: name,
+    replicas: { from: replicas, to: 0 },
+    delayMs: plan.delayMs,
+    lastSwitch: plan.record,
+    result,
+    dryRun: f.dryRun ?? null,
+  });
+  if (f.dryRun) {
+    if (f.dryRun === "server") await kube.patchDeployment(plan.namespace, name, { spec: { replicas: 0 } }, { dryRun: true });
+    if (structured) ctx.io.out(renderData(g.output as "json" | "yaml", doc("would-be-scaled-down")));
+    else {
+      const lines = [
+        `Plan: scale-down app ${plan.app} in namespace ${plan.namespace} (context ${kube.contextName}): deployment/${name} (${plan.slotLabel}=${plan.slot.value}) ${replicas} → 0 replicas (dry run: ${f.dryRun})`,
+        `  Why: the last ${plan.record.action} (${plan.record.at} by ${plan.record.by || "unknown"}) took traffic from ${plan.slotLabel}=${plan.slot.value}, which still holds that version`,
+        `  1. wait ${formatDuration(plan.delayMs)} (--delay ${formatDuration(f.delayMs)} after that switch)`,
+        `  2. mark ${plan.liveServices.map((s) => `service/${s}`).join(", ")} busy, so no switch sends traffic to the slot meanwhile`,
+        `  3. scale deployment/${name} to 0, only if unchanged since read, still on that version, and no Service but the app's previews selects it`,
+        `  abort scales it back to ${replicas} replicas (bounded by the live slot)`,
+      ];
+      ctx.io.out(`${lines.map(escapeTerminal).join("\n")}\n`);
+    }
+    return 0;
+  }
+  const warnings: string[] = [];
+  const r = await retireSlot(
+    ctx,
+    kube,
+    {
+      app: plan.app,
+      namespace: plan.namespace,
+      slotLabel: plan.slotLabel,
+      deployment: name,
+      version: plan.record.fromTemplate,
+      delayMs: plan.delayMs,
+      liveServices: plan.liveServices,
+      previewServices: plan.previewServices,
+      id: operationId(),
+      by,
+      prefix: "",
+    },
+    warnings,
+  );
+  if (r.status === "skipped") {
+    if (r.detail === "interrupted") throw new BlueGreenError(`interrupted before the scale-down; deployment/${name} keeps running, nothing changed.`, ExitCode.interrupted);
+    throw new ConflictError(`deployment/${name} was not scaled down: ${r.detail} since it was read; nothing changed.`, `Check with kubectl bluegreen status ${plan.app}.`);
+  }
+  for (const w of warnings) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
+  if (structured) ctx.io.out(renderData(g.output as "json" | "yaml", doc("scaled-down")));
+  else ctx.io.out(`${escapeTerminal(`app ${plan.app}: deployment/${name} (${plan.slotLabel}=${plan.slot.value}) scaled from ${replicas} to 0; abort scales it back; ${where}`)}\n`);
+  return 0;
+}

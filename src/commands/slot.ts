@@ -1,0 +1,277 @@
+// Writes to one slot's Deployment — a deploy, a scale-down to 0 — guarded so that no switch sends traffic to
+// the slot meanwhile: the live Services carry a busy mark (written conditionally) while the write is made.
+import type { Context } from "../context.js";
+import type { DeployPlan } from "../bluegreen/deploy.js";
+import type { Deployment, Service } from "../bluegreen/model.js";
+import { nameOf } from "../bluegreen/model.js";
+import { selects, templateLabels } from "../bluegreen/pair.js";
+import { rolloutStatus } from "../bluegreen/readiness.js";
+import { BUSY_ANNOTATION, type BusyAction, DEPLOY_ANNOTATION, SCALE_DOWN_AT_ANNOTATION, deployRecordOf, deploymentVersion } from "../bluegreen/record.js";
+import { formatDuration } from "../cli/duration.js";
+import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
+import type { KubeClient } from "../kube/types.js";
+import { progress } from "./common.js";
+
+/** How long to keep settling a write (reading it back) before giving up. */
+export const SETTLE_MS = 30_000;
+/** The wait before retry number attempt+1: 200ms, 400ms, … at most 2s. */
+export const backoff = (attempt: number): number => Math.min(2000, 200 * 2 ** attempt);
+export const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\.$/, "");
+export const asError = (e: unknown): BlueGreenError =>
+  e instanceof BlueGreenError ? e : new BlueGreenError(message(e), ExitCode.unexpected, "Run again with -v for details.");
+/** An error that proves the write was not applied: the API server answered with a refusal. */
+export const proven = (e: unknown): boolean => e instanceof BlueGreenError && !e.transient;
+const isConflict = (e: unknown) => asError(e).exitCode === ExitCode.conflict;
+
+/** Reads, retrying transient failures (beyond the client's own retries) until the deadline; throws the last error. */
+export async function readUntil<T>(ctx: Context, read: () => Promise<T>, deadline: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (proven(e) || ctx.clock.now().getTime() > deadline) throw e;
+      await ctx.clock.sleep(asError(e).retryAfterMs ?? backoff(attempt));
+    }
+  }
+}
+
+/** Busy marks on the live Services while one command writes a slot's Deployment. */
+export class BusyMarks {
+  /** Services we marked, with the resourceVersion the mark left. */
+  private readonly marked = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly kube: KubeClient,
+    private readonly ns: string,
+    private readonly warnings: string[],
+  ) {}
+
+  /** Marks every named live Service, conditionally on the copy given; false when one changed since it was read. */
+  async mark(live: string[], services: Service[], deployment: string, action: BusyAction, id: string): Promise<boolean> {
+    const mark = JSON.stringify({ deployment, action, id, at: this.ctx.clock.now().toISOString() });
+    for (const name of live) {
+      const svc = services.find((s) => nameOf(s) === name);
+      if (!svc) continue;
+      try {
+        const r = await this.kube.patchService(this.ns, name, { metadata: { resourceVersion: svc.metadata.resourceVersion, annotations: { [BUSY_ANNOTATION]: mark } } });
+        this.marked.set(name, r.metadata.resourceVersion ?? "");
+      } catch (e) {
+        await this.unmark();
+        if (isConflict(e)) return false;
+        throw e;
+      }
+    }
+    return true;
+  }
+
+  /** Removes our marks (best effort: a mark older than BUSY_MARK_MS is ignored anyway). */
+  async unmark(): Promise<void> {
+    for (const [name] of this.marked) {
+      const deadline = this.ctx.clock.now().getTime() + 10_000;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.kube.patchService(this.ns, name, { metadata: { annotations: { [BUSY_ANNOTATION]: null } } });
+          break;
+        } catch (e) {
+          if ((proven(e) && !isConflict(e)) || this.ctx.clock.now().getTime() > deadline) {
+            this.warnings.push(`service/${name} still carries ${BUSY_ANNOTATION} (it expires by itself): ${message(e)}`);
+            break;
+          }
+          await this.ctx.clock.sleep(backoff(attempt));
+        }
+      }
+    }
+    this.marked.clear();
+  }
+}
+
+/** A slot to scale to 0, and what must still hold when it is. */
+export interface Retirement {
+  app: string;
+  namespace: string;
+  slotLabel: string;
+  deployment: string;
+  /** The version the slot must still hold: a deploy into it since means it is no longer the old slot. */
+  version: string;
+  delayMs: number;
+  /** Live Services (marked busy while scaling) and the app's preview Services (which may select the slot). */
+  liveServices: string[];
+  previewServices: string[];
+  id: string;
+  by: string;
+  /** Said before "deployment/X was not scaled down" when it is not: what is done already ("the switch … is done, but "). */
+  prefix: string;
+}
+
+/**
+ * Waits out the delay (with a countdown, noted on the Deployment so status shows it), then scales the slot to
+ * 0: conditionally, never while a Service other than the app's previews selects it, never once a new version
+ * was deployed into it. Returns the step's detail and whether it was done ("skipped" when interrupted or replaced).
+ */
+export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, warnings: string[]): Promise<{ status: "done" | "skipped"; detail: string }> {
+  const name = r.deployment;
+  const ns = r.namespace;
+  if (r.delayMs > 0) {
+    const due = new Date(ctx.clock.now().getTime() + r.delayMs);
+    const note = (value: string | null) => kube.patchDeployment(ns, name, { metadata: { annotations: { [SCALE_DOWN_AT_ANNOTATION]: value } } });
+    try {
+      await note(JSON.stringify({ at: due.toISOString(), by: r.by, id: r.id }));
+    } catch (e) {
+      warnings.push(`the pending scale-down could not be noted on deployment/${name} (status will not show it): ${message(e)}`);
+    }
+    await countdown(ctx, due, (left) => `scaling deployment/${name} to 0 in ${left} (Ctrl-C leaves it running)`);
+    if (ctx.signal.aborted) {
+      await note(null).catch(() => undefined);
+      warnings.push(`interrupted before the scale-down: deployment/${name} was not scaled down and keeps running; kubectl bluegreen scale-down ${r.app} retires it later`);
+      return { status: "skipped", detail: "interrupted" };
+    }
+  }
+  const deadline = ctx.clock.now().getTime() + SETTLE_MS;
+  const marks = new BusyMarks(ctx, kube, ns, warnings);
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0 && ctx.clock.now().getTime() > deadline) {
+      throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: its Services kept changing.`, `Check with kubectl bluegreen status ${r.app}.`);
+    }
+    const d = await readUntil(ctx, () => kube.getDeployment(ns, name), deadline);
+    if ((d.spec?.replicas ?? 1) === 0) break;
+    if (deploymentVersion(d, r.slotLabel) !== r.version) {
+      warnings.push(`deployment/${name} was not scaled down: a new version was deployed into it since${deployRecordOf(d) ? ` (${deployRecordOf(d)!.at} by ${deployRecordOf(d)!.by})` : ""}`);
+      return { status: "skipped", detail: "a new version was deployed into it" };
+    }
+    const services = (await kube.listServices(ns)).filter((s) => s.metadata.namespace === ns);
+    // The app's preview Services select the retired slot by design; any other Service must not.
+    const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)) && !r.previewServices.includes(nameOf(s)));
+    if (user) throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: service/${nameOf(user)} selects it now.`, `Check with kubectl bluegreen status ${r.app}.`);
+    try {
+      // Mark the live Services first, conditionally: a switch that read them before fails its write, one
+      // that reads them after sees the mark and refuses to send traffic to the slot going to 0.
+      if (!(await marks.mark(r.liveServices, services, name, "scale-down", r.id))) {
+        await ctx.clock.sleep(backoff(attempt));
+        continue;
+      }
+      await kube.patchDeployment(ns, name, { metadata: { resourceVersion: d.metadata.resourceVersion, annotations: { [SCALE_DOWN_AT_ANNOTATION]: null } }, spec: { replicas: 0 } });
+      await marks.unmark();
+      break;
+    } catch (e) {
+      await marks.unmark();
+      const err = asError(e);
+      if (proven(e) && err.exitCode !== ExitCode.conflict) throw new BlueGreenError(`${r.prefix}deployment/${name} was not scaled down: ${message(e)}.`, err.exitCode, err.hint);
+      if (ctx.clock.now().getTime() > deadline) {
+        throw new BlueGreenError(`${r.prefix}whether deployment/${name} was scaled down is unknown: ${message(e)}.`, ExitCode.conflict, `Check with kubectl get deployment ${name} -n ${ns}.`);
+      }
+      await ctx.clock.sleep(backoff(attempt));
+    }
+  }
+  ctx.io.err(`deployment.apps/${name} scaled to 0\n`);
+  return { status: "done", detail: `deployment/${name} scaled to 0` };
+}
+
+/** Sleeps until `due` (or the signal), showing the time left: every second on a terminal, once otherwise. */
+async function countdown(ctx: Context, due: Date, line: (left: string) => string): Promise<void> {
+  const p = progress(ctx);
+  try {
+    for (;;) {
+      const left = due.getTime() - ctx.clock.now().getTime();
+      if (left <= 0 || ctx.signal.aborted) return;
+      p.update(line(formatDuration(Math.ceil(left / 1000) * 1000)));
+      await ctx.clock.sleep(ctx.io.errIsTTY ? Math.min(left, 1000) : left, ctx.signal);
+    }
+  } finally {
+    p.done();
+  }
+}
+
+/**
+ * Writes a deploy plan: marks the live Services busy (so a switch that raced us fails or refuses), writes the
+ * idle Deployment conditionally, and settles a lost reply by reading the deploy record back. Returns the
+ * Deployment as written.
+ */
+export async function writeDeploy(ctx: Context, kube: KubeClient, plan: DeployPlan, warnings: string[]): Promise<Deployment> {
+  const ns = plan.namespace;
+  const name = plan.deployment;
+  const services = (await kube.listServices(ns)).filter((s) => s.metadata.namespace === ns);
+  // The Services must still be as planned: the slot we write is idle only if no live Service selects it now.
+  for (const live of plan.liveServices) {
+    const svc = services.find((s) => nameOf(s) === live);
+    if (!svc || svc.spec?.selector?.[plan.slotLabel] !== plan.live.value) {
+      throw new ConflictError(`service/${live} changed since it was read (a switch ran meanwhile); nothing changed.`);
+    }
+  }
+  const marks = new BusyMarks(ctx, kube, ns, warnings);
+  return ctx.uninterruptible(async () => {
+    if (!(await marks.mark(plan.liveServices, services, name, "deploy", plan.record.id))) {
+      throw new ConflictError(`the app's Services changed while deploy was marking them (a switch ran meanwhile); nothing changed.`);
+    }
+    try {
+      return await writeSettled(ctx, kube, plan);
+    } finally {
+      await marks.unmark();
+    }
+  });
+}
+
+async function writeSettled(ctx: Context, kube: KubeClient, plan: DeployPlan): Promise<Deployment> {
+  const deadline = ctx.clock.now().getTime() + SETTLE_MS;
+  for (let attempt = 0; ; attempt++) {
+    let error: BlueGreenError;
+    try {
+      return await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch);
+    } catch (e) {
+      error = asError(e);
+      if (proven(e) && error.exitCode !== ExitCode.conflict) throw error;
+    }
+    // Conflict or unknown outcome: our record on it says whether it landed.
+    const read = await readUntil(ctx, () => kube.getDeployment(plan.namespace, plan.deployment), deadline).catch(() => undefined);
+    if (!read) throw new UnreachableError(`${error.message.replace(/\.$/, "")}, and deployment/${plan.deployment} could not be read back to learn whether the deploy was applied.`);
+    if (deployRecordOf(read)?.id === plan.record.id) {
+      ctx.io.err(`deployment/${plan.deployment}: the reply was lost, but the deploy was applied (read back)\n`);
+      return read;
+    }
+    if (read.metadata.generation !== plan.slot.deployment.metadata.generation || read.metadata.annotations?.[DEPLOY_ANNOTATION] !== plan.slot.deployment.metadata.annotations?.[DEPLOY_ANNOTATION]) {
+      throw new ConflictError(`deployment/${plan.deployment} was changed by someone else since it was read; nothing changed.`);
+    }
+    // Only its status moved (the controller writes it often): the spec is as planned, so send it again on the new resourceVersion.
+    if (ctx.clock.now().getTime() > deadline) throw error;
+    plan.patch.metadata.resourceVersion = read.metadata.resourceVersion ?? "";
+    await ctx.clock.sleep(error.exitCode === ExitCode.conflict ? 0 : (error.retryAfterMs ?? backoff(attempt)));
+  }
+}
+
+/**
+ * Waits for a Deployment's rollout by kubectl's rules, with progress on stderr; refuses (exit 4) with the
+ * rollout's reason when it fails or the timeout passes.
+ */
+export async function waitForRollout(ctx: Context, kube: KubeClient, ns: string, name: string, timeoutMs: number, generation?: number): Promise<Deployment> {
+  const deadline = ctx.clock.now().getTime() + timeoutMs;
+  const p = progress(ctx);
+  try {
+    for (;;) {
+      let d: Deployment | undefined;
+      let why: string;
+      try {
+        d = await kube.getDeployment(ns, name);
+        // A status from before our write does not count.
+        const seen = generation === undefined || (d.status?.observedGeneration ?? 0) >= generation;
+        const r = rolloutStatus(d);
+        if (seen && r.done) {
+          p.update(r.message);
+          return d;
+        }
+        if (seen && r.failed) throw new RefusedError(`the rollout of deployment/${name} failed: ${r.message}; the new template was written to it, and the live slot was not touched.`, `See kubectl describe deployment/${name} -n ${ns}.`);
+        why = seen ? r.message : "Waiting for deployment spec update to be observed...";
+      } catch (e) {
+        if (proven(e)) throw e;
+        why = message(e);
+      }
+      p.update(why);
+      if (ctx.signal.aborted) throw new BlueGreenError(`interrupted while waiting for deployment/${name} to roll out; the deploy was written and the rollout goes on.`, ExitCode.interrupted);
+      if (ctx.clock.now().getTime() >= deadline) {
+        throw new RefusedError(`timed out after ${formatDuration(timeoutMs)} waiting for deployment/${name}: ${why}`, `The deploy was written; check it with kubectl rollout status deployment/${name} -n ${ns}, or wait longer with --timeout.`);
+      }
+      await ctx.clock.sleep(1000, ctx.signal);
+    }
+  } finally {
+    p.done();
+  }
+}

@@ -1,0 +1,54 @@
+// A deploy for people and scripts: what --dry-run prints, and the -o json|yaml document.
+import type { DeployPlan } from "../bluegreen/deploy.js";
+import type { RolloutStatus } from "../bluegreen/readiness.js";
+import { BUSY_ANNOTATION, DEPLOY_ANNOTATION } from "../bluegreen/record.js";
+import { formatDuration } from "../cli/duration.js";
+import { escapeTerminal } from "./escape.js";
+
+/** The steps of a deploy, in order: what --dry-run prints. */
+export function renderDeployPlan(plan: DeployPlan, context: string, o: { dryRun?: "client" | "server"; wait: boolean; timeoutMs: number }): string {
+  const live = plan.liveServices.map((s) => `service/${s}`).join(", ");
+  const lines = [
+    `Plan: deploy into app ${plan.app} in namespace ${plan.namespace} (context ${context}): deployment/${plan.deployment} (${plan.slotLabel}=${plan.slot.value}, idle)` +
+      (o.dryRun ? ` (dry run: ${o.dryRun})` : ""),
+    `  From: the ${plan.record.source} slot's pod template (${plan.record.source === "live" ? `deployment/${plan.live.deployment.metadata.name}` : `deployment/${plan.deployment}`})`,
+  ];
+  if (plan.changes.length === 0) {
+    lines.push("  Changes: none; the Deployment is left as it is");
+  } else {
+    lines.push("  Changes:");
+    for (const c of plan.changes) lines.push(`    ${c}`);
+    lines.push(
+      `  1. mark ${live} (${BUSY_ANNOTATION}), only if unchanged since read, so no switch sends traffic to the slot meanwhile`,
+      `  2. patch deployment/${plan.deployment}: pod template and ${plan.replicas} replicas, only if unchanged since resourceVersion ${plan.resourceVersion}; record it in ${DEPLOY_ANNOTATION}`,
+      `  3. remove the marks`,
+    );
+  }
+  if (o.wait) lines.push(`  then wait up to ${formatDuration(o.timeoutMs)} for the rollout (as kubectl rollout status)`);
+  lines.push(`  ${plan.slotLabel}=${plan.live.value} stays live; nothing is switched`);
+  return `${lines.map((l) => escapeTerminal(l)).join("\n")}\n`;
+}
+
+/** The machine-readable result of deploy. */
+export function deployDocument(plan: DeployPlan, context: string, result: string, dryRun?: "client" | "server", rollout?: RolloutStatus): unknown {
+  return {
+    kind: "BlueGreenDeploy",
+    apiVersion: "kubectl-bluegreen/v1",
+    app: plan.app,
+    namespace: plan.namespace,
+    context,
+    slotLabel: plan.slotLabel,
+    slot: plan.slot.value,
+    deployment: plan.deployment,
+    liveSlot: plan.live.value,
+    source: plan.record.source,
+    replicas: plan.replicas,
+    images: plan.record.images,
+    changes: plan.changes,
+    result,
+    rollout: rollout ? { done: rollout.done, message: rollout.message } : null,
+    dryRun: dryRun ?? null,
+    record: plan.record,
+    warnings: plan.replaces ? [plan.replaces] : [],
+  };
+}
