@@ -357,22 +357,28 @@ class Client implements KubeClient {
     });
   }
 
-  async proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer> {
+  proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer> {
     const name = target.port ? `${target.name}:${target.port}` : target.name;
-    const what = `get ${target.kind}s/${name}/proxy${target.path}`;
-    try {
-      // One attempt (a "write" is never retried), bounded by the probe's own timeout.
-      const r = await this.call(what, "write", (o) =>
-        target.kind === "pod"
-          ? this.core.connectGetNamespacedPodProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o)
-          : this.core.connectGetNamespacedServiceProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o),
-      timeoutMs);
-      return { status: r.httpStatusCode, message: firstLine(typeof r.data === "string" ? r.data : "") };
-    } catch (e) {
-      const api = apiFailure(e);
-      if (api) return { status: api.code, message: api.message };
-      throw toBlueGreenError(e, what, this.server);
-    }
+    // One attempt (a "write" is never retried), bounded by the probe's own timeout. An HTTP status, the pod's or
+    // the API server's, is an answer; only a failure to get one is an error.
+    return this.call(
+      `get ${target.kind}s/${name}/proxy${target.path}`,
+      "write",
+      async (o) => {
+        try {
+          const r =
+            target.kind === "pod"
+              ? await this.core.connectGetNamespacedPodProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o)
+              : await this.core.connectGetNamespacedServiceProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o);
+          return { status: r.httpStatusCode, message: firstLine(typeof r.data === "string" ? r.data : "") };
+        } catch (e) {
+          const api = apiFailure(e);
+          if (api) return { status: api.code, message: firstLine(api.message) };
+          throw e;
+        }
+      },
+      timeoutMs,
+    );
   }
 
   scaleDeployment(ns: string, name: string, replicas: number, opts: WriteOptions & { resourceVersion?: string } = {}): Promise<Deployment> {

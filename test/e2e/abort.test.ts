@@ -64,18 +64,19 @@ describe("abort", () => {
     expect(selectorOf(n, "myapp").version).toBe("v1");
     expect(replicas(n, "myapp-v2")).toBe(0);
     expect(replicas(n, "myapp-v1")).toBe(3);
-    // The scale-down mark is gone once the scale-down is done.
-    expect(kubectlJson(["get", "service", "myapp", "-n", n]).metadata.annotations["kubectl-bluegreen/scaling-down"]).toBeUndefined();
+    // The busy mark is gone once the scale-down is done, and so is the pending scale-down on the Deployment.
+    expect(kubectlJson(["get", "service", "myapp", "-n", n]).metadata.annotations["kubectl-bluegreen/busy"]).toBeUndefined();
+    expect(kubectlJson(["get", "deployment", "myapp-v2", "-n", n]).metadata.annotations?.["kubectl-bluegreen/scale-down-at"]).toBeUndefined();
   });
 
   it("a switch refuses (exit 4) to send traffic to a slot being scaled down; a stale mark is ignored", async () => {
     const n = await ns("ab-marked");
     await createApp(n);
-    const mark = (at: Date) => `kubectl-bluegreen/scaling-down=${JSON.stringify({ deployment: "myapp-v2", id: "0123456789abcdef", at: at.toISOString() })}`;
+    const mark = (at: Date) => `kubectl-bluegreen/busy=${JSON.stringify({ deployment: "myapp-v2", action: "scale-down", id: "0123456789abcdef", at: at.toISOString() })}`;
     kubectlOk(["annotate", "service", "myapp", "-n", n, mark(new Date())]);
     const r = bluegreen(["promote", "myapp", "--to", "v2"], { namespace: n });
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(4);
-    expect(r.stderr).toMatch(/^error: deployment\/myapp-v2 is being scaled down by an abort --scale-down \(marked on service\/myapp at \S+\); nothing changed\.\n/);
+    expect(r.stderr).toMatch(/^error: deployment\/myapp-v2 is being scaled down \(marked on service\/myapp at \S+\); nothing changed\.\n/);
     expect(selectorOf(n, "myapp").version).toBe("v1");
     // A mark left by a killed command expires after 5 minutes.
     kubectlOk(["annotate", "service", "myapp", "-n", n, "--overwrite", mark(new Date(Date.now() - 6 * 60_000))]);
