@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the local test bed: the tutorial app (namespace blue-green, Deployments
-# myapp-v1 and myapp-v2 with 3 replicas each, Service myapp on version v1), then
-# status, diff, promote, status, abort, status — each command shown with its output.
+# myapp-v1 and myapp-v2 with 3 replicas each, both running registry.example/myapp:v1, Service myapp on
+# version v1), then a whole release through the plugin — status, deploy v2 into the idle slot, status, diff,
+# promote with a probe, status, scale-down of the old slot, abort (which scales it back and switches), status —
+# each command shown with its output.
 #
 # From a fresh clone it sets itself up (Node.js, npm dependencies, build, test bed binaries).
 # It stops the test bed afterwards if it started it; BLUEGREEN_DEMO_KEEP=1 leaves it running.
@@ -16,15 +18,14 @@ testbed_use || die "could not start the test bed"
 eval "$(bash scripts/testbed.sh env)"
 export PATH="$BLUEGREEN_ROOT/bin:$PATH"
 
-# A fresh tutorial app every run.
+# A fresh tutorial app every run: myapp-v2 is the idle slot, still on the previous release (v1).
 kubectl delete namespace blue-green --ignore-not-found --wait=true >/dev/null
-# v1 and its Service first, v2 later — as in a real release, so the ReplicaSets show v2 as the newer
-# version (both in the same second would be no evidence either way, and plain promote would refuse).
-kubectl apply -f scripts/demo/tutorial.yaml -l 'version!=v2'
+kubectl apply -f scripts/demo/tutorial.yaml
 kubectl rollout status deployment/myapp-v1 -n blue-green --timeout=2m
-sleep 1
-kubectl apply -f scripts/demo/tutorial.yaml -l 'version=v2'
 kubectl rollout status deployment/myapp-v2 -n blue-green --timeout=2m
+# The probe goes through the API server's pod proxy, which needs the test bed's data plane (pods that answer).
+probe=(--probe 8080/)
+grep -qx 'DATAPLANE=on' "${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}/run/dataplane.env" 2>/dev/null || { probe=(); echo "(data plane off: promote runs without --probe)"; }
 
 run() {
   printf '\n\033[1m$ %s\033[0m\n' "$*"
@@ -34,8 +35,11 @@ run() {
 }
 
 run kubectl bluegreen status myapp -n blue-green
-run kubectl bluegreen diff myapp -n blue-green
-run kubectl bluegreen promote myapp -n blue-green
+run kubectl bluegreen deploy myapp -n blue-green --image registry.example/myapp:v2
 run kubectl bluegreen status myapp -n blue-green
+run kubectl bluegreen diff myapp -n blue-green
+run kubectl bluegreen promote myapp -n blue-green "${probe[@]}"
+run kubectl bluegreen status myapp -n blue-green
+run kubectl bluegreen scale-down myapp -n blue-green --delay 5s
 run kubectl bluegreen abort myapp -n blue-green
 run kubectl bluegreen status myapp -n blue-green -o wide

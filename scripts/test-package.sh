@@ -21,7 +21,7 @@
 # BLUEGREEN_PACKAGE_REUSE=1 checks dist/ and krew-manifest.yaml as they are instead.
 #
 # End-to-end tests: the files given as arguments, else those of test/e2e/{status,promote,abort,diff,errors,
-# faults,transport}.test.ts that exist. BLUEGREEN_PACKAGE_E2E=all runs the whole e2e project, =none skips it.
+# faults,transport,release}.test.ts that exist. BLUEGREEN_PACKAGE_E2E=all runs the whole e2e project, =none skips it.
 # They need the test bed: used when it is up (scripts/testbed.sh status), else started and stopped here.
 #
 # Needs: Go >= 1.24 the first time (krew is built once into ~/.cache/kubectl-bluegreen/krew/<version>),
@@ -255,7 +255,7 @@ fi
 section "end-to-end tests with the krew-installed plugin"
 E2E_FILES=("$@")
 if [ ${#E2E_FILES[@]} -eq 0 ]; then
-  for f in status promote abort diff errors faults transport; do [ -f "test/e2e/$f.test.ts" ] && E2E_FILES+=("test/e2e/$f.test.ts"); done
+  for f in status promote abort diff errors faults transport release; do [ -f "test/e2e/$f.test.ts" ] && E2E_FILES+=("test/e2e/$f.test.ts"); done
 fi
 case "${BLUEGREEN_PACKAGE_E2E:-}" in
   all) E2E_FILES=() RUN_E2E=1 ;;

@@ -43,8 +43,10 @@ export interface DeployPlan {
   /** The JSON merge patch to send (its metadata.resourceVersion makes it conditional). */
   patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { replicas: number; template?: unknown } };
   record: DeployRecord;
-  /** What changes, one line each ("image of container web: a → b"); empty when the template and replicas stay. */
+  /** What changes, one line each ("image of container web: a → b"). */
   changes: string[];
+  /** The template and replicas stay as they are: nothing to write. */
+  unchanged: boolean;
   /** Live Services, marked busy while the write is made so no switch sends traffic to the slot meanwhile. */
   liveServices: string[];
   /** Set when the idle slot holds the version abort would go back to, which this deploy replaces. */
@@ -128,6 +130,8 @@ function describeChanges(before: PodTemplate, after: PodTemplate, slotLabel: str
       const x = oldEnv.get(e.name);
       if (!x || canonicalJson(x) !== canonicalJson(e)) lines.push(`env of container ${c.name}: ${e.name}=${e.value ?? "(from a source)"}`);
     }
+    const newEnv = new Set((c.env ?? []).map((e) => e.name));
+    for (const name of oldEnv.keys()) if (!newEnv.has(name)) lines.push(`env of container ${c.name}: ${name} removed`);
   }
   for (const name of old.keys()) if (!containersOf(after).some((c) => c.name === name)) lines.push(`container ${name}: removed`);
   // Everything else the template carries (probes, resources, volumes, labels…): said once, diff shows it.
@@ -197,7 +201,7 @@ export function planDeploy(pair: AppPair, services: Service[], o: DeployOptions)
   // Replacing the version traffic left means abort has nothing to go back to.
   const last = agreedRecord(pair).record;
   const replaces =
-    templatePatch !== undefined && last?.action === "promote" && last.from === idle.value && deploymentVersion(d, slotLabel) === last.fromTemplate
+    last?.action === "promote" && last.from === idle.value && deploymentVersion(d, slotLabel) === last.fromTemplate && record.template !== last.fromTemplate
       ? `deployment/${name} holds the version traffic left at ${last.at} (${containersOf(before).map((c) => c.image ?? "").join(", ")}), the one abort would go back to; after this deploy, abort refuses and the previous version is gone from the cluster`
       : undefined;
   return {
@@ -222,6 +226,7 @@ export function planDeploy(pair: AppPair, services: Service[], o: DeployOptions)
     },
     record,
     changes,
+    unchanged: templatePatch === undefined && replicas === oldReplicas,
     liveServices: pair.liveServices.map(nameOf),
     replaces,
   };

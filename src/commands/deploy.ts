@@ -29,11 +29,11 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   };
   if (f.dryRun) {
     warn();
-    if (f.dryRun === "server" && plan.changes.length) await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch, { dryRun: true });
+    if (f.dryRun === "server" && !plan.unchanged) await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch, { dryRun: true });
     ctx.io.out(structured ? renderData(g.output as "json" | "yaml", deployDocument(plan, context, "would-be-deployed", f.dryRun)) : renderDeployPlan(plan, context, f));
     return 0;
   }
-  const unchanged = plan.changes.length === 0;
+  const unchanged = plan.unchanged;
   let written = plan.slot.deployment;
   if (!unchanged) {
     written = await writeDeploy(ctx, kube, plan, warnings);

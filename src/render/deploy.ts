@@ -13,7 +13,7 @@ export function renderDeployPlan(plan: DeployPlan, context: string, o: { dryRun?
       (o.dryRun ? ` (dry run: ${o.dryRun})` : ""),
     `  From: the ${plan.record.source} slot's pod template (${plan.record.source === "live" ? `deployment/${plan.live.deployment.metadata.name}` : `deployment/${plan.deployment}`})`,
   ];
-  if (plan.changes.length === 0) {
+  if (plan.unchanged) {
     lines.push("  Changes: none; the Deployment is left as it is");
   } else {
     lines.push("  Changes:");
