@@ -163,6 +163,18 @@ function repeated(argv: string[], flag: string): string[] {
   return out;
 }
 
+/** The checks flags of promote and abort, for yargs. */
+const CHECK_OPTIONS = {
+  probe: {
+    type: "string",
+    describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after",
+  },
+  "probe-timeout": { type: "string", default: "10s", describe: "How long one probe may take" },
+  "pre-check": { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" },
+  "post-check": { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" },
+  "check-timeout": { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" },
+} as const;
+
 /** The checks flags of promote and abort. */
 function checks(a: Raw, argv: string[]): Checks {
   const probes: Probe[] = repeated(argv, "--probe").map((text) => {
@@ -355,11 +367,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           })
           .option("scale-up", { type: "boolean", describe: "If the idle slot runs fewer replicas than the live one, scale it up and wait first" })
           .option("scale-down-after", { type: "string", describe: "Scale the old slot to 0 this long after the switch is verified and checked (abort scales it back)" })
-          .option("probe", { type: "string", describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after" })
-          .option("probe-timeout", { type: "string", default: "10s", describe: "How long one probe may take" })
-          .option("pre-check", { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" })
-          .option("post-check", { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" })
-          .option("check-timeout", { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" })
+          .options(CHECK_OPTIONS)
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
@@ -404,11 +412,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
             default: "2s",
             describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
           })
-          .option("probe", { type: "string", describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after" })
-          .option("probe-timeout", { type: "string", default: "10s", describe: "How long one probe may take" })
-          .option("pre-check", { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" })
-          .option("post-check", { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" })
-          .option("check-timeout", { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" })
+          .options(CHECK_OPTIONS)
           .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
           .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
           .example("$0 abort myapp", "Send traffic back to the previous slot")

@@ -14,11 +14,5 @@ export async function abort(ctx: Context, g: GlobalOptions, f: AbortFlags): Prom
   const p = planAbort(pair, { scaleDown: f.scaleDown, scaleDownDelayMs: f.scaleDownDelayMs, by, now: ctx.clock.now(), id: operationId(), checks: f.checks });
   if (p.kind === "refused") throw new RefusedError(`${p.message}.`, p.hint);
   if (p.kind === "noop") return reportNoop(ctx, g, p.message);
-  return runSwitch(ctx, g, kube, p, {
-    dryRun: f.dryRun,
-    verifyTimeoutMs: f.verifyTimeoutMs,
-    propagationDelayMs: f.propagationDelayMs,
-    waitTimeoutMs: f.timeoutMs,
-    kubeconfig: g.kube.kubeconfig,
-  });
+  return runSwitch(ctx, g, kube, p, f);
 }

@@ -42,11 +42,5 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
     p = await plan(ctx, kube, g, f, by, id);
     if (typeof p === "string") return reportNoop(ctx, g, p);
   }
-  return runSwitch(ctx, g, kube, p, {
-    dryRun: f.dryRun,
-    verifyTimeoutMs: f.verifyTimeoutMs,
-    propagationDelayMs: f.propagationDelayMs,
-    waitTimeoutMs: f.timeoutMs,
-    kubeconfig: g.kube.kubeconfig,
-  });
+  return runSwitch(ctx, g, kube, p, f);
 }

@@ -64,8 +64,9 @@ export async function runSwitch(
   g: GlobalOptions,
   kube: KubeClient,
   plan: SwitchPlan,
-  o: { dryRun?: "client" | "server"; verifyTimeoutMs: number; propagationDelayMs: number; waitTimeoutMs: number; kubeconfig?: string },
+  f: { dryRun?: "client" | "server"; verifyTimeoutMs: number; propagationDelayMs: number; timeoutMs: number },
 ): Promise<number> {
+  const o = { dryRun: f.dryRun, verifyTimeoutMs: f.verifyTimeoutMs, propagationDelayMs: f.propagationDelayMs, waitTimeoutMs: f.timeoutMs, kubeconfig: g.kube.kubeconfig };
   if (o.dryRun) {
     // A slot abort scales up first cannot be ready yet: that is what the plan's scale-up step is for.
     const scaled = plan.steps.some((s) => s.kind === "scale-up");
