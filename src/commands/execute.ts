@@ -55,9 +55,7 @@ class Execution {
     for (const step of this.plan.steps) {
       const beforeSwitch = step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || ((step.kind === "probe" || step.kind === "command") && step.when === "before");
       if (this.ctx.signal.aborted && beforeSwitch) {
-        const scaled = this.steps.find((s) => s.step === "scale-up" && s.status === "done");
-        const what = scaled ? `${scaled.detail}, and traffic was not switched` : "nothing changed";
-        return this.stop(step, new BlueGreenError(`interrupted before any Service was written; ${what}.`, ExitCode.interrupted));
+        return this.stop(step, new BlueGreenError(`interrupted before any Service was written; ${this.unchangedSoFar()}.`, ExitCode.interrupted));
       }
       try {
         switch (step.kind) {
@@ -106,11 +104,11 @@ class Execution {
             const failed = step.kind === "probe" ? await this.probe(step) : await this.command(step);
             const why = typeof failed === "string" ? failed : failed?.join("; ");
             if (why === "interrupted" || (!why && this.ctx.signal.aborted && step.when === "after")) {
-              if (step.when === "before") return this.stop(step, new BlueGreenError("interrupted before any Service was written; nothing changed.", ExitCode.interrupted));
+              if (step.when === "before") return this.stop(step, new BlueGreenError(`interrupted before any Service was written; ${this.unchangedSoFar()}.`, ExitCode.interrupted));
               return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
             }
             if (why && step.when === "before") {
-              return this.stop(step, new RefusedError(`the ${what} before the switch failed: ${why}; nothing changed.`, checkHint(step)));
+              return this.stop(step, new RefusedError(`the ${what} before the switch failed: ${why}; ${this.unchangedSoFar()}.`, checkHint(step)));
             }
             if (why) return this.back(`the ${what} after the switch failed: ${why}`, "check");
             this.done(step, step.kind === "probe" ? `${step.targets.length} probe(s) answered 2xx` : `${step.command}: exit 0`);
@@ -122,6 +120,12 @@ class Execution {
       }
     }
     return this.outcome("all-new");
+  }
+
+  /** Before the switch: "nothing changed", or what a scale-up did. */
+  private unchangedSoFar(): string {
+    const scaled = this.steps.find((s) => s.step === "scale-up" && s.status === "done");
+    return scaled ? `${scaled.detail}, and traffic was not switched` : "nothing changed";
   }
 
   private done(step: Step, detail: string, status: StepStatus = "done"): void {
