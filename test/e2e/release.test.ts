@@ -65,7 +65,7 @@ describe("release lifecycle", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bluegreen-release-"));
     const seen = path.join(dir, "post-check.env");
     const promote = bluegreenAsync(
-      ["promote", "shop", "--probe", "8080/", "--post-check", `env | grep ^BLUEGREEN_ | sort > ${seen}`, "--scale-down-after", "5s", "--propagation-delay", "0s"],
+      ["promote", "shop", "--probe", "8080/", "--post-check", `env | grep -E '^BLUEGREEN_(APP|NAMESPACE|CONTEXT|FROM|TO|PREVIEW_SERVICE)=' | sort > ${seen}`, "--scale-down-after", "5s", "--propagation-delay", "0s"],
       { namespace: n },
     );
     const pending = await waitFor("status to show the pending scale-down", () => statusOf(n).pendingScaleDown ?? undefined, 60_000, 200);
