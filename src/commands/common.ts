@@ -3,7 +3,7 @@ import type { AppSelection } from "../cli/app.js";
 import type { Context } from "../context.js";
 import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import { pairProblem } from "../bluegreen/plan.js";
-import type { Labels, Pod, ReplicaSet } from "../bluegreen/model.js";
+import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { escapeTerminal } from "../render/escape.js";
@@ -15,6 +15,11 @@ export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<Ap
     kube.listDeployments(ns, deploymentSelector(sel)),
     kube.listServices(ns),
   ]);
+  return pairsOf(sel, ns, deployments, services);
+}
+
+/** The apps of the selection among these Deployments and Services (those of namespace ns only, when given). */
+export function pairsOf(sel: AppSelection, ns: string | undefined, deployments: Deployment[], services: Service[]): AppPair[] {
   // Only objects of the namespace asked for, whatever the server returned.
   const inScope = (o: { metadata: { namespace?: string } }) => ns === undefined || o.metadata.namespace === ns;
   return findApps(sel, deployments.filter(inScope), services.filter(inScope), sel.slotLabel);

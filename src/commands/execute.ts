@@ -393,13 +393,17 @@ class Execution {
 
   // --- verify ------------------------------------------------------------------------------------------
 
-  /** Waits until every live Service's EndpointSlices hold ready endpoints of the target only; API errors retried. */
+  /**
+   * Waits until every live Service's EndpointSlices hold ready endpoints of the target only; API errors retried.
+   * Between reads it watches the slices it read, so it reads again as soon as the controller writes them.
+   */
   private async verify(): Promise<string | BlueGreenError | "interrupted" | undefined> {
     const deadline = this.ctx.clock.now().getTime() + this.o.verifyTimeoutMs;
     let why: string | BlueGreenError = "";
     for (let attempt = 0; ; attempt++) {
+      let read: { service: string; resourceVersion: string }[] = [];
       try {
-        why = await endpointsWhy(this.kube, this.plan);
+        ({ why, read } = await endpointsWhy(this.kube, this.plan));
         if (!why) return undefined;
       } catch (e) {
         // A refusal (403) will not heal; anything else is retried until --verify-timeout.
@@ -407,9 +411,21 @@ class Execution {
         why = asError(e);
       }
       if (this.ctx.signal.aborted) return "interrupted";
-      if (this.ctx.clock.now().getTime() >= deadline) return why;
-      const retryAfter = typeof why === "string" ? undefined : why.retryAfterMs;
-      await this.ctx.clock.sleep(retryAfter ?? (typeof why === "string" ? 500 : backoff(attempt)), this.ctx.signal);
+      const left = deadline - this.ctx.clock.now().getTime();
+      if (left <= 0) return why;
+      if (typeof why === "string" && read.length > 0) {
+        // The first change to any of the slices read (or VERIFY_REREAD_MS without one, or the deadline).
+        const stop = new AbortController();
+        const onAbort = () => stop.abort();
+        this.ctx.signal.addEventListener("abort", onAbort, { once: true });
+        const maxMs = Math.min(VERIFY_REREAD_MS, left);
+        await Promise.race(read.map((r) => this.kube.changed({ resource: "endpointslices", namespace: this.ns, labelSelector: `kubernetes.io/service-name=${r.service}` }, r.resourceVersion, maxMs, stop.signal)));
+        stop.abort();
+        this.ctx.signal.removeEventListener("abort", onAbort);
+      } else {
+        const retryAfter = typeof why === "string" ? undefined : why.retryAfterMs;
+        await this.ctx.clock.sleep(Math.min(retryAfter ?? backoff(attempt), left), this.ctx.signal);
+      }
     }
   }
 
@@ -573,6 +589,9 @@ class Execution {
   }
 }
 
+/** Verification reads the EndpointSlices again at least this often, even when no watch event came. */
+const VERIFY_REREAD_MS = 1000;
+
 const checkHint = (step: Extract<Step, { kind: "probe" | "command" }>): string =>
   step.kind === "probe" ? "Check the pods of the target slot, or allow longer with --probe-timeout." : "See the check's output above.";
 
@@ -632,19 +651,24 @@ export async function waitForTarget(ctx: Context, kube: KubeClient, plan: Switch
   }
 }
 
-/** Why the live Services' EndpointSlices do not yet hold ready endpoints of the target only ("" when they do). */
-async function endpointsWhy(kube: KubeClient, plan: SwitchPlan): Promise<string> {
+/**
+ * Why the live Services' EndpointSlices do not yet hold ready endpoints of the target only ("" when they do),
+ * and the resourceVersion each Service's slices were read at (to wait for their next change).
+ */
+async function endpointsWhy(kube: KubeClient, plan: SwitchPlan): Promise<{ why: string; read: { service: string; resourceVersion: string }[] }> {
+  const read: { service: string; resourceVersion: string }[] = [];
   for (const w of plan.writes.filter((x) => x.role === "live")) {
     const common = Object.fromEntries(Object.entries(w.selector).filter(([k]) => k !== plan.slotLabel));
     const [slices, pods] = await Promise.all([kube.listEndpointSlices(plan.namespace, w.service), kube.listPods(plan.namespace, formatSelector(common))]);
+    read.push({ service: w.service, resourceVersion: slices.resourceVersion });
     const slotOf = new Map(pods.map((p) => [p.metadata.name ?? "", p.metadata.labels?.[plan.slotLabel]]));
-    const endpoints = slices.flatMap((s) => s.endpoints ?? []);
+    const endpoints = slices.items.flatMap((s) => s.endpoints ?? []);
     const ready = endpoints.filter((e) => e.conditions?.ready !== false);
     const foreign = endpoints.filter((e) => slotOf.get(e.targetRef?.name ?? "") !== plan.to.value);
-    if (foreign.length > 0) return `service/${w.service} still has ${foreign.length} endpoints outside ${plan.slotLabel}=${plan.to.value}`;
-    if (ready.length === 0) return `service/${w.service} has no ready endpoints`;
+    if (foreign.length > 0) return { why: `service/${w.service} still has ${foreign.length} endpoints outside ${plan.slotLabel}=${plan.to.value}`, read };
+    if (ready.length === 0) return { why: `service/${w.service} has no ready endpoints`, read };
   }
-  return "";
+  return { why: "", read };
 }
 
 /** --dry-run=server: every write of the plan, sent with dryRun=All so the API server validates and admits it. */

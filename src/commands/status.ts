@@ -4,7 +4,10 @@ import { type AppStatus, appStatus, needsAttention } from "../bluegreen/verdict.
 import type { KubeClient } from "../kube/types.js";
 import { renderData } from "../render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
-import { loadPairs, loadReplicaSets, notFound } from "./common.js";
+import { deploymentSelector } from "../bluegreen/pair.js";
+import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
+import { loadPairs, loadReplicaSets, notFound, pairsOf } from "./common.js";
+import { Mirror } from "./mirror.js";
 
 async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]> {
   const [pairs, replicaSets] = await Promise.all([
@@ -32,22 +35,54 @@ function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
 /** status [APP]: both slots, what is live, and a verdict; exit 1 when an app needs attention. */
 export async function status(ctx: Context, g: GlobalOptions, watch: boolean): Promise<number> {
   const kube = await ctx.kube(g.kube);
-  let list = await collect(kube, g);
-  let last = render(ctx, g, list);
+  if (watch) return follow(ctx, kube, g);
+  const list = await collect(kube, g);
+  show(ctx, g, kube, list, render(ctx, g, list));
+  return list.some(needsAttention) ? 1 : 0;
+}
+
+function show(ctx: Context, g: GlobalOptions, kube: KubeClient, list: AppStatus[], text: string): void {
   if (list.length === 0 && g.output !== "json" && g.output !== "yaml") {
     ctx.io.err(`No blue/green apps (Deployments with label ${g.selection.appLabel}) found in ${g.selection.allNamespaces ? "any namespace" : `namespace ${kube.namespace}`}.\n`);
   } else {
-    ctx.io.out(last);
+    ctx.io.out(text);
   }
-  while (watch && !ctx.signal.aborted) {
-    await ctx.clock.sleep(2000, ctx.signal);
-    if (ctx.signal.aborted) break;
-    list = await collect(kube, g);
-    const text = render(ctx, g, list);
-    if (text !== last) {
+}
+
+/** Prints after a change settled for this long: one screen for a burst of events (a rollout, a switch). */
+const SETTLE_MS = 100;
+
+/**
+ * status --watch: lists once, then follows the Deployments, Services and ReplicaSets with watches, and prints
+ * the screen again whenever what it shows changed, until Ctrl-C.
+ */
+async function follow(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise<number> {
+  const sel = g.selection;
+  const ns = sel.allNamespaces ? undefined : kube.namespace;
+  const deployments = new Mirror<Deployment>(kube, { resource: "deployments", namespace: ns, labelSelector: deploymentSelector(sel) });
+  const services = new Mirror<Service>(kube, { resource: "services", namespace: ns });
+  const replicaSets = new Mirror<ReplicaSet>(kube, { resource: "replicasets", namespace: ns, labelSelector: deploymentSelector(sel) });
+  await Promise.all([deployments.list(), services.list(), replicaSets.list()]);
+  const current = () => pairsOf(sel, ns, deployments.items(), services.items()).map((p) => appStatus(p, replicaSets.items()));
+  let list = current();
+  if (list.length === 0 && (sel.app !== undefined || sel.selector !== undefined)) throw await notFound(kube, sel);
+  let last = render(ctx, g, list);
+  show(ctx, g, kube, list, last);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onChange = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      list = current();
+      const text = render(ctx, g, list);
+      if (text === last) return;
       ctx.io.out(`\n${text}`);
       last = text;
-    }
+    }, SETTLE_MS);
+  };
+  try {
+    await Promise.all([deployments.follow(ctx, onChange), services.follow(ctx, onChange), replicaSets.follow(ctx, onChange)]);
+  } finally {
+    clearTimeout(timer);
   }
   return list.some(needsAttention) ? 1 : 0;
 }

@@ -1,31 +1,12 @@
-// The one place that imports @kubernetes/client-node. Loaded only by commands that talk to a
-// cluster (see Context.kube), so --help, version and completion scripts start fast.
-// The kubeconfig is read by kubectl's rules (./kubeconfig.ts); client-node authenticates (certificates,
-// tokens, exec plugins, auth providers) and sends the requests.
-import {
-  AppsV1Api,
-  AuthenticationV1Api,
-  type Cluster,
-  type ConfigurationOptions,
-  type Context as ClientContext,
-  CoreV1Api,
-  createConfiguration,
-  DiscoveryV1Api,
-  KubeConfig,
-  type Middleware,
-  Observable,
-  type ObservableMiddleware,
-  PatchStrategy,
-  type RequestContext,
-  ServerConfiguration,
-  setHeaderOptions,
-  type User,
-} from "@kubernetes/client-node";
-import { readFileSync } from "node:fs";
-import type https from "node:https";
+// The plugin's conversation with the API server (KubeClient): plain JSON over Node's http/https (./http.ts),
+// authenticated as the kubeconfig says (./auth.ts, which takes client-node's exec plugin runner, and its whole
+// KubeConfig only for auth-providers and proxy-url). The kubeconfig is read by kubectl's rules (./kubeconfig.ts).
 import type { Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
-import { ForbiddenError, NotFoundError } from "../errors.js";
+import type { Agent } from "node:http";
+import { ForbiddenError, NotFoundError, UnreachableError } from "../errors.js";
+import { type Credentials, credentials } from "./auth.js";
 import { apiFailure, toBlueGreenError } from "./errors.js";
+import { body, type HttpAnswer, HttpError, json, send, stream } from "./http.js";
 import {
   EmptyConfig,
   inClusterPossible,
@@ -37,7 +18,6 @@ import {
   selectContext,
 } from "./kubeconfig.js";
 import {
-  CredentialError,
   callDeadlineMs,
   DeadlineExceeded,
   networkCode,
@@ -45,7 +25,7 @@ import {
   redactUrls,
   splitServerUrl,
 } from "./transport.js";
-import type { KubeClient, KubeOptions, ProxyAnswer, ProxyTarget, WriteOptions } from "./types.js";
+import type { Collection, KubeClient, KubeOptions, Listed, ProxyAnswer, ProxyTarget, WatchEvent, WriteOptions } from "./types.js";
 
 type Trace = (line: string) => void;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -53,7 +33,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Loads the kubeconfig the way kubectl does and returns a client for its current (or given) context. */
 export function connect(opts: KubeOptions, env: Env, trace?: Trace): KubeClient {
   const sel = select(opts, env);
-  // Every TLS connection states rejectUnauthorized (PluginKubeConfig), so NODE_TLS_REJECT_UNAUTHORIZED changes
+  // Every TLS connection states rejectUnauthorized (./auth.ts), so NODE_TLS_REJECT_UNAUTHORIZED changes
   // nothing here (main.ts takes it out of the process's environment); exec credential plugins get it back in
   // theirs, as kubectl passes its own environment on.
   const tlsVar = env.NODE_TLS_REJECT_UNAUTHORIZED;
@@ -77,107 +57,25 @@ export function select(opts: KubeOptions, env: Env): Selection {
   }
 }
 
-const TOKEN_FILE_PROVIDER = "kubectl-bluegreen/token-file";
-// client-go's cached file token source: re-read after a minute less its 10s leeway.
-const TOKEN_FILE_TTL_MS = 50_000;
-
-/** kubeconfig `tokenFile` (client-node reads only a `token-file` key, once): re-read as client-go does. */
-class TokenFileAuth {
-  private cached?: { token: string; at: number };
-
-  constructor(
-    private readonly file: string,
-    /** The user's `token`, used while the file cannot be read. */
-    private readonly fallback: string | undefined,
-  ) {}
-
-  isAuthProvider(user: User): boolean {
-    return (user.authProvider as { name?: string } | undefined)?.name === TOKEN_FILE_PROVIDER;
-  }
-
-  async applyAuthentication(_user: User, opts: https.RequestOptions): Promise<void> {
-    opts.headers = { ...opts.headers, Authorization: `Bearer ${this.token()}` };
-  }
-
-  private token(now = Date.now()): string {
-    if (this.cached && now - this.cached.at < TOKEN_FILE_TTL_MS) return this.cached.token;
-    try {
-      const token = readFileSync(this.file, "utf8").trim();
-      if (!token) throw new Error("it is empty");
-      this.cached = { token, at: now };
-      return token;
-    } catch (e) {
-      const last = this.cached?.token ?? this.fallback;
-      if (last) return last;
-      throw new Error(`cannot read tokenFile ${this.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-}
-
-/** client-node's KubeConfig with TLS verification decided by the kubeconfig alone, and credential failures named. */
-class PluginKubeConfig extends KubeConfig {
-  constructor(private readonly userName: string) {
-    super();
-  }
-
-  override createDispatcherOptions(cluster: Cluster | null, agentOptions: https.AgentOptions) {
-    // client-node sets rejectUnauthorized only to turn verification off; left unset, Node.js takes it from
-    // NODE_TLS_REJECT_UNAUTHORIZED, which kubectl ignores. Plain http:// (kubectl proxy) has no TLS to verify.
-    const plainHttp = cluster?.server.startsWith("http:") ?? false;
-    const c = cluster && plainHttp ? { ...cluster, skipTLSVerify: true } : cluster;
-    return super.createDispatcherOptions(c, { ...agentOptions, rejectUnauthorized: !c?.skipTLSVerify });
-  }
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    try {
-      await super.applySecurityAuthentication(context);
-    } catch (e) {
-      throw new CredentialError(this.userName, e instanceof Error ? e.message : String(e));
-    }
-  }
-}
-
-/** The selection as client-node's KubeConfig; only the chosen context, cluster and user. */
-function toKubeConfig(sel: Selection, server: string): PluginKubeConfig {
-  const kc = new PluginKubeConfig(sel.userName);
-  const c = sel.cluster;
-  const cluster: Cluster = {
-    name: sel.clusterName || "cluster",
-    server,
-    caFile: c.certificateAuthority,
-    caData: c.certificateAuthorityData,
-    skipTLSVerify: c.insecureSkipTlsVerify === true,
-    tlsServerName: c.tlsServerName,
-    proxyUrl: c.proxyUrl,
-  };
-  const u = sel.user;
-  const userName = sel.userName || "user";
-  // kubectl sends credentials only over TLS.
-  const secure = !server.startsWith("http:");
-  let user: User = { name: userName };
-  if (secure) {
-    const tokenFile = u.tokenFile && !u.exec && !u.authProvider;
-    user = {
-      name: userName,
-      certFile: u.clientCertificate,
-      certData: u.clientCertificateData,
-      keyFile: u.clientKey,
-      keyData: u.clientKeyData,
-      token: tokenFile ? undefined : u.token,
-      username: u.username,
-      password: u.password,
-      impersonateUser: u.as,
-      authProvider: tokenFile ? { name: TOKEN_FILE_PROVIDER, config: {} } : u.authProvider,
-      exec: u.exec,
-    };
-    if (tokenFile) kc.addAuthenticator(new TokenFileAuth(u.tokenFile!, u.token));
-  }
-  const context: ClientContext = { name: sel.contextName || "context", cluster: cluster.name, user: userName, namespace: sel.namespace };
-  kc.loadFromOptions({ clusters: [cluster], users: [user], contexts: [context], currentContext: context.name });
-  return kc;
-}
-
 type Kind = "read" | "write";
+
+type Query = Record<string, string | undefined>;
+
+interface Call {
+  method: "GET" | "POST" | "PATCH";
+  path: string;
+  query?: Query;
+  /** JSON body; a merge patch for PATCH. */
+  body?: object;
+}
+
+const seg = encodeURIComponent;
+/** Objects per page of a list (kubectl's --chunk-size default). */
+const LIST_PAGE = 500;
+/** How long the server keeps one watch open before the plugin watches again (from the last resourceVersion). */
+const WATCH_SECONDS = 300;
+const apps = (ns: string | undefined, resource: string) => (ns ? `/apis/apps/v1/namespaces/${seg(ns)}/${resource}` : `/apis/apps/v1/${resource}`);
+const core = (ns: string | undefined, resource: string) => (ns ? `/api/v1/namespaces/${seg(ns)}/${resource}` : `/api/v1/${resource}`);
 
 class Client implements KubeClient {
   readonly namespace: string;
@@ -185,10 +83,7 @@ class Client implements KubeClient {
   readonly kubeconfigUser: string;
   private readonly server: string;
   private readonly requestTimeoutMs?: number;
-  private readonly apps: AppsV1Api;
-  private readonly core: CoreV1Api;
-  private readonly discovery: DiscoveryV1Api;
-  private readonly authn: AuthenticationV1Api;
+  private readonly credentials: Credentials;
 
   constructor(
     sel: Selection,
@@ -202,37 +97,26 @@ class Client implements KubeClient {
     // user:password@ in the server URL: never printed; sent as basic auth when nothing else authenticates (as Go's HTTP client).
     const { server, basic } = splitServerUrl(sel.cluster.server.replace(/\/$/, ""));
     this.server = server;
-    const kc = toKubeConfig(sel, server);
-    const impersonateUid = sel.user.as ? sel.user.asUid : undefined;
-    const middleware: Middleware[] = [
-      {
-        pre: (req) => {
-          req.setHeaderParam("User-Agent", "kubectl-bluegreen");
-          const headers = req.getHeaders();
-          const hasAuth = Object.keys(headers).some((k) => k.toLowerCase() === "authorization");
-          if (basic && !hasAuth && !server.startsWith("http:")) {
-            req.setHeaderParam("Authorization", `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString("base64")}`);
-          }
-          if (impersonateUid) req.setHeaderParam("Impersonate-Uid", impersonateUid);
-          // -v: one line per request; never headers, so no token is printed.
-          trace?.(`${req.getHttpMethod()} ${redactUrls(req.getUrl())}`);
-          return Promise.resolve(req);
-        },
-        post: (res) => {
-          trace?.(`  -> ${res.httpStatusCode}`);
-          return Promise.resolve(res);
-        },
-      },
-    ];
-    const config = createConfiguration({
-      baseServer: new ServerConfiguration(server, {}),
-      authMethods: { default: kc },
-      promiseMiddleware: middleware,
-    });
-    this.apps = new AppsV1Api(config);
-    this.core = new CoreV1Api(config);
-    this.discovery = new DiscoveryV1Api(config);
-    this.authn = new AuthenticationV1Api(config);
+    this.credentials = credentials(sel, server, basic);
+  }
+
+  /** The URL, agent and headers of a request. */
+  private async prepare(c: Call): Promise<{ url: URL; agent: Agent; headers: Record<string, string> }> {
+    const url = new URL(this.server + c.path);
+    for (const [k, v] of Object.entries(c.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const { agent, headers } = await this.credentials.prepare();
+    if (c.body !== undefined) headers["Content-Type"] = c.method === "PATCH" ? "application/merge-patch+json" : "application/json";
+    // -v: one line per request; never headers, so no token is printed.
+    this.trace?.(`${c.method} ${redactUrls(url.href)}`);
+    return { url, agent, headers };
+  }
+
+  /** One request, one attempt: the answer whatever its status, or a network error, or the signal's reason. */
+  private async send(c: Call, signal: AbortSignal): Promise<HttpAnswer> {
+    const { url, agent, headers } = await this.prepare(c);
+    const answer = await send({ method: c.method, url, headers, agent, body: c.body === undefined ? undefined : JSON.stringify(c.body), signal });
+    this.trace?.(`  -> ${answer.status}`);
+    return answer;
   }
 
   /**
@@ -240,28 +124,15 @@ class Client implements KubeClient {
    * reads retried on 429/5xx/connection errors. Writes are never retried here: the caller settles a write
    * whose outcome is unknown (a transient error) by reading the object back.
    */
-  private async call<T>(what: string, kind: Kind, fn: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>, deadlineMs?: number): Promise<T> {
+  private async call<T>(what: string, kind: Kind, fn: (signal: AbortSignal) => Promise<T>, deadlineMs?: number): Promise<T> {
     const limitMs = deadlineMs ?? callDeadlineMs(kind, this.requestTimeoutMs);
     const deadline = new AbortController();
     const timer = limitMs > 0 ? setTimeout(() => deadline.abort(new DeadlineExceeded(limitMs, this.requestTimeoutMs !== undefined)), limitMs) : undefined;
-    const options: ConfigurationOptions<ObservableMiddleware> = {
-      // Per-call options hold observable middleware (client-node passes them to its Observable API).
-      middleware: [
-        {
-          pre: (req) => {
-            req.setSignal(deadline.signal);
-            return new Observable(Promise.resolve(req));
-          },
-          post: (res) => new Observable(Promise.resolve(res)),
-        },
-      ],
-      middlewareMergeStrategy: "append",
-    };
     const started = Date.now();
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await fn(options);
+          return await fn(deadline.signal);
         } catch (e) {
           const err = toBlueGreenError(e, what, this.server);
           if (kind === "write" || deadline.signal.aborted) throw err;
@@ -278,57 +149,147 @@ class Client implements KubeClient {
     }
   }
 
+  /** A call whose 2xx answer is JSON. */
+  private request<T>(what: string, kind: Kind, c: Call): Promise<T> {
+    return this.call(what, kind, async (signal) => json<T>(await this.send(c, signal)));
+  }
+
+  private async list<T>(what: string, path: string, query: Query = {}): Promise<T[]> {
+    return (await this.pages<T>(what, path, query)).items;
+  }
+
+  /**
+   * A list in pages of LIST_PAGE (as kubectl's --chunk-size), all at the first page's resourceVersion; each page
+   * a read of its own (retried alone). A continue token that expires mid-way (410) starts the list again.
+   */
+  private async pages<T>(what: string, path: string, query: Query): Promise<Listed<T>> {
+    for (let round = 1; ; round++) {
+      const items: T[] = [];
+      let resourceVersion = "";
+      let cont: string | undefined;
+      let expired = false;
+      do {
+        const token = cont;
+        const page = await this.call(what, "read", async (signal) => {
+          const a = await this.send({ method: "GET", path, query: { ...query, limit: String(LIST_PAGE), continue: token } }, signal);
+          if (a.status === 410 && token !== undefined) return undefined;
+          return json<{ metadata?: { resourceVersion?: string; continue?: string }; items?: T[] }>(a);
+        });
+        if (!page) {
+          expired = true;
+          break;
+        }
+        for (const item of page.items ?? []) {
+          // Never read, often the largest part of an object: not kept, so 10,000 apps fit in bounded memory.
+          const m = (item as { metadata?: { managedFields?: unknown } }).metadata;
+          if (m) delete m.managedFields;
+          items.push(item);
+        }
+        resourceVersion ||= page.metadata?.resourceVersion ?? "";
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+      if (!expired) return { items, resourceVersion };
+      if (round >= 3) throw transientError(`${what}: the list changed faster than it could be read in pages (its continue token expired 3 times).`);
+    }
+  }
+
+  private collectionPath(c: Collection): string {
+    if (c.resource === "endpointslices") return c.namespace ? `/apis/discovery.k8s.io/v1/namespaces/${seg(c.namespace)}/endpointslices` : "/apis/discovery.k8s.io/v1/endpointslices";
+    return c.resource === "services" ? core(c.namespace, c.resource) : apps(c.namespace, c.resource);
+  }
+
+  listAt<T>(c: Collection): Promise<Listed<T>> {
+    return this.pages<T>(`list ${c.resource}`, this.collectionPath(c), { labelSelector: c.labelSelector });
+  }
+
+  async watch<T>(c: Collection, resourceVersion: string, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<"ended" | "expired"> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let expired = false;
+    try {
+      const query = { labelSelector: c.labelSelector, watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(WATCH_SECONDS) };
+      const { url, agent, headers } = await this.prepare({ method: "GET", path: this.collectionPath(c), query });
+      await stream({ method: "GET", url, agent, headers, signal: stop.signal }, (line) => {
+        const e = line as { type?: string; object?: { code?: number } };
+        if (e.type === "ERROR") {
+          // A Status: 410 Gone when resourceVersion is older than the server keeps.
+          if (e.object?.code === 410) {
+            expired = true;
+            return stop.abort();
+          }
+          throw new HttpError(e.object?.code ?? 500, e.object, {});
+        }
+        if (e.type === "ADDED" || e.type === "MODIFIED" || e.type === "DELETED" || e.type === "BOOKMARK") onEvent(e as WatchEvent<T>);
+      });
+      return expired ? "expired" : "ended";
+    } catch (e) {
+      if (expired || (e instanceof HttpError && e.code === 410)) return "expired";
+      if (signal.aborted || stop.signal.aborted) return "ended";
+      this.trace?.(`  watch ${c.resource} ended: ${e instanceof Error ? e.message : String(e)}`);
+      throw toBlueGreenError(e, `watch ${c.resource}`, this.server);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async changed(c: Collection, resourceVersion: string, maxMs: number, signal: AbortSignal): Promise<void> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => stop.abort(), maxMs);
+    try {
+      await this.watch(c, resourceVersion, (e) => e.type !== "BOOKMARK" && stop.abort(), stop.signal);
+    } catch {
+      // No watch (refused, broken): the caller reads again after maxMs, as it would without one.
+      await sleep(maxMs, stop.signal);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private patch<T>(what: string, path: string, body: object, opts: WriteOptions): Promise<T> {
+    return this.request<T>(what, "write", { method: "PATCH", path, body, query: { fieldManager: "kubectl-bluegreen", dryRun: opts.dryRun ? "All" : undefined } });
+  }
+
   listDeployments(ns: string | undefined, labelSelector?: string): Promise<Deployment[]> {
-    return this.call("list deployments", "read", async (o) => {
-      const r = ns
-        ? await this.apps.listNamespacedDeployment({ namespace: ns, labelSelector }, o)
-        : await this.apps.listDeploymentForAllNamespaces({ labelSelector }, o);
-      return r.items as Deployment[];
-    });
+    return this.list("list deployments", apps(ns, "deployments"), { labelSelector });
   }
 
   listServices(ns: string | undefined): Promise<Service[]> {
-    return this.call("list services", "read", async (o) => {
-      const r = ns ? await this.core.listNamespacedService({ namespace: ns }, o) : await this.core.listServiceForAllNamespaces({}, o);
-      return r.items as Service[];
-    });
+    return this.list("list services", core(ns, "services"));
   }
 
   listPods(ns: string, labelSelector: string): Promise<Pod[]> {
-    return this.call("list pods", "read", async (o) => (await this.core.listNamespacedPod({ namespace: ns, labelSelector }, o)).items as Pod[]);
+    return this.list("list pods", core(ns, "pods"), { labelSelector });
   }
 
   listReplicaSets(ns: string | undefined, labelSelector?: string): Promise<ReplicaSet[]> {
-    return this.call("list replicasets", "read", async (o) => {
-      const r = ns
-        ? await this.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector }, o)
-        : await this.apps.listReplicaSetForAllNamespaces({ labelSelector }, o);
-      return r.items as ReplicaSet[];
+    return this.list("list replicasets", apps(ns, "replicasets"), { labelSelector });
+  }
+
+  listEndpointSlices(ns: string, serviceName: string): Promise<Listed<EndpointSlice>> {
+    return this.pages(`list endpointslices for service/${serviceName}`, `/apis/discovery.k8s.io/v1/namespaces/${seg(ns)}/endpointslices`, {
+      labelSelector: `kubernetes.io/service-name=${serviceName}`,
     });
   }
 
-  listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]> {
-    return this.call(`list endpointslices for service/${serviceName}`, "read", async (o) => {
-      const r = await this.discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${serviceName}` }, o);
-      return r.items as EndpointSlice[];
-    });
-  }
-
-  listNamespaces(): Promise<string[]> {
-    return this.call("list namespaces", "read", async (o) => (await this.core.listNamespace({}, o)).items.map((n) => n.metadata?.name ?? ""));
+  async listNamespaces(): Promise<string[]> {
+    return (await this.list<{ metadata?: { name?: string } }>("list namespaces", "/api/v1/namespaces")).map((n) => n.metadata?.name ?? "");
   }
 
   getDeployment(ns: string, name: string): Promise<Deployment> {
-    return this.call(`get deployment/${name}`, "read", async (o) => (await this.apps.readNamespacedDeployment({ namespace: ns, name }, o)) as Deployment);
+    return this.request(`get deployment/${name}`, "read", { method: "GET", path: apps(ns, `deployments/${seg(name)}`) });
   }
 
   getService(ns: string, name: string): Promise<Service> {
-    return this.call(`get service/${name}`, "read", async (o) => (await this.core.readNamespacedService({ namespace: ns, name }, o)) as Service);
+    return this.request(`get service/${name}`, "read", { method: "GET", path: core(ns, `services/${seg(name)}`) });
   }
 
   async namespaceExists(ns: string): Promise<boolean | undefined> {
     try {
-      await this.call(`get namespace/${ns}`, "read", (o) => this.core.readNamespace({ name: ns }, o));
+      await this.request(`get namespace/${ns}`, "read", { method: "GET", path: `/api/v1/namespaces/${seg(ns)}` });
       return true;
     } catch (e) {
       if (e instanceof NotFoundError) return false;
@@ -338,23 +299,11 @@ class Client implements KubeClient {
   }
 
   patchService(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Service> {
-    return this.call(`patch service/${name}`, "write", async (o) => {
-      const r = await this.core.patchNamespacedService(
-        { namespace: ns, name, body: patch, fieldManager: "kubectl-bluegreen", dryRun: opts.dryRun ? "All" : undefined },
-        mergePatch(o),
-      );
-      return r as Service;
-    });
+    return this.patch(`patch service/${name}`, core(ns, `services/${seg(name)}`), patch, opts);
   }
 
   patchDeployment(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Deployment> {
-    return this.call(`patch deployment/${name}`, "write", async (o) => {
-      const r = await this.apps.patchNamespacedDeployment(
-        { namespace: ns, name, body: patch, fieldManager: "kubectl-bluegreen", dryRun: opts.dryRun ? "All" : undefined },
-        mergePatch(o),
-      );
-      return r as Deployment;
-    });
+    return this.patch(`patch deployment/${name}`, apps(ns, `deployments/${seg(name)}`), patch, opts);
   }
 
   proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer> {
@@ -364,18 +313,11 @@ class Client implements KubeClient {
     return this.call(
       `get ${target.kind}s/${name}/proxy${target.path}`,
       "write",
-      async (o) => {
-        try {
-          const r =
-            target.kind === "pod"
-              ? await this.core.connectGetNamespacedPodProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o)
-              : await this.core.connectGetNamespacedServiceProxyWithHttpInfo({ namespace: ns, name, path: target.path }, o);
-          return { status: r.httpStatusCode, message: firstLine(typeof r.data === "string" ? r.data : "") };
-        } catch (e) {
-          const api = apiFailure(e);
-          if (api) return { status: api.code, message: firstLine(api.message) };
-          throw e;
-        }
+      async (signal) => {
+        const a = await this.send({ method: "GET", path: core(ns, `${target.kind}s/${seg(name)}/proxy`), query: { path: target.path } }, signal);
+        if (a.status >= 200 && a.status <= 299) return { status: a.status, message: firstLine(a.text) };
+        const api = apiFailure(new HttpError(a.status, body(a), a.headers));
+        return { status: a.status, message: firstLine(api?.message ?? a.text) };
       },
       timeoutMs,
     );
@@ -384,47 +326,41 @@ class Client implements KubeClient {
   scaleDeployment(ns: string, name: string, replicas: number, opts: WriteOptions & { resourceVersion?: string } = {}): Promise<Deployment> {
     // A resourceVersion in a merge patch makes the API server refuse it (409) if the object changed since.
     const body = opts.resourceVersion ? { metadata: { resourceVersion: opts.resourceVersion }, spec: { replicas } } : { spec: { replicas } };
-    return this.call(`scale deployment/${name}`, "write", async (o) => {
-      const r = await this.apps.patchNamespacedDeployment(
-        { namespace: ns, name, body, fieldManager: "kubectl-bluegreen", dryRun: opts.dryRun ? "All" : undefined },
-        mergePatch(o),
-      );
-      return r as Deployment;
-    });
+    return this.patch(`scale deployment/${name}`, apps(ns, `deployments/${seg(name)}`), body, opts);
   }
 
   async createEvent(ns: string, event: EventRecord, now: Date): Promise<void> {
-    await this.call(`create event for ${event.involved.kind.toLowerCase()}/${event.involved.name}`, "write", (o) =>
-      this.core.createNamespacedEvent(
-        {
-          namespace: ns,
-          body: {
-            metadata: { generateName: `${event.involved.name}.bluegreen.`, namespace: ns },
-            involvedObject: event.involved,
-            reason: event.reason,
-            message: event.message,
-            type: event.type,
-            source: { component: "kubectl-bluegreen" },
-            reportingComponent: "kubectl-bluegreen",
-            reportingInstance: "kubectl-bluegreen",
-            action: event.reason,
-            firstTimestamp: now,
-            lastTimestamp: now,
-            eventTime: undefined,
-            count: 1,
-          },
-        },
-        o,
-      ),
-    );
+    const at = now.toISOString();
+    await this.request(`create event for ${event.involved.kind.toLowerCase()}/${event.involved.name}`, "write", {
+      method: "POST",
+      path: core(ns, "events"),
+      body: {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { generateName: `${event.involved.name}.bluegreen.`, namespace: ns },
+        involvedObject: event.involved,
+        reason: event.reason,
+        message: event.message,
+        type: event.type,
+        source: { component: "kubectl-bluegreen" },
+        reportingComponent: "kubectl-bluegreen",
+        reportingInstance: "kubectl-bluegreen",
+        action: event.reason,
+        firstTimestamp: at,
+        lastTimestamp: at,
+        count: 1,
+      },
+    });
   }
 
   async whoAmI(): Promise<string> {
     try {
       // A POST that stores nothing: bounded and retried like a read.
-      const r = await this.call("create selfsubjectreview", "read", (o) =>
-        this.authn.createSelfSubjectReview({ body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" } }, o),
-      );
+      const r = await this.request<{ status?: { userInfo?: { username?: string } } }>("create selfsubjectreview", "read", {
+        method: "POST",
+        path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+      });
       return r.status?.userInfo?.username || this.kubeconfigUser;
     } catch {
       // Older servers, or a policy that forbids it: the kubeconfig user name is the honest fallback.
@@ -433,11 +369,13 @@ class Client implements KubeClient {
   }
 }
 
-const firstLine = (text: string): string => text.trim().split("\n")[0]?.slice(0, 200) ?? "";
-
-function mergePatch(o: ConfigurationOptions<ObservableMiddleware>): ConfigurationOptions<ObservableMiddleware> {
-  return setHeaderOptions("Content-Type", PatchStrategy.MergePatch, o);
+function transientError(message: string): UnreachableError {
+  const e = new UnreachableError(message);
+  e.transient = true;
+  return e;
 }
+
+const firstLine = (text: string): string => text.trim().split("\n")[0]?.slice(0, 200) ?? "";
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

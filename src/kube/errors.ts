@@ -66,7 +66,7 @@ function transient<E extends BlueGreenError>(err: E, retryAfterMs?: number): E {
 }
 
 /**
- * Maps a client-node failure to the plugin's error, naming the verb and object (`patch service/myapp: …`).
+ * Maps a failed API call to the plugin's error, naming the verb and object (`patch service/myapp: …`).
  * Errors that do not prove the request failed (network, timeouts, 408, 429, 5xx) are `transient`.
  */
 export function toBlueGreenError(e: unknown, what: string, server: string): BlueGreenError {
@@ -125,7 +125,7 @@ function mapError(e: unknown, what: string, server: string): BlueGreenError {
   }
   if (net) return transient(new UnreachableError(`${what}: cannot reach the cluster at ${server}: ${net.text}.`));
   const msg = e instanceof Error ? e.message : String(e);
-  if (/fetch failed|socket|network/i.test(msg)) {
+  if (/socket|network/i.test(msg)) {
     const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : "";
     return transient(new UnreachableError(`${what}: cannot reach the cluster at ${server}: ${msg}${cause}.`));
   }

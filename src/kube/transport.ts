@@ -50,11 +50,6 @@ const RETRY_NETWORK_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
 ]);
 
 /** TLS failures: the server's certificate is not trusted or does not match. Never retried, never transient. */
@@ -62,12 +57,12 @@ export function isTlsCode(code: string): boolean {
   return /^(ERR_TLS_[A-Z_]+|ERR_SSL_[A-Z_]+|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_[A-Z_]+|HOSTNAME_MISMATCH)$/.test(code);
 }
 
-/** A network error code found on the error or its causes (undici wraps the socket error in `cause`). */
+/** A network error code found on the error or its causes (a wrapper may carry the socket error in `cause`). */
 export function networkCode(e: unknown): string | undefined {
   let cur: unknown = e;
   for (let i = 0; i < 5 && typeof cur === "object" && cur !== null; i++) {
     const o = cur as { code?: unknown; cause?: unknown };
-    if (typeof o.code === "string" && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$|^ERR_(TLS|SSL)_|^(CERT_|UNABLE_TO_)|SELF_SIGNED/.test(o.code)) return o.code;
+    if (typeof o.code === "string" && /^E[A-Z_]+$|^ERR_(TLS|SSL)_|^(CERT_|UNABLE_TO_)|SELF_SIGNED/.test(o.code)) return o.code;
     cur = o.cause;
   }
   return undefined;

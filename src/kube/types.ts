@@ -32,6 +32,25 @@ export interface ProxyAnswer {
   message: string;
 }
 
+/** A collection to list and watch: a resource in a namespace (all namespaces when none), with a label selector. */
+export interface Collection {
+  resource: "deployments" | "services" | "replicasets" | "endpointslices";
+  namespace?: string;
+  labelSelector?: string;
+}
+
+/** A list and the resourceVersion it was read at (to watch from). */
+export interface Listed<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+/** One change seen by a watch (BOOKMARKs only move the resourceVersion on). */
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+  object: T;
+}
+
 /** The plugin's whole conversation with the API server. */
 export interface KubeClient {
   /** The namespace from -n, else the context's, else "default". */
@@ -46,7 +65,20 @@ export interface KubeClient {
   listPods(ns: string, labelSelector: string): Promise<Pod[]>;
   /** All namespaces when ns is undefined. */
   listReplicaSets(ns: string | undefined, labelSelector?: string): Promise<ReplicaSet[]>;
-  listEndpointSlices(ns: string, serviceName: string): Promise<EndpointSlice[]>;
+  listEndpointSlices(ns: string, serviceName: string): Promise<Listed<EndpointSlice>>;
+  /** A list read in pages (limit/continue) at one resourceVersion, retried like any read. */
+  listAt<T>(what: Collection): Promise<Listed<T>>;
+  /**
+   * Watches from resourceVersion until the server ends the watch ("ended": watch again from the last
+   * resourceVersion seen), the resourceVersion is too old ("expired": list again) or signal aborts ("ended").
+   * Calls onEvent for each change; a failure to watch is thrown like any failed read.
+   */
+  watch<T>(what: Collection, resourceVersion: string, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<"ended" | "expired">;
+  /**
+   * Resolves at the first change to the collection after resourceVersion, or after maxMs, or when signal
+   * aborts, or (after maxMs at most) when the watch fails: a wait for a signal that never throws.
+   */
+  changed(what: Collection, resourceVersion: string, maxMs: number, signal: AbortSignal): Promise<void>;
   listNamespaces(): Promise<string[]>;
   getDeployment(ns: string, name: string): Promise<Deployment>;
   getService(ns: string, name: string): Promise<Service>;

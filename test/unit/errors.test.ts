@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
 import { toBlueGreenError } from "../../src/kube/errors.js";
+import { HttpError } from "../../src/kube/http.js";
 import { CredentialError, DeadlineExceeded } from "../../src/kube/transport.js";
 
-const api = (code: number, message: string, headers: Record<string, string> = {}) =>
-  Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: { kind: "Status", message }, headers });
+const api = (code: number, message: string, headers: Record<string, string> = {}) => new HttpError(code, { kind: "Status", message }, headers);
 
 describe("API failures become one sentence and an exit code", () => {
   it.each([
@@ -33,7 +33,7 @@ describe("API failures become one sentence and an exit code", () => {
   it("errors that do not prove the request failed are transient (408, 429, 5xx, network, timeouts); the others are not", () => {
     for (const code of [408, 429, 500, 502, 503, 504]) expect(toBlueGreenError(api(code, "x"), "patch service/web", "").transient, String(code)).toBe(true);
     for (const code of [400, 401, 403, 404, 409, 422]) expect(toBlueGreenError(api(code, "x"), "patch service/web", "").transient, String(code)).toBe(false);
-    const reset = new TypeError("fetch failed", { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }) });
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
     expect(toBlueGreenError(reset, "patch service/web", "https://k").transient).toBe(true);
     expect(toBlueGreenError(new DeadlineExceeded(30_000, false), "patch service/web", "https://k").transient).toBe(true);
   });
@@ -58,7 +58,7 @@ describe("API failures become one sentence and an exit code", () => {
   });
 
   it("an untrusted server certificate is a TLS error (exit 8), not transient", () => {
-    const tls = new TypeError("fetch failed", { cause: Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }) });
+    const tls = Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" });
     const e = toBlueGreenError(tls, "list deployments", "https://127.0.0.1:6443");
     expect([e.exitCode, e.transient, e.message]).toEqual([
       ExitCode.unreachable,
@@ -86,7 +86,7 @@ describe("API failures become one sentence and an exit code", () => {
   });
 
   it("a refused connection or a timeout means unreachable (exit 8)", () => {
-    const refused = new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" }) });
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" });
     expect(toBlueGreenError(refused, "list services", "https://127.0.0.1:6443").message).toBe(
       "list services: cannot reach the cluster at https://127.0.0.1:6443: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:6443).",
     );

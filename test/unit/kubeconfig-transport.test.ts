@@ -136,7 +136,7 @@ describe("the client", () => {
     };
     const items = await client().listServices("ns");
     expect(items.map((s) => s.metadata.name)).toEqual(["web"]);
-    expect(requests).toEqual(["GET /api/v1/namespaces/ns/services", "GET /api/v1/namespaces/ns/services", "GET /api/v1/namespaces/ns/services"]);
+    expect(requests).toEqual(Array(3).fill("GET /api/v1/namespaces/ns/services?limit=500"));
   });
 
   it("gives up after 4 attempts with a transient error", async () => {
@@ -191,5 +191,69 @@ describe("the client", () => {
     };
     expect(await client().listDeployments("ns")).toEqual([]);
     expect(requests.length).toBe(2);
+  });
+
+  it("lists in pages of 500 at the first page's resourceVersion, without managedFields", async () => {
+    answer = (req, res) => {
+      const u = new URL(req.url ?? "", base);
+      const page = u.searchParams.get("continue") ?? "0";
+      const next = { "0": "a", a: "b", b: "" }[page];
+      json(res, 200, {
+        kind: "DeploymentList",
+        metadata: { resourceVersion: `rv-${page}`, continue: next },
+        items: [{ metadata: { name: `web-${page}`, managedFields: [{ manager: "kubectl" }] } }],
+      });
+    };
+    const l = await client().listAt<{ metadata: { name: string; managedFields?: unknown } }>({ resource: "deployments", namespace: "ns", labelSelector: "app=web" });
+    expect(l.items.map((d) => d.metadata)).toEqual([{ name: "web-0" }, { name: "web-a" }, { name: "web-b" }]);
+    expect(l.resourceVersion).toBe("rv-0");
+    expect(requests).toEqual([
+      "GET /apis/apps/v1/namespaces/ns/deployments?labelSelector=app%3Dweb&limit=500",
+      "GET /apis/apps/v1/namespaces/ns/deployments?labelSelector=app%3Dweb&limit=500&continue=a",
+      "GET /apis/apps/v1/namespaces/ns/deployments?labelSelector=app%3Dweb&limit=500&continue=b",
+    ]);
+  });
+
+  it("a continue token that expired (410) starts the list again", async () => {
+    answer = (req, res, n) => {
+      const cont = new URL(req.url ?? "", base).searchParams.get("continue");
+      if (cont && n === 2) return json(res, 410, status(410, "The provided continue parameter is too old"));
+      json(res, 200, { kind: "ServiceList", metadata: { resourceVersion: `rv-${n}`, continue: cont ? "" : "next" }, items: [{ metadata: { name: cont ? "b" : "a" } }] });
+    };
+    const items = await client().listServices("ns");
+    expect(items.map((x) => x.metadata.name)).toEqual(["a", "b"]);
+    expect(requests.length).toBe(4);
+  });
+
+  it("a watch delivers each change and says when its resourceVersion expired", async () => {
+    answer = (req, res) => {
+      const u = new URL(req.url ?? "", base);
+      expect([u.searchParams.get("watch"), u.searchParams.get("allowWatchBookmarks")]).toEqual(["1", "true"]);
+      res.writeHead(200, { "content-type": "application/json" });
+      if (u.searchParams.get("resourceVersion") === "old") {
+        res.end(`${JSON.stringify({ type: "ERROR", object: status(410, "too old resource version") })}\n`);
+        return;
+      }
+      res.write(`${JSON.stringify({ type: "ADDED", object: { metadata: { name: "a", resourceVersion: "5" } } })}\n{"type":"BOOK`);
+      res.end(`MARK","object":{"metadata":{"resourceVersion":"6"}}}\n${JSON.stringify({ type: "DELETED", object: { metadata: { name: "a", resourceVersion: "7" } } })}\n`);
+    };
+    const seen: string[] = [];
+    const what = { resource: "services", namespace: "ns" } as const;
+    const end = await client().watch<{ metadata: { name?: string; resourceVersion: string } }>(what, "4", (e) => seen.push(`${e.type} ${e.object.metadata.resourceVersion}`), new AbortController().signal);
+    expect([end, seen]).toEqual(["ended", ["ADDED 5", "BOOKMARK 6", "DELETED 7"]]);
+    expect(await client().watch(what, "old", () => seen.push("never"), new AbortController().signal)).toBe("expired");
+    expect(seen.length).toBe(3);
+  });
+
+  it("changed() returns at the first change, long before its limit", async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(`${JSON.stringify({ type: "BOOKMARK", object: { metadata: { resourceVersion: "2" } } })}\n`);
+      setTimeout(() => res.write(`${JSON.stringify({ type: "MODIFIED", object: { metadata: { name: "s", resourceVersion: "3" } } })}\n`), 50);
+    };
+    const started = Date.now();
+    await client().changed({ resource: "endpointslices", namespace: "ns", labelSelector: "kubernetes.io/service-name=web" }, "1", 20_000, new AbortController().signal);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(requests).toEqual(["GET /apis/discovery.k8s.io/v1/namespaces/ns/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb&watch=1&resourceVersion=1&allowWatchBookmarks=true&timeoutSeconds=300"]);
   });
 });
