@@ -3,8 +3,9 @@
 #
 #   scripts/package.sh
 #
-# Builds dist/kubectl-bluegreen.cjs, turns it into a Node.js single executable application (SEA) for
-# every platform and writes:
+# Builds dist/kubectl-bluegreen.cjs (and dist/kubectl-bluegreen-full.cjs, client-node's whole KubeConfig for
+# auth-providers and proxy-url, carried as a SEA asset), turns it into a Node.js single executable
+# application (SEA) for every platform and writes:
 #   dist/bin/<os>_<arch>/kubectl-bluegreen[.exe]      the executables (no Node.js needed to run them)
 #   dist/kubectl-bluegreen_<os>_<arch>.tar.gz         linux/amd64, linux/arm64, darwin/amd64, darwin/arm64
 #   dist/kubectl-bluegreen_windows_amd64.zip          each archive: the executable and LICENSE
@@ -93,14 +94,15 @@ sea_blob() { # sea_blob NAME yes|no: dist/sea/NAME.blob, with the code cache or 
   "useSnapshot": false,
   "useCodeCache": $cache,
   "execArgv": $argv,
-  "execArgvExtension": "none"
+  "execArgvExtension": "none",
+  "assets": { "kubectl-bluegreen-full.cjs": "dist/sea/kubectl-bluegreen-full.cjs" }
 }
 EOF
   quietly node "${seed[@]}" --experimental-sea-config "dist/sea/$1.json"
 }
 log "preparing the SEA blobs"
 # A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
-cp dist/kubectl-bluegreen.cjs dist/sea/kubectl-bluegreen.cjs
+cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
 builder="$(node_platform)"
 sea_blob portable no
 sea_blob codecache yes

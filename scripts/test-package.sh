@@ -13,7 +13,8 @@
 #   - through the krew install on this machine: `kubectl bluegreen version --client`, kubectl's plugin
 #     completion through kubectl_complete-bluegreen, then the end-to-end tests against that binary;
 #   - the linux/amd64 executable runs with an empty environment and ignores NODE_OPTIONS;
-#   - --help and version never load @kubernetes/client-node (scripts/lib/bundle-trace.mjs);
+#   - --help and version never load the API client, status with a token nothing of @kubernetes/client-node
+#     (scripts/lib/bundle-trace.mjs);
 #   - the linux/arm64 executable runs --help and version --client under qemu user-mode emulation.
 # The last line is "N passed, N failed" (end-to-end tests included); exit 1 if anything failed.
 #
@@ -214,13 +215,20 @@ check "NODE_OPTIONS is ignored (--require of a missing file, a V8 flag): no erro
 
 # Modules bundled for lazy loading only run when a command needs them.
 traced() { node scripts/lib/bundle-trace.mjs dist/sea/kubectl-bluegreen.cjs "$@"; }
-no_kube_client() { # no_kube_client ARGS...: the command does not evaluate @kubernetes/client-node
-  local t
+loads() { # loads MODULE ARGS...: the command evaluates a bundled module whose path contains MODULE
+  local module="$1" t
+  shift
   t="$(traced "$@")" || return 1
-  ! grep -m3 '@kubernetes/client-node' <<<"$t"
+  grep -m3 -F "$module" <<<"$t"
 }
-check "--help does not load @kubernetes/client-node" no_kube_client --help
-check "version --client does not load @kubernetes/client-node" no_kube_client version --client
+not_loads() { # not_loads MODULE ARGS...: the command runs and does not evaluate it
+  local module="$1" t
+  shift
+  t="$(traced "$@")" || return 1
+  ! grep -m3 -F "$module" <<<"$t"
+}
+check "--help does not load the API client (src/kube/client.ts)" not_loads src/kube/client.ts --help
+check "version --client does not load the API client" not_loads src/kube/client.ts version --client
 # The probe itself works: a cluster command loads the client (here against an address nobody serves).
 cat > "$WORK/unreachable.kubeconfig" <<'EOF'
 apiVersion: v1
@@ -230,8 +238,15 @@ users: [{name: u, user: {token: t}}]
 contexts: [{name: c, context: {cluster: c, user: u, namespace: default}}]
 current-context: c
 EOF
-status_loads_kube_client() { traced status demo --kubeconfig "$WORK/unreachable.kubeconfig" --request-timeout=2s | grep -q @kubernetes/client-node; }
-check "status loads @kubernetes/client-node (the probe works)" status_loads_kube_client
+check "status loads the API client (the probe works)" loads src/kube/client.ts status demo --kubeconfig "$WORK/unreachable.kubeconfig" --request-timeout=2s
+check "status with a token loads nothing of @kubernetes/client-node" \
+  not_loads @kubernetes/client-node status demo --kubeconfig "$WORK/unreachable.kubeconfig" --request-timeout=2s
+sed 's|user: {token: t}|user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/false}}|' "$WORK/unreachable.kubeconfig" > "$WORK/exec.kubeconfig"
+check "status with an exec plugin loads client-node's exec_auth.js" \
+  loads @kubernetes/client-node/dist/exec_auth.js status demo --kubeconfig "$WORK/exec.kubeconfig" --request-timeout=2s
+# client-node's whole KubeConfig is a bundle of its own (a SEA asset in the executables), never in the CLI's.
+no_full_client() { ! grep -m3 -E 'client-node/dist/(gen/|config\.js)|node_modules/undici/' dist/sea/kubectl-bluegreen.cjs; }
+check "the CLI's bundle holds none of client-node's generated APIs, its KubeConfig or undici" no_full_client
 
 # --- linux/arm64 under qemu --------------------------------------------------------------------------
 section "linux/arm64 executable under qemu"

@@ -368,6 +368,21 @@ class Execution {
     }
   }
 
+  /**
+   * Services that match neither this plan's targets nor its switch-backs (another command moved some, or a
+   * resumed switch had moved some before) may still agree with each other: every live Service on one slot and
+   * every preview Service on the other. That is traffic on one slot, not split: all-new or all-old by the slot.
+   */
+  private layout(services: Outcome["services"]): Final {
+    const live = new Set(services.filter((s) => s.role === "live").map((s) => s.slot));
+    if (live.size !== 1) return "split";
+    const [slot] = live;
+    const { to, from } = this.plan;
+    const other = slot === to.value ? from.value : slot === from.value ? to.value : undefined;
+    if (other === undefined || !services.every((s) => s.role === "live" || s.slot === other)) return "split";
+    return slot === to.value ? "all-new" : "all-old";
+  }
+
   /** Traffic is not all-old: read every Service and say exactly what each selects. */
   // causeCode: the exit code when traffic turns out consistent anyway (another command took every Service to
   // one slot): this command still failed, for that cause. Split or unknown traffic is exit 9 whatever the cause.
@@ -379,7 +394,7 @@ class Execution {
       services.push({ name: w.service, role: w.role, slot: read?.spec?.selector?.[this.plan.slotLabel] });
     }
     const allAt = (f: (w: ServiceWrite) => string) => this.plan.writes.every((w, i) => services[i]!.slot === f(w));
-    const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : "split";
+    const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : this.layout(services);
     const where = services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} → ${s.slot === undefined ? "unknown" : `${this.plan.slotLabel}=${s.slot}`}`).join(", ");
     const detail = r.failed.length ? `; ${r.failed.join("; ")}` : "";
     const head = final === "unknown" ? "traffic state unknown" : final === "split" ? "traffic is split" : `traffic is ${final}`;

@@ -3,12 +3,13 @@
 // Each case runs kubectl in the same situation first.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, testNamespaces } from "./lib/apps.js";
-import { ADMIN_CONTEXT, EXTERNAL_CLUSTER, type RunResult, bluegreen, bluegreenAsync, kubectlJson } from "./lib/cluster.js";
+import { ADMIN_CONTEXT, EXTERNAL_CLUSTER, type RunResult, bluegreen, bluegreenAsync, kubectlAsync, kubectlJson } from "./lib/cluster.js";
 
 const ns = testNamespaces();
 const dir = mkdtempSync(path.join(tmpdir(), "bluegreen-e2e-transport-"));
@@ -153,6 +154,58 @@ describe("transport", () => {
       expect(r.code).toBe(8);
       expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services): cannot reach the cluster at https://127\\.0\\.0\\.1:${port}: ECONNREFUSED`, "m"));
       expect(r.stderr).not.toMatch(/alice|s3cret/);
+    });
+  });
+
+  describe("proxy-url", () => {
+    // An HTTP proxy of ours (CONNECT tunnels only), in front of the real API server.
+    let proxy: ReturnType<typeof createHttpServer>;
+    let proxyUrl = "";
+    const tunnels: string[] = [];
+
+    beforeAll(async () => {
+      proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+      proxy.on("connect", (req, client: Socket, head: Buffer) => {
+        tunnels.push(req.url ?? "");
+        const [host, port] = (req.url ?? "").split(":");
+        const upstream = tcpConnect(Number(port), host, () => {
+          client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+          upstream.write(head);
+          upstream.pipe(client);
+          client.pipe(upstream);
+        });
+        upstream.on("error", () => client.destroy());
+        client.on("error", () => upstream.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+      proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    });
+    afterAll(() => {
+      proxy.closeAllConnections();
+      proxy.close();
+    });
+
+    it("requests go through the kubeconfig's proxy, as kubectl's do", async () => {
+      const kc = kubeconfigFile("proxy.yaml", { ...admin.cluster, "proxy-url": proxyUrl }, admin.user, n);
+      const k = await kubectlAsync(["get", "deployments", "-n", n], { kubeconfig: kc, context: "" });
+      expect(k.code, k.stderr).toBe(0);
+      const target = new URL(admin.cluster.server).host;
+      expect(tunnels).toContain(target);
+      tunnels.length = 0;
+      const r = await bluegreenAsync(["status", "myapp", "-o", "json"], { context: "", kubeconfig: kc });
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(JSON.parse(r.stdout).items[0].app).toBe("myapp");
+      expect(tunnels.length).toBeGreaterThan(0);
+      expect(new Set(tunnels)).toEqual(new Set([target]));
+    });
+
+    it("a proxy that does not answer: exit 8, one sentence", async () => {
+      const port = await closedPort();
+      const kc = kubeconfigFile("proxy-dead.yaml", { ...admin.cluster, "proxy-url": `http://127.0.0.1:${port}` }, admin.user, n);
+      const r = await bluegreenAsync(["status", "myapp"], { context: "", kubeconfig: kc });
+      expect(r.code).toBe(8);
+      expect(r.stderr).toMatch(/^error: list (deployments|services|replicasets): cannot reach the cluster at https:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/m);
+      expect(r.stderr.trim().split("\n").length).toBe(2);
     });
   });
 });

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/bench-scale.sh — status of many apps, next to kubectl listing the same objects.
+#
+#   scripts/bench-scale.sh        (after scripts/package.sh)
+#
+# Creates a namespace of BLUEGREEN_BENCH_APPS apps (default 1000: two Deployments at 0 replicas and a Service
+# each) on the test bed (used when it is up, else started and stopped again here), then measures in one run
+# `status -n NS` vs `kubectl get deploy,svc -n NS` and `status -A` vs `kubectl get deploy,svc -A`: medians,
+# ratios and peak RSS (test/testbed/bench-startup.ts) into the "scale" section of BENCHMARKS.md. The
+# namespace is deleted at the end.
+#
+# Environment:
+#   BLUEGREEN_BENCH_APPS     apps in the namespace (default 1000; 10000 takes minutes to create)
+#   BLUEGREEN_BENCH_RUNS     timed runs of each command (default 15, after 3 warm-up runs)
+#   BLUEGREEN_BENCH_BEFORE   an older kubectl-bluegreen executable to measure in the same run (before/after)
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$BLUEGREEN_ROOT"
+
+EXE="$BLUEGREEN_ROOT/dist/bin/linux_amd64/kubectl-bluegreen"
+[ "$(node_platform)" = linux-x64 ] || die "the benchmark runs the linux/amd64 executable; this machine is $(node_platform)."
+[ -x "$EXE" ] || die "$EXE is missing: run scripts/package.sh first."
+ensure_deps
+ensure_command /usr/bin/time time
+command -v kubectl >/dev/null || die "kubectl is needed on PATH."
+
+WORK="$(mktemp -d)"
+cleanup() {
+  testbed_release
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+testbed_use || die "could not start the test bed"
+
+npx esbuild test/testbed/bench-startup.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench.mjs"
+log "creating ${BLUEGREEN_BENCH_APPS:-1000} apps, then measuring"
+node "$WORK/bench.mjs" scale "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
+bench_section scale "$WORK/section.md"
+log "wrote the scale section of BENCHMARKS.md"
+cat "$WORK/section.md"
