@@ -220,7 +220,7 @@ function noExtraArgs(a: Raw): void {
   if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
 }
 
-const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];
+export const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
 /** Flags that take a value as the next word, for finding the command word before yargs runs. */
 const VALUE_FLAGS = new Set([

@@ -1,8 +1,11 @@
 // Discovery and status against the real control plane, through `kubectl bluegreen`.
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApp, testNamespaces } from "./lib/apps.js";
-import { ADMIN_CONTEXT, KUBECONFIG, PLUGIN_DIR, bluegreen, kubectlOk, waitFor } from "./lib/cluster.js";
+import { ADMIN_CONTEXT, KUBECONFIG, PLUGIN_DIR, bluegreen, kubectlAsync, kubectlOk, waitFor } from "./lib/cluster.js";
 
 const ns = testNamespaces();
 
@@ -136,31 +139,64 @@ describe("status", () => {
     expect(got).toHaveLength(3);
     expect(got).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^GET https:\/\/\S+\/apis\/apps\/v1\/deployments\?labelSelector=app$/),
-        expect.stringMatching(/^GET https:\/\/\S+\/apis\/apps\/v1\/replicasets\?labelSelector=app$/),
-        expect.stringMatching(/^GET https:\/\/\S+\/api\/v1\/services$/),
+        expect.stringMatching(/^GET https:\/\/\S+\/apis\/apps\/v1\/deployments\?labelSelector=app&limit=500$/),
+        expect.stringMatching(/^GET https:\/\/\S+\/apis\/apps\/v1\/replicasets\?labelSelector=app&limit=500$/),
+        expect.stringMatching(/^GET https:\/\/\S+\/api\/v1\/services\?limit=500$/),
       ]),
     );
     // No credentials in the trace.
     expect(allNs.stderr).not.toMatch(/authorization|bearer|token/i);
   });
 
-  it("--watch prints the change when the idle slot becomes ready", async () => {
+  it("lists in pages of 500: 1,200 Services in the namespace take three requests, and every app is found", async () => {
+    const n = await ns("st-pages");
+    await createApp(n);
+    // Headless (no ClusterIP to allocate), unvalidated, four kubectl at once: 1,200 are created in seconds.
+    const dir = mkdtempSync(path.join(tmpdir(), "bluegreen-pages-"));
+    const headless = (i: number) => ({ apiVersion: "v1", kind: "Service", metadata: { name: `other-${i}` }, spec: { clusterIP: "None", selector: { app: `other-${i}` }, ports: [{ port: 80 }] } });
+    const created = await Promise.all(
+      [0, 1, 2, 3].map((part) => {
+        const file = path.join(dir, `services-${part}.json`);
+        writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: Array.from({ length: 300 }, (_, i) => headless(part * 300 + i)) }));
+        return kubectlAsync(["create", "-n", n, "-f", file, "-o", "name", "--validate=false"]);
+      }),
+    );
+    for (const c of created) expect(c.code, c.stderr).toBe(0);
+    const r = bluegreen(["status", "myapp", "-v", "-o", "json"], { namespace: n });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).items[0]).toMatchObject({ app: "myapp", liveSlot: "v1" });
+    const services = requests(r.stderr).filter((l) => /\/api\/v1\/namespaces\/[^/]+\/services\?/.test(l));
+    expect(services).toHaveLength(3);
+    expect(services[0]).toMatch(/\?limit=500$/);
+    expect(services[1]).toMatch(/\?limit=500&continue=\S+$/);
+    expect(services[2]).toMatch(/\?limit=500&continue=\S+$/);
+  });
+
+  it("--watch lists once, then follows watches (no polling), and prints the change when the idle slot becomes ready", async () => {
     const n = await ns("st-watch");
     await createApp(n, { slots: [{ value: "v1" }, { value: "v2", unschedulable: true }] });
     // kubectl execs the plugin in place, so the child's pid is the plugin's: SIGINT ends the watch.
-    const child = spawn("kubectl", ["bluegreen", "status", "myapp", "--watch", "-n", n, "--context", ADMIN_CONTEXT], {
+    const child = spawn("kubectl", ["bluegreen", "status", "myapp", "--watch", "-v", "-n", n, "--context", ADMIN_CONTEXT], {
       env: { ...process.env, PATH: `${PLUGIN_DIR}:${process.env.PATH}`, KUBECONFIG, NO_COLOR: "1" },
     });
     let out = "";
+    let err = "";
     child.stdout.on("data", (d) => {
       out += d;
     });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     await waitFor("the first screen", () => out.includes("Verdict:      not ready"), 30_000);
+    await waitFor("three watches", () => requests(err).filter((l) => l.includes("watch=1")).length === 3, 10_000);
     kubectlOk(["patch", "deployment", "myapp-v2", "-n", n, "--type=json", "-p", '[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]']);
     await waitFor("the changed screen", () => out.includes("Verdict:      ready to promote"), 60_000);
     child.kill("SIGINT");
     expect(await exited).toBe(0);
+    // One list of each kind, then only watches (from the lists' resourceVersions); each screen once.
+    const sent = requests(err);
+    expect(sent.filter((l) => !l.includes("watch=1"))).toHaveLength(3);
+    expect(sent.filter((l) => l.includes("watch=1")).every((l) => /[?&]resourceVersion=\d+/.test(l))).toBe(true);
   });
 });
