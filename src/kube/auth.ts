@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { createSecureContext } from "node:tls";
 import type { Selection } from "./kubeconfig.js";
 import { CredentialError } from "./transport.js";
 
@@ -118,9 +119,8 @@ class NodeCredentials implements Credentials {
       ? new http.Agent({ keepAlive: true })
       : new https.Agent({
           keepAlive: true,
-          ca: fileOrData(c.certificateAuthority, c.certificateAuthorityData),
-          cert,
-          key,
+          // One secure context for every connection (the agent would parse the CA, certificate and key again for each).
+          secureContext: createSecureContext({ ca: fileOrData(c.certificateAuthority, c.certificateAuthorityData), cert, key }),
           servername: c.tlsServerName,
           // Stated on every connection: kubectl ignores NODE_TLS_REJECT_UNAUTHORIZED, and so do we.
           rejectUnauthorized: c.insecureSkipTlsVerify !== true,
