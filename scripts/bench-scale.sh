@@ -35,7 +35,7 @@ testbed_use || die "could not start the test bed"
 
 npx esbuild test/testbed/bench-startup.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench.mjs"
 log "creating ${BLUEGREEN_BENCH_APPS:-1000} apps, then measuring"
-node "$WORK/bench.mjs" scale "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
+BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" scale "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
 bench_section scale "$WORK/section.md"
 log "wrote the scale section of BENCHMARKS.md"
 cat "$WORK/section.md"

@@ -35,7 +35,7 @@ testbed_use || die "could not start the test bed"
 # The measuring program imports the end-to-end tests' helpers: bundle it (esbuild resolves their .js imports).
 npx esbuild test/testbed/bench-startup.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench.mjs"
 # The packaged plugin first on PATH, for `kubectl bluegreen`.
-PATH="$(dirname "$EXE"):$PATH" node "$WORK/bench.mjs" startup "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
+PATH="$(dirname "$EXE"):$PATH" BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" startup "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
 {
   echo
   echo "\`--help\` and \`version\` never load the API client, and \`status\` of a user with a token or certificate loads"
