@@ -7,10 +7,10 @@ import { reportNoop, runSwitch } from "./report.js";
 import { loadPair, loadReplicaSets, operationId, requireWellFormed } from "./common.js";
 import { checkTarget, waitForTarget } from "./execute.js";
 
-async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, by: string, id: string): Promise<SwitchPlan | string> {
-  const pair = await loadPair(kube, g.selection);
+async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
+  // The reads at once: the pair, the ReplicaSets (of the same namespace and selector) and who we are.
+  const [pair, replicaSets, by] = await Promise.all([loadPair(kube, g.selection), loadReplicaSets(kube, g.selection, kube.namespace), who]);
   requireWellFormed(pair);
-  const replicaSets = await loadReplicaSets(kube, g.selection, pair.namespace);
   const p = planPromote(pair, {
     to: f.to,
     minReady: f.minReady,
@@ -30,7 +30,7 @@ async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: Promote
 /** promote APP: preflight, switch, verify, record — or finish an interrupted switch. */
 export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): Promise<number> {
   const kube = await ctx.kube(g.kube);
-  const by = await kube.whoAmI();
+  const by = kube.whoAmI();
   const id = operationId();
   let p = await plan(ctx, kube, g, f, by, id);
   if (typeof p === "string") return reportNoop(ctx, g, p);
