@@ -113,7 +113,7 @@ class NodeCredentials implements Credentials {
   /** One keep-alive agent, made again only if an exec plugin hands out another client certificate. */
   private agentFor(cert: string | Buffer | undefined, key: string | Buffer | undefined): http.Agent {
     if (this.agent && sameBytes(this.agent.cert, cert) && sameBytes(this.agent.key, key)) return this.agent.agent;
-    this.agent?.agent.destroy();
+    // The old agent is left to finish what it carries: requests may be in flight on it.
     const c = this.sel.cluster;
     const agent = this.plainHttp
       ? new http.Agent({ keepAlive: true })
