@@ -53,13 +53,12 @@ const fullApart = {
 };
 
 // yargs lays out help with string-width, whose Intl.Segmenter and emoji regex cost tens of milliseconds at
-// first use: its own copy and cliui's and wrap-ansi's get src/cli/text-width.ts, made for the plugin's help texts.
-// (cli-table3 keeps its own, older string-width.)
+// first use: its own copy and cliui's and wrap-ansi's get src/render/text-width.ts (which the tables use too).
 const textWidth = {
   name: "text-width",
   setup(b) {
     b.onResolve({ filter: /^string-width$/ }, (args) =>
-      /node_modules\/(yargs|cliui|wrap-ansi)\//.test(args.importer) ? { path: new URL("../src/cli/text-width.ts", import.meta.url).pathname } : undefined,
+      /node_modules\/(yargs|cliui|wrap-ansi)\//.test(args.importer) ? { path: new URL("../src/render/text-width.ts", import.meta.url).pathname } : undefined,
     );
   },
 };

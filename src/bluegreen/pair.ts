@@ -272,7 +272,29 @@ export function findApps(q: AppQuery, deployments: Deployment[], services: Servi
     g.deps.push(d);
     groups.set(key, g);
   }
+  // Services indexed by namespace and selector term: a Service can only belong to a pair through a label both pod
+  // templates share, so each app looks at the few that select one of those (not at every Service: 1,000 apps).
+  const index = new Map<string, Set<Service>>();
+  for (const svc of services) {
+    for (const [k, v] of Object.entries(svc.spec?.selector ?? {})) {
+      const term = `${namespaceOf(svc)}\u0000${k}=${v}`;
+      const set = index.get(term) ?? new Set<Service>();
+      set.add(svc);
+      index.set(term, set);
+    }
+  }
+  const candidates = (namespace: string, deps: Deployment[]): Service[] => {
+    if (deps.length !== 2) return [];
+    const la = templateLabels(deps[0] as Deployment);
+    const lb = templateLabels(deps[1] as Deployment);
+    const found = new Set<Service>();
+    for (const [k, v] of Object.entries(la)) {
+      if (lb[k] !== v) continue;
+      for (const svc of index.get(`${namespace}\u0000${k}=${v}`) ?? []) found.add(svc);
+    }
+    return [...found];
+  };
   return [...groups.values()]
     .sort((x, y) => x.namespace.localeCompare(y.namespace) || x.app.localeCompare(y.app))
-    .map((g) => findPair(g.app, g.namespace, g.deps, services, forcedSlotLabel));
+    .map((g) => findPair(g.app, g.namespace, g.deps, candidates(g.namespace, g.deps), forcedSlotLabel));
 }

@@ -1,11 +1,5 @@
-import Table from "cli-table3";
 import { escapeTerminal } from "./escape.js";
-
-const NO_BORDER = {
-  top: "", "top-mid": "", "top-left": "", "top-right": "",
-  bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
-  left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "   ",
-};
+import textWidth from "./text-width.js";
 
 /** A cell our own code has coloured: printed as it is (escape what it quotes before colouring). */
 export interface StyledCell {
@@ -23,15 +17,8 @@ const cellText = (c: Cell): string => (typeof c === "string" ? escapeTerminal(c)
 /** A kubectl-style table: upper-case headers, columns separated by three spaces, no borders. */
 export function table(headers: string[], rows: Cell[][], opts: { noHeaders?: boolean } = {}): string {
   if (rows.length === 0 && opts.noHeaders) return "";
-  const t = new Table({
-    chars: NO_BORDER,
-    style: { head: [], border: [], "padding-left": 0, "padding-right": 0, compact: true },
-    head: opts.noHeaders ? [] : headers,
-  });
-  t.push(...rows.map((r) => r.map(cellText)));
-  return `${t
-    .toString()
-    .split("\n")
-    .map((l) => l.trimEnd())
-    .join("\n")}\n`;
+  const lines = [...(opts.noHeaders ? [] : [headers]), ...rows.map((r) => r.map(cellText))].map((l) => l.map((text) => ({ text, width: textWidth(text) })));
+  const widths: number[] = [];
+  for (const l of lines) l.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.width)));
+  return `${lines.map((l) => l.map((c, i) => c.text + " ".repeat((widths[i] ?? 0) - c.width)).join("   ").trimEnd()).join("\n")}\n`;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import stringWidth from "../../node_modules/yargs/node_modules/string-width/index.js";
 import { COMMANDS, parse } from "../../src/cli/app.js";
-import textWidth from "../../src/cli/text-width.js";
+import textWidth from "../../src/render/text-width.js";
 
 describe("text width (yargs' help layout in the bundle)", () => {
   it("counts like string-width on every line of every command's help", async () => {

@@ -1,7 +1,7 @@
-// The width of a text on a terminal, for yargs' help layout: the bundle gives yargs, cliui and wrap-ansi this
-// instead of their string-width (scripts/build.mjs), whose Intl.Segmenter and emoji regex cost tens of
-// milliseconds at first use, on every --help. The help texts are the plugin's own: ANSI colour, ASCII, a few
-// symbols (→ …); this counts what they hold exactly and East Asian wide characters as 2.
+// The width of a text on a terminal, for the plugin's tables and for yargs' help layout: the bundle gives yargs,
+// cliui and wrap-ansi this instead of their string-width (scripts/build.mjs), whose Intl.Segmenter and emoji
+// regex cost tens of milliseconds at first use. The texts are the plugin's own and Kubernetes names: ANSI colour,
+// ASCII, a few symbols (→ …); this counts what they hold exactly and East Asian wide characters as 2.
 
 // CSI and OSC escape sequences (colour, hyperlinks).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what it removes.
