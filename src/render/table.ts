@@ -19,6 +19,8 @@ export function table(headers: string[], rows: Cell[][], opts: { noHeaders?: boo
   if (rows.length === 0 && opts.noHeaders) return "";
   const lines = [...(opts.noHeaders ? [] : [headers]), ...rows.map((r) => r.map(cellText))].map((l) => l.map((text) => ({ text, width: textWidth(text) })));
   const widths: number[] = [];
-  for (const l of lines) l.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.width)));
+  for (const l of lines) {
+    for (const [i, c] of l.entries()) widths[i] = Math.max(widths[i] ?? 0, c.width);
+  }
   return `${lines.map((l) => l.map((c, i) => c.text + " ".repeat((widths[i] ?? 0) - c.width)).join("   ").trimEnd()).join("\n")}\n`;
 }
