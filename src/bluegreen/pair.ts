@@ -1,5 +1,5 @@
 import type { Deployment, Labels, Service } from "./model.js";
-import { nameOf, namespaceOf } from "./model.js";
+import { compareNames, nameOf, namespaceOf } from "./model.js";
 import { type SwitchRecord, recordOf } from "./record.js";
 
 /** The annotation a user sets on a Service to say which role it plays ("live" or "preview"). */
@@ -94,7 +94,7 @@ function looksLikePreview(svc: Service): boolean {
   return /(^|[-_.])(preview|idle|staging)([-_.]|$)/.test(nameOf(svc));
 }
 
-const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) => nameOf(a).localeCompare(nameOf(b));
+const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) => compareNames(nameOf(a), nameOf(b));
 
 /** Finds the pair, slot label, live slot and Services of one app from its Deployments and the namespace's Services. */
 export function findPair(app: string, namespace: string, deployments: Deployment[], allServices: Service[], forcedSlotLabel?: string): AppPair {
@@ -137,7 +137,7 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   }
   const slotA: Slot = { value: templateLabels(a)[slotLabel]!, deployment: a };
   const slotB: Slot = { value: templateLabels(b)[slotLabel]!, deployment: b };
-  const slots = ([slotA, slotB].sort((x, y) => x.value.localeCompare(y.value))) as [Slot, Slot];
+  const slots = ([slotA, slotB].sort((x, y) => compareNames(x.value, y.value))) as [Slot, Slot];
   const withSlots: AppPair = { ...pair, slotLabel, slots };
 
   const slotOf = (svc: Service) => svc.spec?.selector?.[slotLabel] ?? "";
@@ -295,6 +295,6 @@ export function findApps(q: AppQuery, deployments: Deployment[], services: Servi
     return [...found];
   };
   return [...groups.values()]
-    .sort((x, y) => x.namespace.localeCompare(y.namespace) || x.app.localeCompare(y.app))
+    .sort((x, y) => compareNames(x.namespace, y.namespace) || compareNames(x.app, y.app))
     .map((g) => findPair(g.app, g.namespace, g.deps, candidates(g.namespace, g.deps), forcedSlotLabel));
 }

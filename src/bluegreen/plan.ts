@@ -1,7 +1,7 @@
 // Planning a switch: pure functions from the objects as read to the steps promote and abort run.
 import { type VersionAge, newer, versionAge } from "./evidence.js";
 import type { ReplicaSet, Service } from "./model.js";
-import { nameOf } from "./model.js";
+import { compareNames, nameOf } from "./model.js";
 import { type AppPair, type AppService, type Slot, describeServices } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
 import { type Checks, NO_CHECKS, type Probe, probeRouteProblem, servicePortFor } from "./checks.js";
@@ -175,7 +175,7 @@ function switchPlan(
   if (busy) return busy;
   const slotLabel = pair.slotLabel!;
   // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
-  const services = [...pair.services].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "live" ? -1 : 1));
+  const services = [...pair.services].sort((a, b) => (a.role === b.role ? compareNames(a.name, b.name) : a.role === "live" ? -1 : 1));
   // Finishing an interrupted switch completes that same operation: same id, time and author.
   const record: SwitchRecord = resume ? { ...resume, state: "pending", services: { ...resume.services, ...Object.fromEntries(services.map((s) => [s.name, s.role])) } } : {
     format: RECORD_FORMAT,

@@ -214,10 +214,7 @@ class Client implements KubeClient {
         const e = line as { type?: string; object?: { code?: number } };
         if (e.type === "ERROR") {
           // A Status: 410 Gone when resourceVersion is older than the server keeps.
-          if (e.object?.code === 410) {
-            expired = true;
-            return stop.abort();
-          }
+          if (e.object?.code === 410) expired = true;
           throw new HttpError(e.object?.code ?? 500, e.object, {});
         }
         if (e.type === "ADDED" || e.type === "MODIFIED" || e.type === "DELETED" || e.type === "BOOKMARK") onEvent(e as WatchEvent<T>);

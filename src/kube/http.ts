@@ -89,7 +89,12 @@ export function stream(req: HttpRequest, onLine: (value: unknown) => void): Prom
     if (signal.aborted) return reject(signal.reason);
     const mod = req.url.protocol === "http:" ? http : https;
     const r = mod.request(req.url, { method: "GET", headers: req.headers, agent: req.agent });
-    const onAbort = () => r.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    // Settled here, with the signal's reason; the request is then destroyed without an error of its own (an error
+    // passed to destroy can surface later on the socket, after every listener of ours has had its answer).
+    const onAbort = () => {
+      finish(signal.reason);
+      r.destroy();
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     let settled = false;
     const finish = (e?: unknown) => {
@@ -115,7 +120,7 @@ export function stream(req: HttpRequest, onLine: (value: unknown) => void): Prom
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
         buffered += chunk;
-        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        for (let nl = buffered.indexOf("\n"); nl >= 0 && !settled; nl = buffered.indexOf("\n")) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (!line) continue;

@@ -7,6 +7,7 @@
 // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what it removes.
 const ANSI = /\u001B\[[0-?]*[ -/]*[@-~]|\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)/g;
 const ZERO = /[\p{M}\p{Cc}\p{Cf}]/u;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function wide(cp: number): boolean {
   return (
@@ -29,10 +30,18 @@ function wide(cp: number): boolean {
 
 export default function textWidth(text: string): number {
   if (typeof text !== "string" || text.length === 0) return 0;
+  // Printable ASCII, most of what is measured, is one column a character; the Unicode classes are only compiled
+  // for a text that needs them.
+  if (PRINTABLE_ASCII.test(text)) return text.length;
   let width = 0;
   for (const ch of text.replace(ANSI, "")) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp >= 0x20 && cp < 0x7f) {
+      width += 1;
+      continue;
+    }
     if (ZERO.test(ch)) continue;
-    width += wide(ch.codePointAt(0) ?? 0) ? 2 : 1;
+    width += wide(cp) ? 2 : 1;
   }
   return width;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findApps, findPair } from "../../src/bluegreen/pair.js";
 import { deployment, fixture, service, tutorial } from "./builders.js";
+import { compareNames } from "../../src/bluegreen/model.js";
 
 const names = (xs: { metadata: { name?: string } }[]) => xs.map((x) => x.metadata.name);
 
@@ -97,5 +98,29 @@ describe("findApps", () => {
     const f = fixture("color-preview.yaml");
     const apps = findApps({ appLabel: "app" }, [...f.deployments, ...t.deployments], [...f.services, ...t.services]);
     expect(apps.map((a) => `${a.namespace}/${a.app}`)).toEqual(["blue-green/myapp", "prod/shop"]);
+  });
+});
+
+describe("compareNames", () => {
+  it("orders names exactly as localeCompare does", () => {
+    // Random names over the plain alphabet (the code-point path) and with characters that take localeCompare's.
+    const plain = "abcdefghijklmnopqrstuvwxyz0123456789-.";
+    const other = `${plain}ABCXYZ_é`;
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const name = (alphabet: string) => Array.from({ length: next() % 6 }, () => alphabet[next() % alphabet.length]).join("");
+    const sign = (n: number) => Math.sign(n);
+    for (let i = 0; i < 20000; i++) {
+      const alphabet = i % 4 === 0 ? other : plain;
+      const a = name(alphabet);
+      const b = name(alphabet);
+      expect([a, b, sign(compareNames(a, b))]).toEqual([a, b, sign(a.localeCompare(b))]);
+    }
+    expect(["web-2", "web.1", "web-10", "Web", "web", "web_1", "2web"].sort(compareNames)).toEqual(
+      ["web-2", "web.1", "web-10", "Web", "web", "web_1", "2web"].sort((a, b) => a.localeCompare(b)),
+    );
   });
 });
