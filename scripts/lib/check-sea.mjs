@@ -1,27 +1,88 @@
 // Checks a packaged executable without running it (it may be for another OS or CPU):
 //   - it is a Node.js single executable application: postject flipped the sentinel fuse and the blob
 //     made by scripts/package.sh is in the file, byte for byte;
-//   - it carries no code signature that the injection broke: no LC_CODE_SIGNATURE in a Mach-O file,
-//     an empty certificate table in a PE file.
+//   - a Mach-O file carries a valid ad-hoc code signature made after the injection: its code directories
+//     (SHA-256, and SHA-1 if present) hash every page of the file up to the signature, and the
+//     requirements and entitlements they name; an arm64 Mach-O with no valid signature does not run on
+//     Apple silicon. (rcodesign verify expects a CMS signature, which an ad-hoc one has not.)
+//   - a PE file carries no Authenticode signature that the injection broke: an empty certificate table.
 //
 //   node scripts/lib/check-sea.mjs EXECUTABLE BLOB      prints what it found; exits 1 on a failed check
+//   node scripts/lib/check-sea.mjs --signature MACHO    only the signature's hashes, of any kind (ad hoc or not)
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 const FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+const CPU = new Map([
+  [0x01000007, "x86_64"],
+  [0x0100000c, "arm64"],
+]);
+const HASHES = { 1: "sha1", 2: "sha256" };
+const SPECIAL_SLOTS = { 2: "requirements", 5: "entitlements", 7: "DER entitlements" }; // slot -k holds the blob of type k
 
-function machO(buf) {
+/** The code directories of the signature at [off, off+size), each checked against the file; throws at the first mismatch. */
+function checkSignature(buf, off, size, adhoc) {
+  if (off + size > buf.length) throw new Error("Mach-O: the code signature runs past the end of the file");
+  if (buf.readUInt32BE(off) !== 0xfade0cc0) throw new Error("Mach-O: the code signature is not a SuperBlob");
+  if (buf.readUInt32BE(off + 4) > size) throw new Error("Mach-O: the SuperBlob is larger than LC_CODE_SIGNATURE says");
+  const blobs = new Map();
+  for (let i = 0, n = buf.readUInt32BE(off + 8); i < n; i++) {
+    const type = buf.readUInt32BE(off + 12 + 8 * i);
+    const at = off + buf.readUInt32BE(off + 16 + 8 * i);
+    blobs.set(type, buf.subarray(at, at + buf.readUInt32BE(at + 4)));
+  }
+  const found = [];
+  for (const [type, cd] of blobs) {
+    if (type !== 0 && (type < 0x1000 || type >= 0x1005)) continue; // the code directory and its alternates
+    if (cd.readUInt32BE(0) !== 0xfade0c02) throw new Error(`Mach-O: blob ${type} is not a code directory`);
+    const flags = cd.readUInt32BE(12);
+    const hashOffset = cd.readUInt32BE(16);
+    const identifier = cd.toString("latin1", cd.readUInt32BE(20), cd.indexOf(0, cd.readUInt32BE(20)));
+    const nSpecial = cd.readUInt32BE(24);
+    const nCode = cd.readUInt32BE(28);
+    const codeLimit = cd.readUInt32BE(32);
+    const hashSize = cd[36];
+    const algorithm = HASHES[cd[37]];
+    const pageSize = 2 ** cd[39];
+    if (!algorithm) throw new Error(`Mach-O: unknown hash type ${cd[37]}`);
+    if (adhoc && !(flags & 0x2)) throw new Error(`Mach-O: code directory ${identifier} is not ad hoc (flags ${flags.toString(16)})`);
+    if (codeLimit !== off) throw new Error(`Mach-O: the signature covers ${codeLimit} bytes, not the ${off} before it`);
+    if (nCode !== Math.ceil(codeLimit / pageSize)) throw new Error(`Mach-O: ${nCode} page hashes for ${codeLimit} bytes`);
+    const hash = (data) => createHash(algorithm).update(data).digest();
+    for (let page = 0; page < nCode; page++) {
+      const want = cd.subarray(hashOffset + page * hashSize, hashOffset + (page + 1) * hashSize);
+      if (!hash(buf.subarray(page * pageSize, Math.min((page + 1) * pageSize, codeLimit))).equals(want)) {
+        throw new Error(`Mach-O: page ${page} does not match its ${algorithm} hash (the file changed after signing)`);
+      }
+    }
+    for (const [slot, name] of Object.entries(SPECIAL_SLOTS)) {
+      if (Number(slot) > nSpecial) continue;
+      const want = cd.subarray(hashOffset - Number(slot) * hashSize, hashOffset - (Number(slot) - 1) * hashSize);
+      const blob = blobs.get(Number(slot));
+      const got = blob ? hash(blob) : Buffer.alloc(hashSize);
+      if (!got.equals(want)) throw new Error(`Mach-O: the ${name} do not match their ${algorithm} hash`);
+    }
+    found.push(`${identifier}: ${flags & 0x2 ? "ad hoc, " : ""}${algorithm}, ${nCode} pages`);
+  }
+  if (found.length === 0) throw new Error("Mach-O: the signature has no code directory");
+  return found;
+}
+
+function machO(buf, { sea = true, adhoc = true } = {}) {
+  const cpu = CPU.get(buf.readUInt32LE(4)) ?? `CPU ${buf.readUInt32LE(4).toString(16)}`;
   const ncmds = buf.readUInt32LE(16);
   const segments = [];
-  let signed = false;
+  let signature;
   for (let i = 0, off = 32; i < ncmds; i++) {
     const cmd = buf.readUInt32LE(off);
     if (cmd === 0x19) segments.push(buf.toString("latin1", off + 8, off + 24).replace(/\0+$/, "")); // LC_SEGMENT_64
-    if (cmd === 0x1d) signed = true; // LC_CODE_SIGNATURE
+    if (cmd === 0x1d) signature = [buf.readUInt32LE(off + 8), buf.readUInt32LE(off + 12)]; // LC_CODE_SIGNATURE
     off += buf.readUInt32LE(off + 4);
   }
-  if (signed) throw new Error("Mach-O: still has LC_CODE_SIGNATURE (broken by the injection)");
-  if (!segments.includes("NODE_SEA")) throw new Error(`Mach-O: no NODE_SEA segment (segments: ${segments.join(", ")})`);
-  return "Mach-O, unsigned, NODE_SEA segment";
+  if (sea && !segments.includes("NODE_SEA")) throw new Error(`Mach-O: no NODE_SEA segment (segments: ${segments.join(", ")})`);
+  if (!signature) throw new Error("Mach-O: not signed (an arm64 executable without a signature does not run)");
+  const found = checkSignature(buf, ...signature, adhoc);
+  return `Mach-O ${cpu}${sea ? ", NODE_SEA segment" : ""}, signature's hashes valid (${found.join("; ")})`;
 }
 
 function pe(buf) {
@@ -37,8 +98,17 @@ function pe(buf) {
 
 const [file, blobFile] = process.argv.slice(2);
 if (!file || !blobFile) {
-  console.error("usage: node check-sea.mjs EXECUTABLE BLOB");
+  console.error("usage: node check-sea.mjs EXECUTABLE BLOB | --signature MACHO");
   process.exit(2);
+}
+if (file === "--signature") {
+  try {
+    console.log(machO(readFileSync(blobFile), { sea: false, adhoc: false }));
+  } catch (e) {
+    console.error(`${blobFile}: ${e.message}`);
+    process.exit(1);
+  }
+  process.exit(0);
 }
 try {
   const buf = readFileSync(file);

