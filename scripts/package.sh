@@ -85,13 +85,13 @@ rm -rf dist/sea dist/bin dist/stage dist/kubectl-bluegreen_*.tar.gz dist/kubectl
 mkdir -p dist/sea dist/bin dist/stage
 
 # --- 1. the SEA blob -----------------------------------------------------------------------------
-# One blob for every platform. It carries no V8 code cache: the bundle is small enough (under 1 MB) that
-# V8's lazy compilation costs no more than reading a cache (measured in BENCHMARKS.md), and a code cache
-# is only valid on the platform that made it.
+# One blob for every platform. It carries no V8 code cache: a code cache is only valid on the platform
+# that made it, and the bundle is small enough (under 1 MB) that V8's lazy compilation costs about what
+# reading a cache did (within 5-15 ms on --help and status, BENCHMARKS.md), so all five start alike.
 # The executables ignore NODE_OPTIONS (execArgvExtension "none"): a user's settings for their own Node.js
 # work (--require hooks, V8 flags) must not break or slow down the plugin.
 # V8's young generation is capped at 4 MB semi-spaces (16 MB by default): status of 1,000 apps allocates
-# its pages of JSON there, and the cap keeps its peak RSS about 20 MB lower (BENCHMARKS.md).
+# its pages of JSON there, and the cap keeps its peak RSS 10-20 MB lower (BENCHMARKS.md).
 log "preparing the SEA blob"
 # A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
 cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
