@@ -71,6 +71,7 @@ interface Call {
 
 const seg = encodeURIComponent;
 /** Objects per page of a list (kubectl's --chunk-size default). */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 const LIST_PAGE = 500;
 /** How long the server keeps one watch open before the plugin watches again (from the last resourceVersion). */
 const WATCH_SECONDS = 300;
@@ -180,9 +181,13 @@ class Client implements KubeClient {
           break;
         }
         for (const item of page.items ?? []) {
-          // Never read, often the largest part of an object: not kept, so 10,000 apps fit in bounded memory.
-          const m = (item as { metadata?: { managedFields?: unknown } }).metadata;
-          if (m) delete m.managedFields;
+          // Never read, and often the largest parts of an object (kubectl apply's copy of the whole object): not kept.
+          // The plugin writes by patches only, so what it does not keep it cannot remove from the server.
+          const m = (item as { metadata?: { managedFields?: unknown; annotations?: Record<string, string> } }).metadata;
+          if (m) {
+            delete m.managedFields;
+            if (m.annotations) delete m.annotations[LAST_APPLIED];
+          }
           items.push(item);
         }
         resourceVersion ||= page.metadata?.resourceVersion ?? "";

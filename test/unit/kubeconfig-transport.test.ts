@@ -193,7 +193,7 @@ describe("the client", () => {
     expect(requests.length).toBe(2);
   });
 
-  it("lists in pages of 500 at the first page's resourceVersion, without managedFields", async () => {
+  it("lists in pages of 500 at the first page's resourceVersion, without managedFields or kubectl apply's copy", async () => {
     answer = (req, res) => {
       const u = new URL(req.url ?? "", base);
       const page = u.searchParams.get("continue") ?? "0";
@@ -201,11 +201,24 @@ describe("the client", () => {
       json(res, 200, {
         kind: "DeploymentList",
         metadata: { resourceVersion: `rv-${page}`, continue: next },
-        items: [{ metadata: { name: `web-${page}`, managedFields: [{ manager: "kubectl" }] } }],
+        items: [
+          {
+            metadata: {
+              name: `web-${page}`,
+              managedFields: [{ manager: "kubectl" }],
+              annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", "kubectl-bluegreen/last-deploy": "x" },
+            },
+          },
+        ],
       });
     };
     const l = await client().listAt<{ metadata: { name: string; managedFields?: unknown } }>({ resource: "deployments", namespace: "ns", labelSelector: "app=web" });
-    expect(l.items.map((d) => d.metadata)).toEqual([{ name: "web-0" }, { name: "web-a" }, { name: "web-b" }]);
+    const kept = { "kubectl-bluegreen/last-deploy": "x" };
+    expect(l.items.map((d) => d.metadata)).toEqual([
+      { name: "web-0", annotations: kept },
+      { name: "web-a", annotations: kept },
+      { name: "web-b", annotations: kept },
+    ]);
     expect(l.resourceVersion).toBe("rv-0");
     expect(requests).toEqual([
       "GET /apis/apps/v1/namespaces/ns/deployments?labelSelector=app%3Dweb&limit=500",
