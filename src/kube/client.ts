@@ -70,8 +70,9 @@ interface Call {
 }
 
 const seg = encodeURIComponent;
-/** Objects per page of a list (kubectl's --chunk-size default). */
+/** kubectl apply's copy of the whole object, in an annotation: dropped from listed objects. */
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+/** Objects per page of a list (kubectl's --chunk-size default). */
 const LIST_PAGE = 500;
 /** How long the server keeps one watch open before the plugin watches again (from the last resourceVersion). */
 const WATCH_SECONDS = 300;
