@@ -56,7 +56,7 @@ current-context: gone
     );
     const r = bluegreen(["status", "myapp"], { kubeconfig, context: "" });
     expect(r.code).toBe(8);
-    expect(r.stderr).toMatch(/^error: list (deployments|services): cannot reach the cluster at https:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+    expect(r.stderr).toMatch(/^error: list (deployments|services|replicasets): cannot reach the cluster at https:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
     expectOneSentence(r.stderr);
     expect(r.stderr).not.toContain("not-a-secret");
   });

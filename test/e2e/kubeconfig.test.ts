@@ -239,7 +239,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("kubeconfig: the plugin uses what kubectl uses
       expect(kubectlIn(s(), ["auth", "whoami"]).code).not.toBe(0);
       const r = pluginIn(s(), ["status", "myapp"]);
       expect(r.code).toBe(8);
-      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services): cannot reach the cluster at https://127\\.0\\.0\\.1:${dead}: ECONNREFUSED`));
+      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services|replicasets): cannot reach the cluster at https://127\\.0\\.0\\.1:${dead}: ECONNREFUSED`));
     });
 
     it("--cluster replaces the context's cluster", () => {

@@ -87,7 +87,7 @@ describe("transport", () => {
       const started = Date.now();
       const r = await bluegreenAsync(["status", "myapp", "--request-timeout", "1s"], { context: "", kubeconfig: kc });
       expect(r.code).toBe(8);
-      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services): the API server did not answer within 1s \\(--request-timeout\\)\\.\\n${UNREACHABLE_HINT}\\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services|replicasets): the API server did not answer within 1s \\(--request-timeout\\)\\.\\n${UNREACHABLE_HINT}\\n$`));
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
@@ -114,7 +114,7 @@ describe("transport", () => {
       const r = bluegreen(["status", "myapp"], { context: "", kubeconfig: kc, env });
       expect(r.code).toBe(8);
       expect(r.stderr).toMatch(
-        /^error: list (deployments|services): cannot verify the certificate of the cluster at https:\/\/[^\s]+: [A-Z_]+ \([^\n]+\)\.\nCheck certificate-authority \(or certificate-authority-data\) of the cluster in your kubeconfig\.\n$/,
+        /^error: list (deployments|services|replicasets): cannot verify the certificate of the cluster at https:\/\/[^\s]+: [A-Z_]+ \([^\n]+\)\.\nCheck certificate-authority \(or certificate-authority-data\) of the cluster in your kubeconfig\.\n$/,
       );
       // No system CA knows the test bed either.
       const noCa = kubeconfigFile("no-ca.yaml", server, admin.user, n);
@@ -152,7 +152,7 @@ describe("transport", () => {
       const kc = kubeconfigFile("url-creds-dead.yaml", { ...admin.cluster, server: `https://alice:s3cret@127.0.0.1:${port}` }, admin.user, n);
       const r = bluegreen(["status", "myapp", "-v"], { context: "", kubeconfig: kc });
       expect(r.code).toBe(8);
-      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services): cannot reach the cluster at https://127\\.0\\.0\\.1:${port}: ECONNREFUSED`, "m"));
+      expect(r.stderr).toMatch(new RegExp(`^error: list (deployments|services|replicasets): cannot reach the cluster at https://127\\.0\\.0\\.1:${port}: ECONNREFUSED`, "m"));
       expect(r.stderr).not.toMatch(/alice|s3cret/);
     });
   });
