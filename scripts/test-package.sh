@@ -134,7 +134,9 @@ runtime_signed() { # runtime_signed NPM_PLATFORM: rcodesign verifies the CMS sig
   local node="$BLUEGREEN_CACHE/node/$BLUEGREEN_NODE_VERSION/$1/bin/node"
   "$RCODESIGN" verify "$node" 2>&1 | tail -n 3 || return 1
   node scripts/lib/check-sea.mjs --signature "$node" || return 1
-  strings -n 20 "$node" | grep -m1 -F "Developer ID Application: Node.js Foundation"
+  # One grep over the file, not `strings | grep -m1`: under pipefail the early exit of grep kills
+  # strings with SIGPIPE and fails the check at random.
+  LC_ALL=C grep -a -o -m1 -F "Developer ID Application: Node.js Foundation" "$node"
 }
 for platform in darwin-x64 darwin-arm64; do
   check "Node.js $BLUEGREEN_NODE_VERSION $platform runtime: a valid Node.js Foundation signature" runtime_signed "$platform"
