@@ -50,7 +50,10 @@ export const probeText = (p: Probe): string => `${p.port ?? ""}${p.path}`;
 export function servicePortFor(svc: Service, probe: Probe): string | undefined {
   const ports = svc.spec?.ports ?? [];
   const key = (p: (typeof ports)[number]) => p.name || String(p.port);
-  if (probe.port === undefined) return ports.length === 1 ? key(ports[0]!) : undefined;
+  if (probe.port === undefined) {
+    const [only] = ports;
+    return only && ports.length === 1 ? key(only) : undefined;
+  }
   const want = probe.port;
   const hit =
     ports.find((p) => p.targetPort !== undefined && String(p.targetPort) === want) ??

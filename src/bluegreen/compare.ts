@@ -1,6 +1,6 @@
 import type { Deployment } from "./model.js";
 import { nameOf } from "./model.js";
-import type { AppPair } from "./pair.js";
+import type { SettledPair } from "./pair.js";
 
 /** Placeholder for the slot label's value, so the two slots compare equal where only the slot differs. */
 export const SLOT_PLACEHOLDER = "<slot>";
@@ -75,10 +75,8 @@ export interface SlotComparison {
 }
 
 /** Compares the live and idle slots of a well-formed pair. */
-export function compareSlots(pair: AppPair): SlotComparison {
-  const live = pair.live!;
-  const idle = pair.idle!;
-  const slotLabel = pair.slotLabel!;
+export function compareSlots(pair: SettledPair): SlotComparison {
+  const { live, idle, slotLabel } = pair;
   return {
     app: pair.app,
     namespace: pair.namespace,

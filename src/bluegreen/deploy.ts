@@ -1,7 +1,7 @@
 // Planning a deploy: a new version into the idle slot, computed from the objects as read. Never the live slot.
 import type { Container, Deployment, PodTemplate, Service } from "./model.js";
 import { nameOf } from "./model.js";
-import { type AppPair, type Slot, describeServices, formatSelector, selects, templateLabels } from "./pair.js";
+import { type Slot, type WellFormedPair, describeServices, formatSelector, selects, templateLabels } from "./pair.js";
 import { agreedRecord, slotBusy, type RefusedPlan } from "./plan.js";
 import { replicaCounts } from "./readiness.js";
 import { DEPLOY_ANNOTATION, type DeployRecord, SCALE_DOWN_AT_ANNOTATION, canonicalJson, deploymentVersion, versionHash } from "./record.js";
@@ -103,7 +103,7 @@ function applyChanges(t: PodTemplate, d: Deployment, o: DeployOptions): BadInput
         return { kind: "not-found", message: `deployment/${nameOf(d)} has no container named ${change.container}; its containers are ${names.join(", ")}`, hint: "Name one of them: --image CONTAINER=IMAGE." };
       }
     }
-    target!.image = change.image;
+    if (target) target.image = change.image;
   }
   for (const c of main) {
     for (const e of o.env) {
@@ -149,9 +149,9 @@ function describeChanges(before: PodTemplate, after: PodTemplate, slotLabel: str
 }
 
 /** Plans deploy: the idle slot gets the new template, conditionally; refuses while the slot is or may become live. */
-export function planDeploy(pair: AppPair, services: Service[], o: DeployOptions): DeployPlan | RefusedPlan | BadInput {
+export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployOptions): DeployPlan | RefusedPlan | BadInput {
   const hint = `Run kubectl bluegreen status ${pair.app} to see the app.`;
-  if (pair.unsettled || !pair.live || !pair.idle || !pair.slotLabel) {
+  if (pair.live === undefined || pair.unsettled !== undefined) {
     return {
       kind: "refused",
       message: `will not deploy into app ${pair.app}: a switch is in progress or was interrupted (${describeServices(pair)}), so neither slot is idle for sure; nothing changed`,

@@ -11,16 +11,12 @@ export interface Slot {
   deployment: Deployment;
 }
 
-/** An app's blue/green pair as found in the cluster, or why it could not be found. */
-export interface AppPair {
+/** What is known of every app found, well formed or not. */
+interface PairParts {
   app: string;
   namespace: string;
+  /** The app's Deployments, by name (two in a well-formed pair). */
   deployments: Deployment[];
-  slotLabel?: string;
-  /** Both slots, sorted by slot value. */
-  slots?: [Slot, Slot];
-  live?: Slot;
-  idle?: Slot;
   /** Services that send users to the live slot. */
   liveServices: Service[];
   /** Services that select the idle slot; promote swaps them too. */
@@ -29,11 +25,45 @@ export interface AppPair {
   sharedServices: Service[];
   /** Every Service that selects one slot, with its role. */
   services: AppService[];
-  /** Set when the Services are not all-old or all-new, or a switch is not verified yet. */
-  unsettled?: Unsettled;
-  /** Set when the pair is misconfigured: one sentence. */
-  problem?: string;
 }
+
+/** A pair nothing may act on: one sentence says why. What was found before the problem is kept. */
+export interface MisconfiguredPair extends PairParts {
+  problem: string;
+  slotLabel?: string;
+  slots?: [Slot, Slot];
+  live?: undefined;
+  idle?: undefined;
+  unsettled?: undefined;
+}
+
+interface WellFormed extends PairParts {
+  problem?: undefined;
+  slotLabel: string;
+  /** Both slots, sorted by slot value. */
+  slots: [Slot, Slot];
+}
+
+/** Every live Service selects one slot, every preview Service the other. */
+export interface SettledPair extends WellFormed {
+  live: Slot;
+  idle: Slot;
+  /** Set when every Service is switched but the switch is not verified yet. */
+  unsettled?: Unsettled;
+}
+
+/** The Services are not all-old or all-new: no slot is live for sure. */
+export interface UnsettledPair extends WellFormed {
+  live?: undefined;
+  idle?: undefined;
+  unsettled: Unsettled;
+}
+
+/** Two Deployments told apart by a slot label, and the Services that select them. */
+export type WellFormedPair = SettledPair | UnsettledPair;
+
+/** An app's blue/green pair as found in the cluster, or why it could not be found. */
+export type AppPair = MisconfiguredPair | WellFormedPair;
 
 /** A Service that selects one slot, and the role it plays. */
 export interface AppService {
@@ -99,8 +129,8 @@ const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) => compar
 /** Finds the pair, slot label, live slot and Services of one app from its Deployments and the namespace's Services. */
 export function findPair(app: string, namespace: string, deployments: Deployment[], allServices: Service[], forcedSlotLabel?: string): AppPair {
   const deps = [...deployments].sort(byName);
-  const pair: AppPair = { app, namespace, deployments: deps, liveServices: [], previewServices: [], sharedServices: [], services: [] };
-  const fail = (problem: string): AppPair => ({ ...pair, problem });
+  const pair: PairParts = { app, namespace, deployments: deps, liveServices: [], previewServices: [], sharedServices: [], services: [] };
+  const fail = (problem: string): MisconfiguredPair => ({ ...pair, problem });
   if (deps.length !== 2) {
     const names = deps.map(nameOf).join(", ");
     return fail(
@@ -112,7 +142,7 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   const [a, b] = deps as [Deployment, Deployment];
   const candidates = differingLabelKeys(a, b);
   const nsServices = allServices.filter((s) => namespaceOf(s) === namespace).sort(byName);
-  let slotLabel: string;
+  let slotLabel: string | undefined;
   if (forcedSlotLabel) {
     const la = templateLabels(a)[forcedSlotLabel];
     const lb = templateLabels(b)[forcedSlotLabel];
@@ -124,21 +154,25 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   } else if (candidates.length === 0) {
     return fail(`the pod templates of ${nameOf(a)} and ${nameOf(b)} differ in no label, so there is no slot label to switch`);
   } else if (candidates.length === 1) {
-    slotLabel = candidates[0]!;
+    slotLabel = candidates[0];
   } else {
     // Several labels differ: the slot label is the one the app's Services select on.
     const used = candidates.filter((k) =>
       nsServices.some((s) => k in (s.spec?.selector ?? {}) && belongs(s, a, b, candidates)),
     );
-    if (used.length !== 1) {
-      return fail(`the pod templates differ in ${candidates.join(", ")} and the Services do not tell which is the slot label; pass --slot-label`);
-    }
-    slotLabel = used[0]!;
+    slotLabel = used.length === 1 ? used[0] : undefined;
   }
-  const slotA: Slot = { value: templateLabels(a)[slotLabel]!, deployment: a };
-  const slotB: Slot = { value: templateLabels(b)[slotLabel]!, deployment: b };
-  const slots = ([slotA, slotB].sort((x, y) => compareNames(x.value, y.value))) as [Slot, Slot];
-  const withSlots: AppPair = { ...pair, slotLabel, slots };
+  if (slotLabel === undefined) {
+    return fail(`the pod templates differ in ${candidates.join(", ")} and the Services do not tell which is the slot label; pass --slot-label`);
+  }
+  const valueA = templateLabels(a)[slotLabel];
+  const valueB = templateLabels(b)[slotLabel];
+  // Both are there: a forced label was checked above, and a detected one differs between two present values.
+  if (valueA === undefined || valueB === undefined) return fail(`the slot label ${slotLabel} is missing from a pod template`);
+  const slotA: Slot = { value: valueA, deployment: a };
+  const slotB: Slot = { value: valueB, deployment: b };
+  const slots: [Slot, Slot] = compareNames(valueA, valueB) <= 0 ? [slotA, slotB] : [slotB, slotA];
+  const withSlots = { ...pair, slotLabel, slots };
 
   const slotOf = (svc: Service) => svc.spec?.selector?.[slotLabel] ?? "";
   const selecting: Service[] = [];
@@ -194,7 +228,8 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   const previewOnes = services.filter((s) => s.role === "preview");
   const roles = { services, liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service) };
   const liveSlots = new Set(liveOnes.map((s) => s.slot));
-  const settledLive = liveSlots.size === 1 ? slotByValue([...liveSlots][0]!) : undefined;
+  const [onlyLive] = liveSlots;
+  const settledLive = liveSlots.size === 1 && onlyLive !== undefined ? slotByValue(onlyLive) : undefined;
   const previewsAgree = settledLive !== undefined && previewOnes.every((s) => s.slot !== settledLive.value);
 
   if (pending) {

@@ -2,7 +2,7 @@
 import { type VersionAge, newer, versionAge } from "./evidence.js";
 import type { ReplicaSet, Service } from "./model.js";
 import { compareNames, nameOf } from "./model.js";
-import { type AppPair, type AppService, type Slot, describeServices } from "./pair.js";
+import { type AppPair, type AppService, type SettledPair, type Slot, type WellFormedPair, describeServices } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
 import { type Checks, NO_CHECKS, type Probe, probeRouteProblem, servicePortFor } from "./checks.js";
 import { RECORD_FORMAT, type SwitchRecord, busyMark, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
@@ -109,16 +109,8 @@ export interface AbortOptions extends SwitchOptions {
   scaleDownDelayMs: number;
 }
 
-/** Why a pair cannot be acted on at all (misconfigured), or undefined. */
-export function pairProblem(pair: AppPair): string | undefined {
-  if (pair.problem) return pair.problem;
-  if (!pair.slotLabel || !pair.slots) return `the slots of app ${pair.app} cannot be found`;
-  if (!pair.unsettled && (!pair.live || !pair.idle)) return `the live slot of app ${pair.app} cannot be found`;
-  return undefined;
-}
-
-const slotNamed = (pair: AppPair, value: string): Slot | undefined => pair.slots?.find((s) => s.value === value);
-const otherSlot = (pair: AppPair, s: Slot): Slot => (pair.slots![0] === s ? pair.slots![1] : pair.slots![0]);
+const slotNamed = (pair: WellFormedPair, value: string): Slot | undefined => pair.slots.find((s) => s.value === value);
+const otherSlot = (pair: WellFormedPair, s: Slot): Slot => (pair.slots[0] === s ? pair.slots[1] : pair.slots[0]);
 
 function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: SwitchRecord): ServiceWrite {
   const svc: Service = s.service;
@@ -162,7 +154,7 @@ export function slotBusy(pair: AppPair, slot: Slot, now: Date): RefusedPlan | un
 }
 
 function switchPlan(
-  pair: AppPair,
+  pair: WellFormedPair,
   action: "promote" | "abort",
   from: Slot,
   to: Slot,
@@ -173,7 +165,7 @@ function switchPlan(
 ): SwitchPlan | RefusedPlan {
   const busy = slotBusy(pair, to, o.now);
   if (busy) return busy;
-  const slotLabel = pair.slotLabel!;
+  const slotLabel = pair.slotLabel;
   // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
   const services = [...pair.services].sort((a, b) => (a.role === b.role ? compareNames(a.name, b.name) : a.role === "live" ? -1 : 1));
   // Finishing an interrupted switch completes that same operation: same id, time and author.
@@ -230,7 +222,7 @@ function switchPlan(
 }
 
 /** The record every live Service agrees on; or none recorded; or why the records cannot be used. */
-export function agreedRecord(pair: AppPair): { record?: SwitchRecord; none?: boolean; why?: string } {
+export function agreedRecord(pair: WellFormedPair): { record?: SwitchRecord; none?: boolean; why?: string } {
   const live = pair.services.filter((s) => s.role === "live");
   const readings = live.map((s) => ({ name: s.name, r: readRecord(s.service) }));
   if (readings.every((x) => x.r.kind === "none")) return { none: true };
@@ -239,14 +231,17 @@ export function agreedRecord(pair: AppPair): { record?: SwitchRecord; none?: boo
   const missing = readings.find((x) => x.r.kind === "none");
   const present = readings.find((x) => x.r.kind === "valid");
   if (missing && present) return { why: `service/${missing.name} has no switch record while service/${present.name} has one` };
-  const records = readings.map((x) => (x.r.kind === "valid" ? x.r.record : undefined)).filter((r): r is SwitchRecord => r !== undefined);
-  const first = records[0]!;
-  const other = readings.find((x) => x.r.kind === "valid" && x.r.record.id !== first.id);
-  if (other) return { why: `the switch records on service/${readings[0]!.name} and service/${other.name} disagree` };
-  if (first.slotLabel !== pair.slotLabel || !slotNamed(pair, first.from) || !slotNamed(pair, first.to)) {
-    return { why: `the switch record on service/${readings[0]!.name} names ${first.slotLabel} ${first.from} → ${first.to}, which are not this app's slots` };
+  // Here every live Service has a valid record.
+  const valid = readings.flatMap((x) => (x.r.kind === "valid" ? [{ name: x.name, record: x.r.record }] : []));
+  const [first] = valid;
+  if (!first) return { none: true };
+  const other = valid.find((x) => x.record.id !== first.record.id);
+  if (other) return { why: `the switch records on service/${first.name} and service/${other.name} disagree` };
+  const rec = first.record;
+  if (rec.slotLabel !== pair.slotLabel || !slotNamed(pair, rec.from) || !slotNamed(pair, rec.to)) {
+    return { why: `the switch record on service/${first.name} names ${rec.slotLabel} ${rec.from} → ${rec.to}, which are not this app's slots` };
   }
-  return { record: first };
+  return { record: rec };
 }
 
 const when = (v: VersionAge) => (v.since ? v.since.toISOString().replace(".000Z", "Z") : "unknown");
@@ -256,10 +251,8 @@ const when = (v: VersionAge) => (v.since ? v.since.toISOString().replace(".000Z"
  * than the live one: the ReplicaSets the server keeps, checked against the record of the last switch.
  * A restart or a scale of the idle slot, a missing, unusable or disagreeing record never send traffic back.
  */
-export function promoteDecision(pair: AppPair, replicaSets: ReplicaSet[]): { kind: "switch"; reason: string } | NoopPlan | RefusedPlan {
-  const live = pair.live!;
-  const idle = pair.idle!;
-  const slotLabel = pair.slotLabel!;
+export function promoteDecision(pair: SettledPair, replicaSets: ReplicaSet[]): { kind: "switch"; reason: string } | NoopPlan | RefusedPlan {
+  const { live, idle, slotLabel } = pair;
   const liveAge = versionAge(live.deployment, replicaSets, slotLabel);
   const idleAge = versionAge(idle.deployment, replicaSets, slotLabel);
   const hint = `If ${slotLabel}=${idle.value} is the version you want live, name it: kubectl bluegreen promote ${pair.app} --to ${idle.value}`;
@@ -290,13 +283,13 @@ export function promoteDecision(pair: AppPair, replicaSets: ReplicaSet[]): { kin
 }
 
 /** Plans a promote: finish an interrupted switch, go to --to, or switch on evidence; else a no-op or a refusal. */
-export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind: "unknown-slot"; message: string } {
-  const slotLabel = pair.slotLabel!;
+export function planPromote(pair: WellFormedPair, opts: PromoteOptions): Plan | { kind: "unknown-slot"; message: string } {
+  const slotLabel = pair.slotLabel;
   const minFor = (from: Slot) => opts.minReady ?? Math.max(1, replicaCounts(from.deployment).available);
   if (opts.to !== undefined) {
     const target = slotNamed(pair, opts.to);
     if (!target) {
-      const [a, b] = pair.slots!;
+      const [a, b] = pair.slots;
       const role = (s: Slot) => (pair.live === s ? " (live)" : pair.idle === s ? " (idle)" : "");
       return { kind: "unknown-slot", message: `app ${pair.app} has no slot ${slotLabel}=${opts.to}; its slots are ${a.value}${role(a)} and ${b.value}${role(b)}` };
     }
@@ -305,23 +298,25 @@ export function planPromote(pair: AppPair, opts: PromoteOptions): Plan | { kind:
     const reason = pair.unsettled ? `--to ${target.value} settles ${describeServices(pair)}` : `--to ${target.value}`;
     return withRetirement(switchPlan(pair, "promote", from, target, minFor(from), reason, opts), opts);
   }
-  const u = pair.unsettled;
-  if (u) {
-    if (!u.pending) {
+  // Unsettled: no live slot for sure, or a switch not verified yet.
+  if (pair.live === undefined || pair.unsettled !== undefined) {
+    const u = pair.unsettled;
+    if (!u?.pending) {
       return {
         kind: "refused",
         message: `will not promote app ${pair.app}: its Services disagree (${describeServices(pair)}) and no switch is recorded as in progress; nothing changed`,
         hint: `Name the slot every live Service should select: kubectl bluegreen promote ${pair.app} --to SLOT`,
       };
     }
-    const target = slotNamed(pair, u.pending.to)!;
+    // findPair keeps only a pending record between the pair's own slots.
+    const target = slotNamed(pair, u.pending.to) ?? pair.slots[1];
     const from = otherSlot(pair, target);
     const reason = `finishes the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"}, which was not verified (${describeServices(pair)})`;
     return withRetirement(switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts, u.pending), opts);
   }
   const d = promoteDecision(pair, opts.replicaSets);
   if (d.kind !== "switch") return d;
-  return withRetirement(switchPlan(pair, "promote", pair.live!, pair.idle!, minFor(pair.live!), d.reason, opts), opts);
+  return withRetirement(switchPlan(pair, "promote", pair.live, pair.idle, minFor(pair.live), d.reason, opts), opts);
 }
 
 /** Adds promote's --scale-up before and --scale-down-after after a planned switch. */
@@ -345,18 +340,20 @@ export function scaleBackReplicas(recorded: number, live: Slot): number {
 }
 
 /** Plans an abort: back to the slot the last promote took traffic from, or back from an interrupted switch. */
-export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
+export function planAbort(pair: WellFormedPair, opts: AbortOptions): Plan {
   const hint = `Run kubectl bluegreen status ${pair.app} to see the app, or promote --to SLOT to choose explicitly.`;
   let from: Slot;
   let to: Slot;
   let recordedReplicas: number;
   let reason: string;
-  const u = pair.unsettled;
-  if (u) {
-    if (!u.pending) {
+  // Unsettled: no live slot for sure, or a switch not verified yet.
+  if (pair.live === undefined || pair.unsettled !== undefined) {
+    const u = pair.unsettled;
+    if (!u?.pending) {
       return { kind: "refused", message: `will not abort app ${pair.app}: its Services disagree (${describeServices(pair)}) and no switch is recorded as in progress; nothing changed`, hint };
     }
-    to = slotNamed(pair, u.pending.from)!;
+    // findPair keeps only a pending record between the pair's own slots.
+    to = slotNamed(pair, u.pending.from) ?? pair.slots[0];
     from = otherSlot(pair, to);
     recordedReplicas = u.pending.fromReplicas;
     reason = `goes back from the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at}, which was not verified (${describeServices(pair)})`;
@@ -364,10 +361,11 @@ export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
     const agreed = agreedRecord(pair);
     if (agreed.none) return { kind: "noop", message: `nothing to abort: no promote of app ${pair.app} is recorded on its Service(s)` };
     if (agreed.why) return { kind: "refused", message: `will not abort app ${pair.app}: ${agreed.why}; nothing changed`, hint };
-    const rec = agreed.record!;
+    const rec = agreed.record;
+    if (!rec) return { kind: "noop", message: `nothing to abort: no promote of app ${pair.app} is recorded on its Service(s)` };
     if (rec.action === "abort") return { kind: "noop", message: `nothing to abort: the last promote of app ${pair.app} was already aborted at ${rec.at}` };
-    const live = pair.live!;
-    if (rec.to !== live.value || rec.from !== pair.idle!.value) {
+    const { live, idle } = pair;
+    if (rec.to !== live.value || rec.from !== idle.value) {
       return {
         kind: "refused",
         message: `the last promote switched app ${pair.app} from ${rec.from} to ${rec.to}, but ${pair.slotLabel}=${live.value} is live now; the Services were changed since, so abort will not guess`,
@@ -375,15 +373,15 @@ export function planAbort(pair: AppPair, opts: AbortOptions): Plan {
       };
     }
     // Going back means to the version traffic left: a slot that holds another one since (a deploy) is not "back".
-    if (deploymentVersion(pair.idle!.deployment, pair.slotLabel!) !== rec.fromTemplate) {
+    if (deploymentVersion(idle.deployment, pair.slotLabel) !== rec.fromTemplate) {
       return {
         kind: "refused",
-        message: `will not abort app ${pair.app}: the idle slot ${pair.idle!.value} no longer holds the version traffic left at ${rec.at} (a new version was deployed into it since), so there is nothing to go back to; nothing changed`,
+        message: `will not abort app ${pair.app}: the idle slot ${idle.value} no longer holds the version traffic left at ${rec.at} (a new version was deployed into it since), so there is nothing to go back to; nothing changed`,
         hint: `To send traffic to what the idle slot holds now, promote it: kubectl bluegreen promote ${pair.app}`,
       };
     }
     from = live;
-    to = pair.idle!;
+    to = idle;
     recordedReplicas = rec.fromReplicas;
     reason = `the last promote (${rec.at} by ${rec.by || "unknown"}) switched ${rec.from} → ${rec.to}`;
   }
@@ -419,10 +417,10 @@ export interface ScaleDownPlan {
  * Plans scale-down: only the slot the last recorded switch took traffic from, still holding that version,
  * and never while the app is mid-switch. The delay counts from that switch.
  */
-export function planScaleDown(pair: AppPair, o: { now: Date; delayMs: number }): ScaleDownPlan | NoopPlan | RefusedPlan {
+export function planScaleDown(pair: WellFormedPair, o: { now: Date; delayMs: number }): ScaleDownPlan | NoopPlan | RefusedPlan {
   const hint = `Run kubectl bluegreen status ${pair.app} to see the app.`;
   const refuse = (why: string, h = hint): RefusedPlan => ({ kind: "refused", message: `will not scale down app ${pair.app}'s idle slot: ${why}; nothing changed`, hint: h });
-  if (pair.unsettled || !pair.live || !pair.idle || !pair.slotLabel) {
+  if (pair.live === undefined || pair.unsettled !== undefined) {
     return refuse(`a switch is in progress or was interrupted (${describeServices(pair)})`, `Finish it with kubectl bluegreen promote ${pair.app}, or go back with kubectl bluegreen abort ${pair.app}.`);
   }
   const { live, idle, slotLabel } = pair;

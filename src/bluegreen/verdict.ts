@@ -112,16 +112,14 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[]): AppStatus {
     history: history(firstLive),
     ...releaseNotes(pair),
   };
-  const u = pair.unsettled;
-  if (u && !pair.problem) {
-    const reason = u.pending
+  if (pair.problem !== undefined) return { ...base, verdict: "misconfigured", reason: pair.problem };
+  if (pair.live === undefined || pair.unsettled !== undefined) {
+    const u = pair.unsettled;
+    const reason = u?.pending
       ? `the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"} is in progress or was interrupted` +
         `${u.split ? "" : " before verification"}: ${describeServices(pair)}; promote finishes it, abort goes back`
       : `the Services disagree and no switch is recorded as in progress: ${describeServices(pair)}; promote --to SLOT settles it`;
     return { ...base, verdict: "interrupted", reason };
-  }
-  if (pair.problem || !pair.live || !pair.idle) {
-    return { ...base, verdict: "misconfigured", reason: pair.problem ?? "the live slot cannot be found" };
   }
   const bad = degraded(pair.live.deployment);
   if (bad) return { ...base, verdict: "degraded", reason: `live slot ${pair.live.value}: ${bad}` };

@@ -157,7 +157,8 @@ function repeated(argv: string[], flag: string): string[] {
   const out: string[] = [];
   words.forEach((w, i) => {
     if (isValue[i]) return;
-    if (w === flag && i + 1 < words.length) out.push(words[i + 1]!);
+    const value = words[i + 1];
+    if (w === flag && value !== undefined) out.push(value);
     else if (w.startsWith(`${flag}=`)) out.push(w.slice(flag.length + 1));
   });
   return out;
@@ -237,7 +238,7 @@ const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 function flagWords(argv: string[]): { words: string[]; isValue: boolean[] } {
   const end = argv.indexOf("--");
   const words = end < 0 ? argv : argv.slice(0, end);
-  const isValue = words.map((_, i) => i > 0 && VALUE_FLAGS.has(words[i - 1]!));
+  const isValue = words.map((_, i) => VALUE_FLAGS.has(words[i - 1] ?? ""));
   return { words, isValue };
 }
 
@@ -250,11 +251,10 @@ function precheck(argv: string[]): string[] {
   const command = words.find((w, i) => !isValue[i] && !w.startsWith("-"));
   const out = [...argv];
   words.forEach((w, i) => {
-    const m = /^(--?)([^=]+)=(.*)$/s.exec(w);
-    if (isValue[i] || !m || !BOOLEAN_FLAGS.has(m[2]!)) return;
-    const v = m[3]!;
-    if (!TRUE_WORDS.has(v) && !FALSE_WORDS.has(v)) throw new UsageError(`invalid value "${v}" for ${m[1]}${m[2]}: use true or false.`);
-    out[i] = `${m[1]}${m[2]}=${TRUE_WORDS.has(v)}`;
+    const [, dashes = "", name = "", v = ""] = /^(--?)([^=]+)=(.*)$/s.exec(w) ?? [];
+    if (isValue[i] || !BOOLEAN_FLAGS.has(name)) return;
+    if (!TRUE_WORDS.has(v) && !FALSE_WORDS.has(v)) throw new UsageError(`invalid value "${v}" for ${dashes}${name}: use true or false.`);
+    out[i] = `${dashes}${name}=${TRUE_WORDS.has(v)}`;
   });
   if (command !== undefined && command !== "__complete" && !COMMANDS.includes(command)) {
     const near = COMMANDS.find((c) => editDistance(c, command) <= 2 || (command.length >= 2 && c.startsWith(command)));
@@ -267,10 +267,10 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
-  return prev[b.length]!;
+  return prev[b.length] ?? 0;
 }
 
 /** yargs' complaint as one sentence of ours: which flag or argument, never a multi-line list. */
@@ -278,17 +278,17 @@ function usageFromYargs(msg: string, argv: string[]): UsageError {
   const { words, isValue } = flagWords(argv);
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
-    const names = unknown[1]!.split(", ");
+    const names = (unknown[1] ?? "").split(", ");
     for (const name of names) {
       const i = words.findIndex((w, j) => !isValue[j] && w === name);
       if (i >= 0) return new UsageError(`unexpected argument "${name}".`);
     }
-    const name = names[0]!;
-    const i = words.findIndex(
-      (w) => w === `--${name}` || w.startsWith(`--${name}=`) || (/^-[^-]/.test(w) && w.split("=")[0]!.includes(name)),
-    );
-    const flag = i >= 0 ? words[i]!.split("=")[0]! : name.length === 1 ? `-${name}` : `--${name}`;
-    if (i > 0 && VALUE_FLAGS.has(words[i - 1]!)) {
+    const name = names[0] ?? "";
+    const flagPart = (w: string) => w.split("=", 1)[0] ?? w;
+    const i = words.findIndex((w) => w === `--${name}` || w.startsWith(`--${name}=`) || (/^-[^-]/.test(w) && flagPart(w).includes(name)));
+    const word = words[i];
+    const flag = word !== undefined ? flagPart(word) : name.length === 1 ? `-${name}` : `--${name}`;
+    if (i > 0 && VALUE_FLAGS.has(words[i - 1] ?? "")) {
       return new UsageError(`missing value for ${words[i - 1]}: "${words[i]}" reads as a flag.`, `Write ${words[i - 1]}=VALUE. See --help.`);
     }
     return new UsageError(`unknown flag: ${flag}.`);

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** The longest wait a Node.js timer can hold (2^31-1 ms, about 24.8 days); longer ones would fire at once. */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -16,7 +16,7 @@ export function parseDuration(flag: string, value: string | number): number {
     total = 0;
     let matched = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
-      total += Number(m[1]) * UNITS[m[2]!]!;
+      total += Number(m[1]) * UNITS[m[2] as keyof typeof UNITS];
       matched = re.lastIndex;
     }
     if (matched === 0 || matched !== text.length) {

@@ -45,9 +45,8 @@ export function labelKeyErrors(value: string): string[] {
     return [`a valid label key ${LABEL_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
   }
   const errs: string[] = [];
-  const name = parts.at(-1)!;
-  if (parts.length === 2) {
-    const prefix = parts[0]!;
+  const [prefix, name] = parts.length === 2 ? [parts[0] ?? "", parts[1] ?? ""] : [undefined, value];
+  if (prefix !== undefined) {
     if (prefix === "") errs.push("prefix part must be non-empty");
     else errs.push(...dns1123SubdomainErrors(prefix).map((e) => `prefix part ${e}`));
   }
@@ -85,18 +84,20 @@ const WHITESPACE = " \t\r\n";
 function lex(s: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
+  // One character at i ("" past the end, which includes() finds in every string: guarded by i < s.length).
+  const at = (k: number) => s.charAt(k);
   for (;;) {
-    while (i < s.length && WHITESPACE.includes(s[i]!)) i++;
+    while (i < s.length && WHITESPACE.includes(at(i))) i++;
     if (i >= s.length) break;
-    if (SPECIAL.includes(s[i]!)) {
+    if (SPECIAL.includes(at(i))) {
       const two = s.slice(i, i + 2);
-      const text = two === "!=" || two === "==" ? two : s[i]!;
+      const text = two === "!=" || two === "==" ? two : at(i);
       tokens.push({ kind: "op", text });
       i += text.length;
       continue;
     }
     let j = i;
-    while (j < s.length && !SPECIAL.includes(s[j]!) && !WHITESPACE.includes(s[j]!)) j++;
+    while (j < s.length && !SPECIAL.includes(at(j)) && !WHITESPACE.includes(at(j))) j++;
     tokens.push({ kind: "id", text: s.slice(i, j) });
     i = j;
   }
@@ -112,8 +113,10 @@ function lex(s: string): Token[] {
 export function parseSelector(selector: string): Requirement[] {
   const tokens = lex(selector);
   let pos = 0;
-  const peek = () => tokens[pos]!;
-  const next = () => tokens[pos++]!;
+  // The token list always ends with "end", and nothing reads past it.
+  const END: Token = { kind: "end", text: "" };
+  const peek = () => tokens[pos] ?? END;
+  const next = () => tokens[pos++] ?? END;
   // Outside the operator position, "in" and "notin" are plain identifiers.
   const isId = (t: Token) => t.kind === "id";
   const fail = (msg: string): never => {

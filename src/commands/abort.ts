@@ -8,8 +8,8 @@ import { loadPair, operationId, requireWellFormed } from "./common.js";
 /** abort APP: back to the slot the last promote took traffic from, or back from an interrupted switch. */
 export async function abort(ctx: Context, g: GlobalOptions, f: AbortFlags): Promise<number> {
   const kube = await ctx.kube(g.kube);
-  const [by, pair] = await Promise.all([kube.whoAmI(), loadPair(kube, g.selection)]);
-  requireWellFormed(pair);
+  const [by, found] = await Promise.all([kube.whoAmI(), loadPair(kube, g.selection)]);
+  const pair = requireWellFormed(found);
   const p = planAbort(pair, { scaleDown: f.scaleDown, scaleDownDelayMs: f.scaleDownDelayMs, by, now: ctx.clock.now(), id: operationId(), checks: f.checks });
   if (p.kind === "refused") throw new RefusedError(`${p.message}.`, p.hint);
   if (p.kind === "noop") return reportNoop(ctx, g, p.message);

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AppSelection } from "../cli/app.js";
 import type { Context } from "../context.js";
-import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
-import { pairProblem } from "../bluegreen/plan.js";
+import { type AppPair, type WellFormedPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
@@ -46,23 +45,21 @@ export async function notFound(kube: KubeClient, sel: AppSelection): Promise<Not
 
 /** The one app the command names, or a not-found error. */
 export async function loadPair(kube: KubeClient, sel: AppSelection): Promise<AppPair> {
-  const pairs = await loadPairs(kube, { ...sel, allNamespaces: false });
-  if (pairs.length === 0) throw await notFound(kube, sel);
-  return pairs[0]!;
+  const [pair] = await loadPairs(kube, { ...sel, allNamespaces: false });
+  if (!pair) throw await notFound(kube, sel);
+  return pair;
 }
 
 /** A fresh operation id for the record of a switch. */
 export const operationId = (): string => randomBytes(8).toString("hex");
 
-/** Refuses (exit 4) to act on a misconfigured pair. */
-export function requireWellFormed(pair: AppPair): void {
-  const problem = pairProblem(pair);
-  if (problem) {
-    throw new RefusedError(
-      `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${problem}.`,
-      "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
-    );
-  }
+/** The pair, well formed; refuses (exit 4) to act on a misconfigured one. */
+export function requireWellFormed(pair: AppPair): WellFormedPair {
+  if (pair.problem === undefined) return pair;
+  throw new RefusedError(
+    `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${pair.problem}.`,
+    "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
+  );
 }
 
 const podReady = (p: Pod) =>

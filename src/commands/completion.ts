@@ -30,8 +30,7 @@ const VALUE_FLAGS = new Set([
 const NO_FILE_COMP = ":4";
 
 function flagValue(words: string[], ...names: string[]): string | undefined {
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
+  for (const [i, w] of words.entries()) {
     for (const n of names) {
       if (w === n && i + 1 < words.length) return words[i + 1];
       if (w.startsWith(`${n}=`)) return w.slice(n.length + 1);
@@ -46,13 +45,11 @@ export async function complete(ctx: Context, args: string[]): Promise<string[]> 
   const partial = args.at(-1) ?? "";
   const prev = words.at(-1);
   const positionals: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w.startsWith("-")) {
-      if (VALUE_FLAGS.has(w)) i++;
-      continue;
-    }
-    positionals.push(w);
+  let flagValueNext = false;
+  for (const w of words) {
+    if (flagValueNext) flagValueNext = false;
+    else if (w.startsWith("-")) flagValueNext = VALUE_FLAGS.has(w);
+    else positionals.push(w);
   }
   const command = positionals[0];
   const pick = (xs: string[]) => xs.filter((x) => x.startsWith(partial));

@@ -13,8 +13,7 @@ import { waitForRollout, writeDeploy } from "./slot.js";
 export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Promise<number> {
   const kube = await ctx.kube(g.kube);
   const by = await kube.whoAmI();
-  const pair = await loadPair(kube, g.selection);
-  requireWellFormed(pair);
+  const pair = requireWellFormed(await loadPair(kube, g.selection));
   const services = (await kube.listServices(pair.namespace)).filter((s) => s.metadata.namespace === pair.namespace);
   const plan = planDeploy(pair, services, { images: f.images, env: f.env, from: f.from, replicas: f.replicas, by, now: ctx.clock.now(), id: operationId() });
   if (plan.kind === "usage") throw new UsageError(`${plan.message}.`, plan.hint);

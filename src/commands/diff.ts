@@ -10,8 +10,7 @@ import { loadPair, requireWellFormed } from "./common.js";
 /** diff APP: what changes for users if the idle slot is promoted. Exit 0 same, 1 different (as kubectl diff). */
 export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
   const kube = await ctx.kube(g.kube);
-  const pair = await loadPair(kube, g.selection);
-  requireWellFormed(pair);
+  const pair = requireWellFormed(await loadPair(kube, g.selection));
   if (!pair.live) {
     throw new RefusedError(
       `app ${pair.app} has no single live slot to compare from: ${describeServices(pair)}.`,

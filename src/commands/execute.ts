@@ -393,7 +393,7 @@ class Execution {
       const read = await this.readService(w.service, deadline);
       services.push({ name: w.service, role: w.role, slot: read?.spec?.selector?.[this.plan.slotLabel] });
     }
-    const allAt = (f: (w: ServiceWrite) => string) => this.plan.writes.every((w, i) => services[i]!.slot === f(w));
+    const allAt = (f: (w: ServiceWrite) => string) => this.plan.writes.every((w, i) => services[i]?.slot === f(w));
     const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : this.layout(services);
     const where = services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} → ${s.slot === undefined ? "unknown" : `${this.plan.slotLabel}=${s.slot}`}`).join(", ");
     const detail = r.failed.length ? `; ${r.failed.join("; ")}` : "";

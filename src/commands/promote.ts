@@ -9,8 +9,8 @@ import { checkTarget, waitForTarget } from "./execute.js";
 
 async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
   // The reads at once: the pair, the ReplicaSets (of the same namespace and selector) and who we are.
-  const [pair, replicaSets, by] = await Promise.all([loadPair(kube, g.selection), loadReplicaSets(kube, g.selection, kube.namespace), who]);
-  requireWellFormed(pair);
+  const [found, replicaSets, by] = await Promise.all([loadPair(kube, g.selection), loadReplicaSets(kube, g.selection, kube.namespace), who]);
+  const pair = requireWellFormed(found);
   const p = planPromote(pair, {
     to: f.to,
     minReady: f.minReady,

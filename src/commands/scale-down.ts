@@ -16,8 +16,7 @@ import { retireSlot } from "./slot.js";
 export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlags): Promise<number> {
   const kube = await ctx.kube(g.kube);
   const by = await kube.whoAmI();
-  const pair = await loadPair(kube, g.selection);
-  requireWellFormed(pair);
+  const pair = requireWellFormed(await loadPair(kube, g.selection));
   const plan = planScaleDown(pair, { now: ctx.clock.now(), delayMs: f.delayMs });
   if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
   if (plan.kind === "noop") return reportNoop(ctx, g, plan.message);

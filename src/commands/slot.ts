@@ -136,7 +136,8 @@ export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, 
     const d = await readUntil(ctx, () => kube.getDeployment(ns, name), deadline);
     if ((d.spec?.replicas ?? 1) === 0) break;
     if (deploymentVersion(d, r.slotLabel) !== r.version) {
-      warnings.push(`deployment/${name} was not scaled down: a new version was deployed into it since${deployRecordOf(d) ? ` (${deployRecordOf(d)!.at} by ${deployRecordOf(d)!.by})` : ""}`);
+      const deployed = deployRecordOf(d);
+      warnings.push(`deployment/${name} was not scaled down: a new version was deployed into it since${deployed ? ` (${deployed.at} by ${deployed.by})` : ""}`);
       return { status: "skipped", detail: "a new version was deployed into it" };
     }
     const services = (await kube.listServices(ns)).filter((s) => s.metadata.namespace === ns);

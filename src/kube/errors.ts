@@ -29,7 +29,7 @@ export function apiFailure(e: unknown): { code: number; message: string; retryAf
     typeof body === "object" && body !== null && "message" in body
       ? String((body as { message: unknown }).message)
       : typeof body === "string" && body.trim()
-        ? body.trim().split("\n")[0]!
+        ? (body.trim().split("\n", 1)[0] ?? "")
         : `HTTP ${code}`;
   const headers = (e as { headers?: unknown }).headers;
   const retryAfter = typeof headers === "object" && headers !== null ? headerValue(headers as Record<string, unknown>, "retry-after") : undefined;

@@ -106,8 +106,9 @@ export interface LoadedKubeconfig {
  * current-context comes from the first file that sets one. Duplicate names across files are fine.
  */
 export function loadKubeconfig(sources: KubeconfigSources): LoadedKubeconfig {
-  if (sources.explicit && !existsSync(sources.files[0]!)) {
-    throw new NotFoundError(`kubeconfig file ${sources.files[0]} does not exist.`, "Check --kubeconfig.");
+  const [explicit] = sources.explicit ? sources.files : [];
+  if (explicit !== undefined && !existsSync(explicit)) {
+    throw new NotFoundError(`kubeconfig file ${explicit} does not exist.`, "Check --kubeconfig.");
   }
   const configs: Kubeconfig[] = [];
   const loaded: string[] = [];
@@ -181,7 +182,7 @@ export function parseKubeconfig(text: string, file: string): Kubeconfig {
       if (exec) {
         exec.command = str(exec.command, `${at}.exec.command`) ?? "";
         // Only a command with a path separator is a file path; a bare name is looked up on PATH.
-        if (exec.command.includes(path.sep)) exec.command = filePath(exec.command, base)!;
+        if (exec.command.includes(path.sep)) exec.command = path.resolve(base, exec.command);
       }
       const provider = u["auth-provider"] === undefined || u["auth-provider"] === null ? undefined : obj(u["auth-provider"], `${at}.auth-provider`);
       config.users.set(name, {
@@ -383,7 +384,8 @@ const SERVICEACCOUNT_TOKEN = `${SERVICEACCOUNT_DIR}/token`;
 
 /** The in-cluster connection: the pod's ServiceAccount (client-go rest.InClusterConfig). */
 export function inClusterSelection(env: Env, namespaceFlag: string | undefined): Selection {
-  const host = env.KUBERNETES_SERVICE_HOST!;
+  // Called only when inClusterPossible(env): both variables are set.
+  const host = env.KUBERNETES_SERVICE_HOST ?? "";
   const hostPort = host.includes(":") ? `[${host}]:${env.KUBERNETES_SERVICE_PORT}` : `${host}:${env.KUBERNETES_SERVICE_PORT}`;
   let namespace = namespaceFlag || env.POD_NAMESPACE;
   if (!namespace) {

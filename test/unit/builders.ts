@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
 import type { Deployment, ReplicaSet, Service } from "../../src/bluegreen/model.js";
+import type { AppPair, SettledPair, WellFormedPair } from "../../src/bluegreen/pair.js";
 
 export interface DeployOpts {
   ns?: string;
@@ -111,4 +112,17 @@ export function fixture(file: string): { deployments: Deployment[]; services: Se
     // One ReplicaSet per Deployment, made when the Deployment was.
     replicaSets: deployments.map((d) => replicaSet(d, String(d.metadata.creationTimestamp))),
   };
+}
+
+/** The pair, which the test expects to be well formed (as the commands' requireWellFormed makes it). */
+export function wellFormed(p: AppPair): WellFormedPair {
+  if (p.problem !== undefined) throw new Error(`expected a well-formed pair, got: ${p.problem}`);
+  return p;
+}
+
+/** The pair, which the test expects to have one live slot (as diff checks before comparing). */
+export function settled(p: AppPair): SettledPair {
+  const w = wellFormed(p);
+  if (w.live === undefined) throw new Error("expected a pair with a live slot");
+  return w;
 }

@@ -10,7 +10,7 @@ import { escapeTerminal } from "../../src/render/escape.js";
 import { renderData } from "../../src/render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../../src/render/status.js";
 import { styled, table } from "../../src/render/table.js";
-import { service, tutorial } from "./builders.js";
+import { service, tutorial, settled } from "./builders.js";
 
 const ESC = "\u001b";
 /** Any C0 control, DEL or C1 control left in the text (newlines ignored: they separate our lines). */
@@ -113,7 +113,7 @@ describe("escaped human output", () => {
 
   it("diff: lines and image summary escaped, colours kept", () => {
     const t = tutorial({ v2: { image: "myapp:v2\u001b[2J\u009b31m" } });
-    const c = compareSlots(findPair("myapp", "blue-green", t.deployments, t.services));
+    const c = compareSlots(settled(findPair("myapp", "blue-green", t.deployments, t.services)));
     // The YAML dump and the diff's file headers quote control characters themselves; the lines are
     // escaped again in case they ever do not. The image summary is ours to escape.
     c.to.deployment = "myapp-v2\u001b]0;x\u0007";

@@ -4,13 +4,13 @@ import type { ReplicaSet } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
 import { type Plan, type SwitchPlan, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
 import { LAST_SWITCH_ANNOTATION, type SwitchRecord, readRecord, versionHash } from "../../src/bluegreen/record.js";
-import { V2_CREATED, fixture, replicaSet, service, tutorial } from "./builders.js";
+import { V2_CREATED, fixture, replicaSet, service, tutorial, wellFormed } from "./builders.js";
 
 const now = new Date("2026-11-22T12:00:00Z");
 const ids = { by: "alice", now, id: "0123456789abcdef" };
 type State = ReturnType<typeof tutorial>;
 
-const pairOf = (t: State) => findPair("myapp", "blue-green", t.deployments, t.services);
+const pairOf = (t: State) => wellFormed(findPair("myapp", "blue-green", t.deployments, t.services));
 const promote = (t: State, o: { to?: string; minReady?: number } = {}) => planPromote(pairOf(t), { ...ids, ...o, replicaSets: t.replicaSets });
 const abort = (t: State, o: { scaleDown?: boolean } = {}) => planAbort(pairOf(t), { ...ids, scaleDown: o.scaleDown ?? false, scaleDownDelayMs: 30_000 });
 const asSwitch = (p: Plan | { kind: string }) => {
@@ -82,7 +82,7 @@ describe("planPromote on a settled app", () => {
 
   it("swaps preview Services the other way, after the live ones, and records their role", () => {
     const f = fixture("color-preview.yaml");
-    const s = asSwitch(planPromote(findPair("shop", "prod", f.deployments, f.services), { ...ids, replicaSets: f.replicaSets }));
+    const s = asSwitch(planPromote(wellFormed(findPair("shop", "prod", f.deployments, f.services)), { ...ids, replicaSets: f.replicaSets }));
     expect(s.writes.map((w) => [w.service, w.role, w.from, w.to])).toEqual([
       ["shop", "live", "blue", "green"],
       ["shop-preview", "preview", "green", "blue"],
@@ -222,10 +222,10 @@ describe("an interrupted switch", () => {
   it("keeps a preview Service a preview while it selects the live slot", () => {
     const f = fixture("color-preview.yaml");
     const state = { ...f, services: f.services };
-    const pair0 = findPair("shop", "prod", state.deployments, state.services);
+    const pair0 = wellFormed(findPair("shop", "prod", state.deployments, state.services));
     const p = asSwitch(planPromote(pair0, { ...ids, replicaSets: f.replicaSets }));
     applySwitch(state as unknown as State, p, "pending", ["shop"]);
-    const pair = findPair("shop", "prod", state.deployments, state.services);
+    const pair = wellFormed(findPair("shop", "prod", state.deployments, state.services));
     expect(pair.services.map((s) => [s.name, s.role, s.slot])).toEqual([["shop", "live", "green"], ["shop-preview", "preview", "green"]]);
     expect(pair.unsettled?.split).toBe(true);
     expect(asSwitch(planPromote(pair, { ...ids, replicaSets: f.replicaSets })).writes.map((w) => [w.service, w.to])).toEqual([["shop", "green"], ["shop-preview", "blue"]]);

@@ -15,13 +15,13 @@ import {
   versionHash,
 } from "../../src/bluegreen/record.js";
 import { appStatus } from "../../src/bluegreen/verdict.js";
-import { replicaSet, service, tutorial } from "./builders.js";
+import { replicaSet, service, tutorial, wellFormed } from "./builders.js";
 
 const now = new Date("2026-11-22T12:00:00Z");
 const ids = { by: "alice", now, id: "0123456789abcdef" };
 type State = ReturnType<typeof tutorial>;
 
-const pairOf = (t: State) => findPair("myapp", "blue-green", t.deployments, t.services);
+const pairOf = (t: State) => wellFormed(findPair("myapp", "blue-green", t.deployments, t.services));
 const dep = (t: State, name: string) => t.deployments.find((d) => d.metadata.name === name)!;
 const deploy = (t: State, o: Partial<DeployOptions> = {}, services: Service[] = t.services) =>
   planDeploy(pairOf(t), services, { images: [], env: [], from: "live", ...ids, ...o });

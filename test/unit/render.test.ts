@@ -9,7 +9,7 @@ import { renderPlan } from "../../src/render/plan.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../../src/render/status.js";
 import { renderData } from "../../src/render/data.js";
 import { humanDuration } from "../../src/render/time.js";
-import { fixture, service, tutorial } from "./builders.js";
+import { fixture, service, tutorial, wellFormed, settled } from "./builders.js";
 
 // Fixed clock: fixture objects were created at 2026-11-22T10:00:00Z.
 const now = new Date("2026-11-22T12:30:00Z");
@@ -18,7 +18,7 @@ const expected = (name: string) => new URL(`./expected/${name}`, import.meta.url
 
 /** The promote alice would plan at 12:00 on these objects. */
 const planFor = (t: ReturnType<typeof tutorial>) =>
-  planPromote(findPair("myapp", "blue-green", t.deployments, t.services), {
+  planPromote(wellFormed(findPair("myapp", "blue-green", t.deployments, t.services)), {
     by: "alice",
     now: new Date("2026-11-22T12:00:00Z"),
     id: "0123456789abcdef",
@@ -94,7 +94,7 @@ describe("status rendering", () => {
 describe("diff rendering", () => {
   it("shows only real differences, the images and the Service change", async () => {
     const f = fixture("color-preview.yaml");
-    const r = renderComparison(compareSlots(findPair("shop", "prod", f.deployments, f.services)), false);
+    const r = renderComparison(compareSlots(settled(findPair("shop", "prod", f.deployments, f.services))), false);
     expect(r.differs).toBe(true);
     // Names appear only in the two file headers; no noise anywhere in the hunks.
     const body = r.text.split("\nImages:")[0]!.split("\n").slice(2).join("\n");
@@ -104,7 +104,7 @@ describe("diff rendering", () => {
 
   it("says when the slots are the same", () => {
     const t = tutorial({ v2: { image: "myapp:v1" } });
-    const r = renderComparison(compareSlots(findPair("myapp", "blue-green", t.deployments, t.services)), false);
+    const r = renderComparison(compareSlots(settled(findPair("myapp", "blue-green", t.deployments, t.services))), false);
     expect(r.differs).toBe(false);
     expect(r.text).toBe(
       "No differences between myapp-v1 and myapp-v2 (apart from the slot label).\n\nImages: no image changes\nService myapp (live): selector version: v1 → v2\n",
@@ -115,7 +115,7 @@ describe("diff rendering", () => {
 describe("plan rendering", () => {
   it("lists the steps in order", async () => {
     const f = fixture("color-preview.yaml");
-    const p = planPromote(findPair("shop", "prod", f.deployments, f.services), { by: "bob", now, id: "0123456789abcdef", replicaSets: f.replicaSets }) as SwitchPlan;
+    const p = planPromote(wellFormed(findPair("shop", "prod", f.deployments, f.services)), { by: "bob", now, id: "0123456789abcdef", replicaSets: f.replicaSets }) as SwitchPlan;
     await expect(renderPlan(p, "admin", { dryRun: "client", verifyTimeoutMs: 60_000, propagationDelayMs: 2_000, waitTimeoutMs: 300_000, blockers: [] })).toMatchFileSnapshot(
       expected("plan-shop.txt"),
     );
