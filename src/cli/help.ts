@@ -1,15 +1,27 @@
-/** The exit-code table, shown in every command's --help and in the README. */
-export const EXIT_CODES_HELP = `Exit codes (the same for every command):
-  0   done; status: every shown app serves from a healthy live slot; diff: no differences
-  1   a negative answer: diff found differences; status found an app needing attention
-  2   usage error (bad flag, missing argument)
-  3   not found (namespace, app, pair, Service, context)
-  4   refused: a precondition is not met (idle slot not ready, check failed, ambiguous pair); nothing changed
-      unless the message says what was done (deploy: a rollout that failed)
-  5   conflict: the objects changed under us; nothing changed unless the message says what was done
-  6   verification or a check after the switch failed; traffic was switched back (all-old)
-  7   forbidden or unauthorized
-  8   cluster unreachable or timed out; nothing changed unless the message says what was done
-  9   traffic is split or its state is unknown: the message names each Service's slot; repair with promote or abort
-  10  unexpected error
-  130 interrupted (Ctrl-C); the message says where traffic is`;
+import { EXIT_CODE_MEANINGS } from "../errors.js";
+
+/** Words of text in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return line ? [...lines, line] : lines;
+}
+
+const MEANING_WIDTH = 94;
+
+/** The exit-code table every --help ends with, from the one list of meanings in errors.ts. */
+export const EXIT_CODES_HELP = `Exit codes (the same for every command):\n${Object.entries(EXIT_CODE_MEANINGS)
+  .map(([code, meaning]) =>
+    wrap(meaning, MEANING_WIDTH)
+      .map((l, i) => `${i === 0 ? `  ${code.padEnd(4)}` : "      "}${l}`)
+      .join("\n"),
+  )
+  .join("\n")}`;

@@ -3,7 +3,7 @@ import type { Context } from "../context.js";
 import { planDeploy } from "../bluegreen/deploy.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
 import { NotFoundError, RefusedError, UsageError } from "../errors.js";
-import { renderData } from "../render/data.js";
+import { dataFormat, renderData } from "../render/data.js";
 import { deployDocument, renderDeployPlan } from "../render/deploy.js";
 import { escapeTerminal } from "../render/escape.js";
 import { loadPair, operationId, requireWellFormed } from "./common.js";
@@ -19,7 +19,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   if (plan.kind === "usage") throw new UsageError(`${plan.message}.`, plan.hint);
   if (plan.kind === "not-found") throw new NotFoundError(`${plan.message}.`, plan.hint);
   if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
-  const structured = g.output === "json" || g.output === "yaml";
+  const format = dataFormat(g.output);
   const context = kube.contextName;
   const warnings: string[] = [];
   if (plan.replaces) warnings.push(plan.replaces);
@@ -29,7 +29,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   if (f.dryRun) {
     warn();
     if (f.dryRun === "server" && !plan.unchanged) await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch, { dryRun: true });
-    ctx.io.out(structured ? renderData(g.output as "json" | "yaml", deployDocument(plan, context, "would-be-deployed", f.dryRun)) : renderDeployPlan(plan, context, f));
+    ctx.io.out(format ? renderData(format, deployDocument(plan, context, "would-be-deployed", f.dryRun)) : renderDeployPlan(plan, context, f));
     return 0;
   }
   const unchanged = plan.unchanged;
@@ -46,8 +46,8 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   }
   warn();
   const result = unchanged ? "unchanged" : "deployed";
-  if (structured) {
-    ctx.io.out(renderData(g.output as "json" | "yaml", deployDocument(plan, context, result, undefined, rollout)));
+  if (format) {
+    ctx.io.out(renderData(format, deployDocument(plan, context, result, undefined, rollout)));
     return 0;
   }
   const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;

@@ -3,7 +3,7 @@ import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
 import { describeServices } from "../bluegreen/pair.js";
 import { RefusedError } from "../errors.js";
-import { renderData } from "../render/data.js";
+import { dataFormat, renderData } from "../render/data.js";
 import { renderComparison, slotDiff } from "../render/diff.js";
 import { loadPair, requireWellFormed } from "./common.js";
 
@@ -18,10 +18,11 @@ export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
     );
   }
   const c = compareSlots(pair);
-  if (g.output === "json" || g.output === "yaml") {
+  const format = dataFormat(g.output);
+  if (format) {
     const patch = slotDiff(c);
     ctx.io.out(
-      renderData(g.output, {
+      renderData(format, {
         kind: "BlueGreenDiff",
         apiVersion: "kubectl-bluegreen/v1",
         app: c.app,

@@ -6,20 +6,20 @@ import { type Outcome, exitCodeOf } from "../bluegreen/outcome.js";
 import { BlueGreenError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { checkTarget, dryRunWrites, execute, refusal } from "./execute.js";
-import { renderData } from "../render/data.js";
+import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
 import { DONE, type PlanRenderOptions, renderPlan, switchDocument } from "../render/plan.js";
 
-const structured = (g: GlobalOptions) => g.output === "json" || g.output === "yaml";
 
 /** Prints the plan for --dry-run (human output only; -o json|yaml prints the result document). */
 export function reportPlan(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, o: PlanRenderOptions): void {
-  if (!structured(g)) ctx.io.out(renderPlan(plan, context, o));
+  if (!dataFormat(g.output)) ctx.io.out(renderPlan(plan, context, o));
 }
 
 /** Prints why nothing needed doing (promote or abort, exit 0), or its document for -o json|yaml. */
 export function reportNoop(ctx: Context, g: GlobalOptions, message: string): number {
-  if (structured(g)) ctx.io.out(renderData(g.output as "json" | "yaml", { kind: "BlueGreenSwitch", result: "noop", message }));
+  const format = dataFormat(g.output);
+  if (format) ctx.io.out(renderData(format, { kind: "BlueGreenSwitch", result: "noop", message }));
   else ctx.io.out(`${escapeTerminal(message)}\n`);
   return 0;
 }
@@ -38,12 +38,13 @@ export function reportOutcome(ctx: Context, g: GlobalOptions, context: string, p
         ? `${DONE[plan.action]}-with-errors`
         : outcome.final
       : DONE[plan.action];
-  if (structured(g)) ctx.io.out(renderData(g.output as "json" | "yaml", switchDocument(plan, context, result, outcome, dryRun)));
+  const format = dataFormat(g.output);
+  if (format) ctx.io.out(renderData(format, switchDocument(plan, context, result, outcome, dryRun)));
   if (outcome?.error) {
     const e = outcome.error;
     throw new BlueGreenError(e.message, exitCodeOf(outcome) as BlueGreenError["exitCode"], e.hint);
   }
-  if (structured(g)) return 0;
+  if (format) return 0;
   const suffix = dryRun ? ` (${dryRun} dry run)` : "";
   const lines = plan.writes.map((w) =>
     w.from === w.to ? `service/${w.service} kept: ${plan.slotLabel}=${w.to}${suffix}` : `service/${w.service} switched: ${plan.slotLabel} ${w.from} → ${w.to}${suffix}`,

@@ -6,7 +6,7 @@ import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
 import { replicaCounts } from "../bluegreen/readiness.js";
 import { formatDuration } from "../cli/duration.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError } from "../errors.js";
-import { renderData } from "../render/data.js";
+import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
 import { loadPair, operationId, requireWellFormed } from "./common.js";
 import { reportNoop } from "./report.js";
@@ -31,7 +31,7 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
     );
   }
   const replicas = replicaCounts(plan.slot.deployment).desired;
-  const structured = g.output === "json" || g.output === "yaml";
+  const format = dataFormat(g.output);
   const where = `${kube.contextName ? `context ${kube.contextName}` : "no context"}, namespace ${plan.namespace}`;
   const doc = (result: string) => ({
     kind: "BlueGreenScaleDown",
@@ -50,7 +50,7 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
   });
   if (f.dryRun) {
     if (f.dryRun === "server") await kube.patchDeployment(plan.namespace, name, { spec: { replicas: 0 } }, { dryRun: true });
-    if (structured) ctx.io.out(renderData(g.output as "json" | "yaml", doc("would-be-scaled-down")));
+    if (format) ctx.io.out(renderData(format, doc("would-be-scaled-down")));
     else {
       const lines = [
         `Plan: scale-down app ${plan.app} in namespace ${plan.namespace} (context ${kube.contextName}): deployment/${name} (${plan.slotLabel}=${plan.slot.value}) ${replicas} → 0 replicas (dry run: ${f.dryRun})`,
@@ -88,7 +88,7 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
     throw new ConflictError(`deployment/${name} was not scaled down: ${r.detail} since it was read; nothing changed.`, `Check with kubectl bluegreen status ${plan.app}.`);
   }
   for (const w of warnings) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
-  if (structured) ctx.io.out(renderData(g.output as "json" | "yaml", doc("scaled-down")));
+  if (format) ctx.io.out(renderData(format, doc("scaled-down")));
   else ctx.io.out(`${escapeTerminal(`app ${plan.app}: deployment/${name} (${plan.slotLabel}=${plan.slot.value}) scaled from ${replicas} to 0; abort scales it back; ${where}`)}\n`);
   return 0;
 }

@@ -2,7 +2,7 @@ import type { GlobalOptions } from "../cli/app.js";
 import type { Context } from "../context.js";
 import { type AppStatus, appStatus, needsAttention } from "../bluegreen/verdict.js";
 import type { KubeClient } from "../kube/types.js";
-import { renderData } from "../render/data.js";
+import { dataFormat, renderData } from "../render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
 import { deploymentSelector } from "../bluegreen/pair.js";
 import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
@@ -19,7 +19,8 @@ async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]>
 }
 
 function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
-  if (g.output === "json" || g.output === "yaml") return renderData(g.output, statusDocument(list));
+  const format = dataFormat(g.output);
+  if (format) return renderData(format, statusDocument(list));
   const o = {
     now: ctx.clock.now(),
     wide: g.output === "wide",
@@ -42,7 +43,7 @@ export async function status(ctx: Context, g: GlobalOptions, watch: boolean): Pr
 }
 
 function show(ctx: Context, g: GlobalOptions, kube: KubeClient, list: AppStatus[], text: string): void {
-  if (list.length === 0 && g.output !== "json" && g.output !== "yaml") {
+  if (list.length === 0 && !dataFormat(g.output)) {
     ctx.io.err(`No blue/green apps (Deployments with label ${g.selection.appLabel}) found in ${g.selection.allNamespaces ? "any namespace" : `namespace ${kube.namespace}`}.\n`);
   } else {
     ctx.io.out(text);

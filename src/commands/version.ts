@@ -1,6 +1,6 @@
 import type { OutputFormat } from "../cli/app.js";
 import type { Context } from "../context.js";
-import { renderData } from "../render/data.js";
+import { dataFormat, renderData } from "../render/data.js";
 
 declare const __BLUEGREEN_VERSION__: string;
 
@@ -10,7 +10,8 @@ export const VERSION: string = typeof __BLUEGREEN_VERSION__ === "string" ? __BLU
 /** version: the plugin's own version; never contacts the cluster. */
 export function version(ctx: Context, output: OutputFormat): number {
   const info = { version: `v${VERSION}`, node: ctx.runtime.node, platform: ctx.runtime.platform };
-  if (output === "json" || output === "yaml") ctx.io.out(renderData(output, info));
+  const format = dataFormat(output);
+  if (format) ctx.io.out(renderData(format, info));
   else ctx.io.out(`kubectl-bluegreen ${info.version} (node ${info.node}, ${info.platform})\n`);
   return 0;
 }

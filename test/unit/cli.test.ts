@@ -111,7 +111,7 @@ describe("command line parsing", () => {
     const r = await parse(["promote", "--help"], 100);
     expect(r.inv).toBeUndefined();
     expect(r.help).toMatch(/kubectl bluegreen promote myapp --wait +Wait/);
-    expect(r.help).toMatch(/6 {3}verification or a check after the switch failed/);
+    expect(r.help).toMatch(/6 {3}verification or a check after the switch \(--probe, --post-check\) failed/);
   });
 });
 

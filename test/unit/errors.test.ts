@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ExitCode } from "../../src/errors.js";
+import { EXIT_CODES_HELP } from "../../src/cli/help.js";
+import { EXIT_CODE_MEANINGS, ExitCode } from "../../src/errors.js";
 import { toBlueGreenError } from "../../src/kube/errors.js";
 import { HttpError } from "../../src/kube/http.js";
 import { CredentialError, DeadlineExceeded } from "../../src/kube/transport.js";
@@ -97,5 +99,30 @@ describe("API failures become one sentence and an exit code", () => {
 
   it("anything else is unexpected (exit 10)", () => {
     expect(toBlueGreenError(new Error("weird"), "get deployment/x", "").exitCode).toBe(ExitCode.unexpected);
+  });
+});
+
+describe("the exit-code table", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("## Exit codes"), readme.indexOf("\n## ", readme.indexOf("## Exit codes") + 1));
+  // | code | meaning |, with the README's `code` marks taken out.
+  const rows = [...section.matchAll(/^\| (\d+) \| (.*) \|$/gm)].map((m) => [Number(m[1]), (m[2] ?? "").replaceAll("`", "")]);
+
+  it("has a meaning for every exit code, and no other", () => {
+    expect(Object.keys(EXIT_CODE_MEANINGS).map(Number)).toEqual(Object.values(ExitCode).sort((a, b) => a - b));
+  });
+
+  it("README says what errors.ts says, code by code", () => {
+    expect(rows).toEqual(Object.entries(EXIT_CODE_MEANINGS).map(([code, meaning]) => [Number(code), meaning]));
+  });
+
+  it("--help says it too, wrapped", () => {
+    const help = EXIT_CODES_HELP.split("\n").slice(1);
+    expect(help.every((l) => l.length <= 100)).toBe(true);
+    const byCode = help.join("\n").split(/\n(?= {2}\d)/).map((entry) => {
+      const m = /^ {2}(\d+)\s+([\s\S]*)$/.exec(entry);
+      return [Number(m?.[1]), (m?.[2] ?? "").replace(/\n\s+/g, " ")];
+    });
+    expect(byCode).toEqual(Object.entries(EXIT_CODE_MEANINGS).map(([code, meaning]) => [Number(code), meaning]));
   });
 });
