@@ -2,90 +2,20 @@
 import yargs, { type Argv } from "yargs";
 import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
-import type { KubeOptions } from "../kube/types.js";
 import { EXIT_CODES_HELP } from "./help.js";
+import type { Invocation, Runner } from "../commands/index.js";
+import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "../commands/options.js";
 import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
 import type { ImageChange } from "../bluegreen/deploy.js";
 import { parseDuration } from "./duration.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
-export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** How the app's objects are selected (DESIGN "Concepts"). */
-export interface AppSelection {
-  app?: string;
-  appLabel: string;
-  selector?: string;
-  slotLabel?: string;
-  allNamespaces: boolean;
-}
 
-/** Flags every command shares. */
-export interface GlobalOptions {
-  kube: KubeOptions;
-  output: OutputFormat;
-  noHeaders: boolean;
-  selection: AppSelection;
-}
 
-export interface PromoteFlags {
-  to?: string;
-  minReady?: number;
-  wait: boolean;
-  timeoutMs: number;
-  verifyTimeoutMs: number;
-  /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
-  propagationDelayMs: number;
-  dryRun?: "client" | "server";
-  checks: Checks;
-  /** --scale-up: bring the idle slot to the live slot's replicas before the preflight. */
-  scaleUp: boolean;
-  /** --scale-down-after: retire the old slot this long after a verified, checked switch. */
-  scaleDownAfterMs?: number;
-}
 
-export interface DeployFlags {
-  images: ImageChange[];
-  env: { name: string; value: string }[];
-  from: "live" | "idle";
-  replicas?: number;
-  wait: boolean;
-  timeoutMs: number;
-  dryRun?: "client" | "server";
-}
 
-export interface ScaleDownFlags {
-  delayMs: number;
-  dryRun?: "client" | "server";
-}
 
-export interface AbortFlags {
-  scaleDown: boolean;
-  /** How long after the switch back the aborted slot is scaled down (proxies and load balancers lag). */
-  scaleDownDelayMs: number;
-  timeoutMs: number;
-  verifyTimeoutMs: number;
-  /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
-  propagationDelayMs: number;
-  dryRun?: "client" | "server";
-  checks: Checks;
-}
-
-/** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
-export type Invocation =
-  | { command: "status"; global: GlobalOptions; watch: boolean }
-  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags }
-  | { command: "abort"; global: GlobalOptions; flags: AbortFlags }
-  | { command: "diff"; global: GlobalOptions }
-  | { command: "deploy"; global: GlobalOptions; flags: DeployFlags }
-  | { command: "scale-down"; global: GlobalOptions; flags: ScaleDownFlags }
-  | { command: "version"; output: OutputFormat; client: boolean; global: GlobalOptions }
-  | { command: "completion"; shell: "bash" | "zsh" | "fish" }
-  | { command: "__complete"; words: string[] };
-
-/** Runs one Invocation; src/commands provides the real one. */
-export type Runner = (ctx: Context, inv: Invocation) => Promise<number>;
 
 type Raw = Record<string, unknown>;
 

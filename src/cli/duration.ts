@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { formatDuration } from "../render/time.js";
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
@@ -29,14 +30,4 @@ export function parseDuration(flag: string, value: string | number): number {
     throw new UsageError(`invalid duration for --${flag}: "${text}" is longer than the maximum, ${formatDuration(MAX_DURATION_MS)}.`);
   }
   return ms;
-}
-
-/** Milliseconds as a kubectl-style duration: 500ms, 2s, 1.5s, 1m30s, 2h. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  const sec = s === 0 ? "" : `${Number.isInteger(s) ? s : Number(s.toFixed(3))}s`;
-  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec}` || "0s";
 }

@@ -1,9 +1,23 @@
-import type { AbortFlags, GlobalOptions } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
+import type { Checks } from "../bluegreen/checks.js";
 import type { Context } from "../context.js";
 import { planAbort } from "../bluegreen/plan.js";
 import { RefusedError } from "../errors.js";
 import { reportNoop, runSwitch } from "./report.js";
 import { loadPair, operationId, requireWellFormed } from "./common.js";
+
+/** abort's own flags. */
+export interface AbortFlags {
+  scaleDown: boolean;
+  /** How long after the switch back the aborted slot is scaled down (proxies and load balancers lag). */
+  scaleDownDelayMs: number;
+  timeoutMs: number;
+  verifyTimeoutMs: number;
+  /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
+  propagationDelayMs: number;
+  dryRun?: "client" | "server";
+  checks: Checks;
+}
 
 /** abort APP: back to the slot the last promote took traffic from, or back from an interrupted switch. */
 export async function abort(ctx: Context, g: GlobalOptions, f: AbortFlags): Promise<number> {

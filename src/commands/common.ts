@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { AppSelection } from "../cli/app.js";
+import type { AppSelection } from "./options.js";
 import type { Context } from "../context.js";
 import { type AppPair, type WellFormedPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";

@@ -2,7 +2,7 @@
 // kubectl's plugin completion (`kubectl_complete-bluegreen ARGS… PARTIAL`) call.
 import type { Context } from "../context.js";
 import { findApps } from "../bluegreen/pair.js";
-import { dns1123LabelErrors, labelKeyErrors } from "../cli/validate.js";
+import { dns1123LabelErrors, labelKeyErrors } from "../bluegreen/names.js";
 import { escapeTerminal } from "../render/escape.js";
 
 const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];

@@ -1,4 +1,5 @@
-import type { DeployFlags, GlobalOptions } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
+import type { ImageChange } from "../bluegreen/deploy.js";
 import type { Context } from "../context.js";
 import { planDeploy } from "../bluegreen/deploy.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
@@ -8,6 +9,17 @@ import { deployDocument, renderDeployPlan } from "../render/deploy.js";
 import { escapeTerminal } from "../render/escape.js";
 import { loadPair, operationId, requireWellFormed } from "./common.js";
 import { waitForRollout, writeDeploy } from "./slot.js";
+
+/** deploy's own flags. */
+export interface DeployFlags {
+  images: ImageChange[];
+  env: { name: string; value: string }[];
+  from: "live" | "idle";
+  replicas?: number;
+  wait: boolean;
+  timeoutMs: number;
+  dryRun?: "client" | "server";
+}
 
 /** deploy APP --image …: a new version into the idle slot, conditionally, then wait for its rollout. */
 export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Promise<number> {

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
 import { describeServices } from "../bluegreen/pair.js";

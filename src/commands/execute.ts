@@ -6,7 +6,7 @@ import type { Deployment, Service } from "../bluegreen/model.js";
 import { formatSelector } from "../bluegreen/pair.js";
 import { type ServiceWrite, type Step, type SwitchPlan, preflight } from "../bluegreen/plan.js";
 import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
-import { formatDuration } from "../cli/duration.js";
+import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient, ProxyTarget } from "../kube/types.js";
 import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcome.js";

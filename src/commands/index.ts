@@ -1,5 +1,24 @@
-import type { Invocation } from "../cli/app.js";
+import type { AbortFlags } from "./abort.js";
+import type { DeployFlags } from "./deploy.js";
+import type { GlobalOptions, OutputFormat } from "./options.js";
+import type { PromoteFlags } from "./promote.js";
+import type { ScaleDownFlags } from "./scale-down.js";
 import type { Context } from "../context.js";
+
+/** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
+export type Invocation =
+  | { command: "status"; global: GlobalOptions; watch: boolean }
+  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags }
+  | { command: "abort"; global: GlobalOptions; flags: AbortFlags }
+  | { command: "diff"; global: GlobalOptions }
+  | { command: "deploy"; global: GlobalOptions; flags: DeployFlags }
+  | { command: "scale-down"; global: GlobalOptions; flags: ScaleDownFlags }
+  | { command: "version"; output: OutputFormat; client: boolean; global: GlobalOptions }
+  | { command: "completion"; shell: "bash" | "zsh" | "fish" }
+  | { command: "__complete"; words: string[] };
+
+/** Runs one Invocation: runInvocation below, or a test's own. */
+export type Runner = (ctx: Context, inv: Invocation) => Promise<number>;
 
 /** Runs a parsed command line. Command modules load on demand, so --help and version stay light. */
 export async function runInvocation(ctx: Context, inv: Invocation): Promise<number> {

@@ -1,4 +1,5 @@
-import type { GlobalOptions, PromoteFlags } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
+import type { Checks } from "../bluegreen/checks.js";
 import type { Context } from "../context.js";
 import { type SwitchPlan, planPromote } from "../bluegreen/plan.js";
 import { NotFoundError, RefusedError } from "../errors.js";
@@ -6,6 +7,23 @@ import type { KubeClient } from "../kube/types.js";
 import { reportNoop, runSwitch } from "./report.js";
 import { loadPair, loadReplicaSets, operationId, requireWellFormed } from "./common.js";
 import { checkTarget, waitForTarget } from "./execute.js";
+
+/** promote's own flags. */
+export interface PromoteFlags {
+  to?: string;
+  minReady?: number;
+  wait: boolean;
+  timeoutMs: number;
+  verifyTimeoutMs: number;
+  /** How long kube-proxy and load balancers get to apply the endpoints once they follow. */
+  propagationDelayMs: number;
+  dryRun?: "client" | "server";
+  checks: Checks;
+  /** --scale-up: bring the idle slot to the live slot's replicas before the preflight. */
+  scaleUp: boolean;
+  /** --scale-down-after: retire the old slot this long after a verified, checked switch. */
+  scaleDownAfterMs?: number;
+}
 
 async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
   // The reads at once: the pair, the ReplicaSets (of the same namespace and selector) and who we are.

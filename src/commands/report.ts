@@ -1,5 +1,5 @@
 // Printing a switch: the plan for --dry-run, a no-op, or the Outcome, and the exit code it earns.
-import type { GlobalOptions } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import type { SwitchPlan } from "../bluegreen/plan.js";
 import { type Outcome, exitCodeOf } from "../bluegreen/outcome.js";

@@ -1,16 +1,22 @@
-import type { GlobalOptions, ScaleDownFlags } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { planScaleDown } from "../bluegreen/plan.js";
 import { nameOf } from "../bluegreen/model.js";
 import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
 import { replicaCounts } from "../bluegreen/readiness.js";
-import { formatDuration } from "../cli/duration.js";
+import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
 import { loadPair, operationId, requireWellFormed } from "./common.js";
 import { reportNoop } from "./report.js";
 import { retireSlot } from "./slot.js";
+
+/** scale-down's own flags. */
+export interface ScaleDownFlags {
+  delayMs: number;
+  dryRun?: "client" | "server";
+}
 
 /** scale-down APP: the slot the last switch took traffic from, to 0 replicas, once no Service selects it. */
 export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlags): Promise<number> {

@@ -7,7 +7,7 @@ import { nameOf } from "../bluegreen/model.js";
 import { selects, templateLabels } from "../bluegreen/pair.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
 import { BUSY_ANNOTATION, type BusyAction, DEPLOY_ANNOTATION, SCALE_DOWN_AT_ANNOTATION, deployRecordOf, deploymentVersion } from "../bluegreen/record.js";
-import { formatDuration } from "../cli/duration.js";
+import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { progress } from "./common.js";

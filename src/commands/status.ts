@@ -1,4 +1,4 @@
-import type { GlobalOptions } from "../cli/app.js";
+import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { type AppStatus, appStatus, needsAttention } from "../bluegreen/verdict.js";
 import type { KubeClient } from "../kube/types.js";

@@ -1,4 +1,4 @@
-import type { OutputFormat } from "../cli/app.js";
+import type { OutputFormat } from "./options.js";
 import type { Context } from "../context.js";
 import { dataFormat, renderData } from "../render/data.js";
 

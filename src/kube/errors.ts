@@ -1,4 +1,4 @@
-import { formatDuration } from "../cli/duration.js";
+import { formatDuration } from "../render/time.js";
 import {
   BlueGreenError,
   ConflictError,

@@ -2,7 +2,7 @@
 import type { DeployPlan } from "../bluegreen/deploy.js";
 import type { RolloutStatus } from "../bluegreen/readiness.js";
 import { BUSY_ANNOTATION, DEPLOY_ANNOTATION } from "../bluegreen/record.js";
-import { formatDuration } from "../cli/duration.js";
+import { formatDuration } from "./time.js";
 import { escapeTerminal } from "./escape.js";
 
 /** The steps of a deploy, in order: what --dry-run prints. */

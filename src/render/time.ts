@@ -19,3 +19,13 @@ export function age(at: string | undefined, now: Date): string {
   const t = Date.parse(at);
   return Number.isNaN(t) ? "<unknown>" : humanDuration(now.getTime() - t);
 }
+
+/** Milliseconds as a kubectl-style duration: 500ms, 2s, 1.5s, 1m30s, 2h. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  const sec = s === 0 ? "" : `${Number.isInteger(s) ? s : Number(s.toFixed(3))}s`;
+  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec}` || "0s";
+}

@@ -40,6 +40,13 @@ describe("architecture", () => {
     expect(bad).toEqual([]);
   });
 
+  it("only main.ts and src/cli itself import src/cli: commands take their options from src/commands", () => {
+    const bad = files
+      .filter((f) => f.file !== "main.ts" && !f.file.startsWith("cli/"))
+      .flatMap((f) => f.imports.filter((i) => /(^|\/)cli\//.test(i)).map((i) => `${f.file} imports ${i}`));
+    expect(bad).toEqual([]);
+  });
+
   it("only src/kube imports the Kubernetes client", () => {
     const bad = files
       .filter((f) => !f.file.startsWith("kube/"))

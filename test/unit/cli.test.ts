@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Invocation, parse } from "../../src/cli/app.js";
+import { parse } from "../../src/cli/app.js";
+import type { Invocation } from "../../src/commands/index.js";
 import { parseDuration } from "../../src/cli/duration.js";
 import { UsageError } from "../../src/errors.js";
 

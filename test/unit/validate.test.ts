@@ -6,13 +6,8 @@ import {
   checkNotEmpty,
   checkSelector,
   checkSlotValue,
-  dns1123LabelErrors,
-  dns1123SubdomainErrors,
-  labelKeyErrors,
-  labelValueErrors,
-  parseSelector,
-  SelectorSyntaxError,
 } from "../../src/cli/validate.js";
+import { dns1123LabelErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseSelector, SelectorSyntaxError } from "../../src/bluegreen/names.js";
 import { UsageError } from "../../src/errors.js";
 
 const LABEL_MSG =
