@@ -69,16 +69,6 @@ async function shell(command: string, o: { env: Record<string, string>; timeoutM
   });
 }
 
-/** -v, -vv, -v=N or --v=N: the level, for request tracing before the full parse. */
-function verbosity(argv: string[]): number {
-  let level = 0;
-  for (const a of argv) {
-    const m = /^--?v(?:=(\d+))?$/.exec(a) ?? /^-(v+)$/.exec(a);
-    if (m) level = Math.max(level, m[1] && /^\d+$/.test(m[1]) ? Number(m[1]) : a.replace(/^-+/, "").length);
-  }
-  return level;
-}
-
 async function main(): Promise<number> {
   let argv = process.argv.slice(2);
   // kubectl (>= 1.26) runs `kubectl_complete-bluegreen ARGS… PARTIAL` to complete plugin arguments.
@@ -101,7 +91,9 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  const level = verbosity(argv);
+  // -v (any level, as -v=6 in kubectl): request tracing, and a stack trace for unexpected errors. Set
+  // from the parsed command line, before the command runs.
+  let verbose = false;
   const ctx: Context = {
     io,
     clock,
@@ -125,11 +117,14 @@ async function main(): Promise<number> {
       // as kubectl passes its own environment on.
       const env = { ...process.env };
       delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-      return connect(opts, env, level > 0 ? (line) => io.err(`${line}\n`) : undefined);
+      return connect(opts, env, verbose ? (line) => io.err(`${line}\n`) : undefined);
     },
   };
   try {
-    return await run(argv, ctx, runInvocation);
+    return await run(argv, ctx, (c, inv) => {
+      verbose = "global" in inv && inv.global.verbose;
+      return runInvocation(c, inv);
+    });
   } catch (e) {
     // Messages quote names and API error text from the cluster and the command line: escaped, so
     // the message and the hint stay one line each and cannot drive the terminal.
@@ -139,7 +134,7 @@ async function main(): Promise<number> {
     }
     const err = e as Error;
     io.err(`error: unexpected: ${escapeTerminal(err?.message ?? String(e))}\nRun again with -v for details.\n`);
-    if (level > 0 && err?.stack) io.err(`${err.stack.split("\n").map(escapeTerminal).join("\n")}\n`);
+    if (verbose && err?.stack) io.err(`${err.stack.split("\n").map(escapeTerminal).join("\n")}\n`);
     return ExitCode.unexpected;
   }
 }

@@ -40,6 +40,8 @@ function globalOptions(a: Raw, app?: string): GlobalOptions {
   return {
     kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
     output: output as OutputFormat,
+    // -v, -vv, -v=6, --v=6: any level turns tracing on (yargs counts them).
+    verbose: Number(a.v ?? 0) > 0,
     noHeaders: Boolean(a["no-headers"]),
     selection: {
       app,

@@ -15,6 +15,8 @@ export interface AppSelection extends AppQuery {
 /** Flags every command shares. */
 export interface GlobalOptions {
   kube: KubeOptions;
+  /** -v: trace API requests to stderr. */
+  verbose: boolean;
   output: OutputFormat;
   noHeaders: boolean;
   selection: AppSelection;

@@ -15,10 +15,21 @@ describe("command line parsing", () => {
       global: {
         kube: { kubeconfig: "/k", context: "prod", namespace: "shop", requestTimeoutMs: 5000 },
         output: "json",
+        verbose: false,
         noHeaders: true,
         selection: { app: "myapp", appLabel: "app", selector: undefined, slotLabel: undefined, allNamespaces: false },
       },
     });
+  });
+
+  it("reads -v at any level, as kubectl writes it, in one parse", async () => {
+    const verbose = async (...argv: string[]) => {
+      const i = await inv(...argv);
+      return "global" in i && i.global.verbose;
+    };
+    expect(await verbose("status", "myapp")).toBe(false);
+    for (const v of ["-v", "-vv", "-v=6", "--v=6"]) expect(await verbose("status", "myapp", v), v).toBe(true);
+    expect(await verbose("promote", "myapp", "-v", "--to", "green")).toBe(true);
   });
 
   it("reads promote's flags", async () => {
