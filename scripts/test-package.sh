@@ -270,7 +270,12 @@ sed 's|user: {token: t}|user: {exec: {apiVersion: client.authentication.k8s.io/v
 check "status with an exec plugin loads client-node's exec_auth.js" \
   loads @kubernetes/client-node/dist/exec_auth.js status demo --kubeconfig "$WORK/exec.kubeconfig" --request-timeout=2s
 # client-node's whole KubeConfig is a bundle of its own (a SEA asset in the executables), never in the CLI's.
-no_full_client() { ! grep -m3 -E 'client-node/dist/(gen/|config\.js)|node_modules/undici/' dist/sea/kubectl-bluegreen.cjs; }
+# The bundles are minified in whitespace, so no path comments: what marks them is what survives, the class
+# names (KubeConfig, the generated CoreV1… models) and undici's name. The full bundle has them (the probe works).
+FULL_CLIENT_MARKS='KubeConfig=class|CoreV1[A-Za-z]*=class|undici|client-node/dist/(gen/|config\.js)'
+full_has_marks() { grep -q -E "$FULL_CLIENT_MARKS" dist/sea/kubectl-bluegreen-full.cjs; }
+check "the full client's bundle holds KubeConfig, the generated models and undici (the probe below works)" full_has_marks
+no_full_client() { ! grep -m3 -o -E "$FULL_CLIENT_MARKS" dist/sea/kubectl-bluegreen.cjs; }
 check "the CLI's bundle holds none of client-node's generated APIs, its KubeConfig or undici" no_full_client
 
 # --- linux/arm64 under qemu --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Which bundled modules does a command evaluate? esbuild wraps every module that is loaded lazily
 // (through import() or require()) in a function keyed by its path:
-//     var init_client = __esm({ "src/kube/client.ts"() { ... } });
+//     var init_client = __esm({ "src/kube/client.ts"() { ... } });   (minified: __esm({"src/kube/client.ts"(){…}}))
 // This runs the bundle once with a probe at the start of each such function and prints the paths of
 // the modules that ran, one a line (modules evaluated eagerly at start-up have no wrapper: not listed).
 //
@@ -17,7 +17,8 @@ if (!bundle) {
   process.exit(2);
 }
 let wrappers = 0;
-const probed = readFileSync(bundle, "utf8").replace(/^( {2}"([^"\n]+)"\([^)\n]*\) \{)$/gm, (_, head, key) => {
+// The bundle is minified in whitespace: `__esm({"src/kube/client.ts"(){`, with or without the spaces.
+const probed = readFileSync(bundle, "utf8").replace(/(__esm\(\{\s*"([^"\n]+)"\([^)\n]*\)\s*\{)/g, (_, head, key) => {
   wrappers++;
   return `${head} __bgTrace.push(${JSON.stringify(key)});`;
 });
