@@ -83,13 +83,6 @@ export class ConflictError extends BlueGreenError {
   }
 }
 
-/** The switch did not verify; traffic was switched back. */
-export class VerifyFailedError extends BlueGreenError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.verifyFailed, hint);
-  }
-}
-
 /** Forbidden or unauthorized by the API server. */
 export class ForbiddenError extends BlueGreenError {
   constructor(message: string, hint = "Check your permissions with kubectl auth can-i, or use another --context.") {
@@ -101,13 +94,6 @@ export class ForbiddenError extends BlueGreenError {
 export class UnreachableError extends BlueGreenError {
   constructor(message: string, hint = "Check the cluster address, your network, and --request-timeout.") {
     super(message, ExitCode.unreachable, hint);
-  }
-}
-
-/** Traffic is neither all-old nor all-new, or its state could not be read back: the message names each Service's slot. */
-export class SplitError extends BlueGreenError {
-  constructor(message: string, hint: string) {
-    super(message, ExitCode.split, hint);
   }
 }
 

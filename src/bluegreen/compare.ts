@@ -3,7 +3,7 @@ import { nameOf } from "./model.js";
 import type { SettledPair } from "./pair.js";
 
 /** Placeholder for the slot label's value, so the two slots compare equal where only the slot differs. */
-export const SLOT_PLACEHOLDER = "<slot>";
+const SLOT_PLACEHOLDER = "<slot>";
 
 /** Drops undefined/null/empty values and Dates, keeps key order stable. */
 function clean(v: unknown): unknown {
@@ -31,7 +31,7 @@ function replaceSlot(labels: Record<string, string> | undefined, slotLabel: stri
  * What users get from a slot: replicas, strategy and pod template, with the noise removed (names,
  * the slot label's value, managedFields, status, timestamps, generated fields).
  */
-export function normalizeSlot(d: Deployment, slotLabel: string): Record<string, unknown> {
+function normalizeSlot(d: Deployment, slotLabel: string): Record<string, unknown> {
   const spec = JSON.parse(JSON.stringify(d.spec ?? {})) as Record<string, unknown> & {
     selector?: { matchLabels?: Record<string, string> };
     template?: { metadata?: Record<string, unknown> & { labels?: Record<string, string>; name?: string; creationTimestamp?: unknown } };
@@ -46,7 +46,7 @@ export function normalizeSlot(d: Deployment, slotLabel: string): Record<string, 
 }
 
 /** One container whose image differs between the slots. */
-export interface ImageChange {
+interface ImageChange {
   container: string;
   from?: string;
   to?: string;
@@ -56,7 +56,7 @@ const images = (d: Deployment): Map<string, string | undefined> =>
   new Map([...(d.spec?.template.spec?.initContainers ?? []), ...(d.spec?.template.spec?.containers ?? [])].map((c) => [c.name, c.image]));
 
 /** Image changes from the live slot to the idle one, by container name. */
-export function imageChanges(from: Deployment, to: Deployment): ImageChange[] {
+function imageChanges(from: Deployment, to: Deployment): ImageChange[] {
   const a = images(from);
   const b = images(to);
   const names = [...new Set([...a.keys(), ...b.keys()])].sort();

@@ -54,7 +54,7 @@ export interface DeployPlan {
 }
 
 /** A flag that does not fit the app's containers: exit 2 (ambiguous) or 3 (no such container). */
-export type BadInput = { kind: "usage"; message: string; hint: string } | { kind: "not-found"; message: string; hint: string };
+type BadInput = { kind: "usage"; message: string; hint: string } | { kind: "not-found"; message: string; hint: string };
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v ?? {})) as T;
 

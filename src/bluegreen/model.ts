@@ -2,7 +2,7 @@
 
 export type Labels = Record<string, string>;
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name?: string;
   namespace?: string;
   uid?: string;
@@ -14,7 +14,7 @@ export interface ObjectMeta {
   deletionTimestamp?: string | Date;
 }
 
-export interface EnvVar {
+interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: unknown;
@@ -32,7 +32,7 @@ export interface PodTemplate {
   spec?: { containers: Container[]; initContainers?: Container[] };
 }
 
-export interface Condition {
+interface Condition {
   type: string;
   status: string;
   reason?: string;
@@ -68,14 +68,14 @@ export interface Service {
   spec?: { selector?: Labels; type?: string; ports?: ServicePort[] };
 }
 
-export interface ServicePort {
+interface ServicePort {
   name?: string;
   port: number;
   /** A number, or the name of a container port. */
   targetPort?: number | string;
 }
 
-export interface Endpoint {
+interface Endpoint {
   addresses: string[];
   conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
   targetRef?: { kind?: string; name?: string; namespace?: string };

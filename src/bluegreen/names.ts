@@ -64,7 +64,7 @@ export function labelValueErrors(value: string): string[] {
 }
 
 /** One requirement of a label selector. */
-export interface Requirement {
+interface Requirement {
   key: string;
   operator: "=" | "==" | "!=" | "in" | "notin" | "exists" | "!" | ">" | "<";
   values: string[];

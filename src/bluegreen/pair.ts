@@ -3,7 +3,7 @@ import { compareNames, nameOf, namespaceOf } from "./model.js";
 import { type SwitchRecord, recordOf } from "./record.js";
 
 /** The annotation a user sets on a Service to say which role it plays ("live" or "preview"). */
-export const ROLE_ANNOTATION = "kubectl-bluegreen/role";
+const ROLE_ANNOTATION = "kubectl-bluegreen/role";
 
 /** One of the app's two Deployments, known by its slot label value. */
 export interface Slot {
@@ -101,7 +101,7 @@ export const formatSelector = (s: Labels): string =>
     .join(",");
 
 /** Label keys whose values differ between the two pod templates (present in both). */
-export function differingLabelKeys(a: Deployment, b: Deployment): string[] {
+function differingLabelKeys(a: Deployment, b: Deployment): string[] {
   const la = templateLabels(a);
   const lb = templateLabels(b);
   return Object.keys(la)
@@ -277,7 +277,7 @@ export function describeServices(pair: AppPair): string {
 }
 
 /** Labels both pod templates share. */
-export function commonLabels(a: Deployment, b: Deployment): Labels {
+function commonLabels(a: Deployment, b: Deployment): Labels {
   const la = templateLabels(a);
   const lb = templateLabels(b);
   return Object.fromEntries(Object.entries(la).filter(([k, v]) => lb[k] === v));

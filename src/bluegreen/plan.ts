@@ -45,7 +45,7 @@ export type Step =
   | { kind: "scale-down"; deployment: string; delayMs: number; version: string };
 
 /** Whom a probe asks: each ready pod of a Deployment (before the switch), or a Service (after). */
-export type ProbeTarget = { kind: "pods"; deployment: string; probe: Probe } | { kind: "service"; service: string; port?: string; probe: Probe };
+type ProbeTarget = { kind: "pods"; deployment: string; probe: Probe } | { kind: "service"; service: string; port?: string; probe: Probe };
 
 /** A switch of traffic between the two slots, as promote and abort perform it. */
 export interface SwitchPlan {
@@ -67,7 +67,7 @@ export interface SwitchPlan {
 }
 
 /** Nothing to do, and why (exit 0). */
-export interface NoopPlan {
+interface NoopPlan {
   kind: "noop";
   message: string;
 }
@@ -82,7 +82,7 @@ export interface RefusedPlan {
 export type Plan = SwitchPlan | NoopPlan | RefusedPlan;
 
 /** Options every switch needs. */
-export interface SwitchOptions {
+interface SwitchOptions {
   by: string;
   now: Date;
   /** Operation id written in the record. */
@@ -91,7 +91,7 @@ export interface SwitchOptions {
   checks?: Checks;
 }
 
-export interface PromoteOptions extends SwitchOptions {
+interface PromoteOptions extends SwitchOptions {
   /** --scale-up: scale the target to the live slot's replicas first when it runs fewer. */
   scaleUp?: boolean;
   /** --scale-down-after: scale the old slot to 0 this long after the switch is verified and checked. */
@@ -104,7 +104,7 @@ export interface PromoteOptions extends SwitchOptions {
   replicaSets: ReplicaSet[];
 }
 
-export interface AbortOptions extends SwitchOptions {
+interface AbortOptions extends SwitchOptions {
   scaleDown: boolean;
   scaleDownDelayMs: number;
 }
@@ -334,7 +334,7 @@ function withRetirement(plan: SwitchPlan | RefusedPlan, opts: PromoteOptions): S
 }
 
 /** Replicas abort scales a scaled-down slot back to: the record's count, bounded by the live slot's desired replicas. */
-export function scaleBackReplicas(recorded: number, live: Slot): number {
+function scaleBackReplicas(recorded: number, live: Slot): number {
   const cap = Math.max(1, replicaCounts(live.deployment).desired);
   return recorded >= 1 ? Math.min(recorded, cap) : cap;
 }

@@ -6,14 +6,14 @@ import type { Deployment, PodTemplate, Service } from "./model.js";
 export const LAST_SWITCH_ANNOTATION = "kubectl-bluegreen/last-switch";
 /** A short bounded history of switches, newest first (live Services only). */
 export const HISTORY_ANNOTATION = "kubectl-bluegreen/history";
-export const HISTORY_LIMIT = 10;
+const HISTORY_LIMIT = 10;
 /**
  * Set on the live Services while a command writes the idle slot's Deployment (a scale-down to 0, or a
  * deploy): {deployment, action, id, at}. A switch that reads it refuses to send traffic to that slot.
  */
 export const BUSY_ANNOTATION = "kubectl-bluegreen/busy";
 /** A busy mark older than this is left over from an interrupted command and ignored. */
-export const BUSY_MARK_MS = 5 * 60_000;
+const BUSY_MARK_MS = 5 * 60_000;
 /** What a busy mark says is being done to the slot. */
 export type BusyAction = "scale-down" | "deploy";
 /** The last deploy into a slot, on that slot's Deployment (metadata, not the pod template): see DeployRecord. */
@@ -25,12 +25,12 @@ export const RECORD_FORMAT = 2;
 /** Annotation kubectl rollout restart sets on a pod template: a restart, not a new version. */
 export const RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt";
 /** The label the Deployment controller adds to each ReplicaSet's template. */
-export const POD_TEMPLATE_HASH_LABEL = "pod-template-hash";
+const POD_TEMPLATE_HASH_LABEL = "pod-template-hash";
 /** The most replicas a record may ask abort to scale back to (it is also bounded by the live slot). */
-export const MAX_RECORDED_REPLICAS = 10_000;
+const MAX_RECORDED_REPLICAS = 10_000;
 
 /** Where a switch stands: written with the selector (pending), confirmed after verification (verified). */
-export type SwitchState = "pending" | "verified";
+type SwitchState = "pending" | "verified";
 
 /** One traffic switch, as recorded on the Service(s) it wrote. */
 export interface SwitchRecord {
@@ -69,7 +69,7 @@ export interface HistoryEntry {
 }
 
 /** What a Service's record annotation holds. */
-export type RecordReading =
+type RecordReading =
   | { kind: "none" }
   | { kind: "valid"; record: SwitchRecord }
   /** Unreadable, of another format, or with a field out of bounds: one phrase saying why. */
@@ -276,7 +276,7 @@ export function deployRecordOf(d: Deployment | undefined): DeployRecord | undefi
 }
 
 /** A scale-down a command is waiting to do: when it is due, and who scheduled it. */
-export interface PendingScaleDown {
+interface PendingScaleDown {
   at: string;
   by: string;
   id: string;

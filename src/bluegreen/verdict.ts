@@ -19,7 +19,7 @@ export const VERDICT_TEXT: Record<Verdict, string> = {
 };
 
 /** One slot as status shows it. */
-export interface SlotView {
+interface SlotView {
   slot: string;
   role: "live" | "idle" | "unknown";
   deployment: string;

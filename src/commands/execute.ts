@@ -13,7 +13,7 @@ import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcom
 import { progress, readyPods } from "./common.js";
 import { SETTLE_MS, asError, backoff, message, proven, readUntil, retireSlot } from "./slot.js";
 
-export interface ExecuteOptions {
+interface ExecuteOptions {
   verifyTimeoutMs: number;
   /**
    * After the EndpointSlices follow, how long kube-proxy (and load balancers) get to apply them. The API

@@ -12,7 +12,7 @@ import { DONE, type PlanRenderOptions, renderPlan, switchDocument } from "../ren
 
 
 /** Prints the plan for --dry-run (human output only; -o json|yaml prints the result document). */
-export function reportPlan(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, o: PlanRenderOptions): void {
+function reportPlan(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, o: PlanRenderOptions): void {
   if (!dataFormat(g.output)) ctx.io.out(renderPlan(plan, context, o));
 }
 
@@ -28,7 +28,7 @@ export function reportNoop(ctx: Context, g: GlobalOptions, message: string): num
  * Prints the result of a switch (`service/NAME switched` lines and a summary, or the -o json|yaml document)
  * and returns its exit code; a failed switch is raised as its error, with the exit code its final state earns.
  */
-export function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, outcome: Outcome | undefined, dryRun?: "client" | "server"): number {
+function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: SwitchPlan, outcome: Outcome | undefined, dryRun?: "client" | "server"): number {
   for (const w of outcome?.warnings ?? []) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
   const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
   const result = dryRun

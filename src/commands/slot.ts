@@ -36,7 +36,7 @@ export async function readUntil<T>(ctx: Context, read: () => Promise<T>, deadlin
 }
 
 /** Busy marks on the live Services while one command writes a slot's Deployment. */
-export class BusyMarks {
+class BusyMarks {
   /** Services we marked, with the resourceVersion the mark left. */
   private readonly marked = new Map<string, string>();
 
@@ -87,7 +87,7 @@ export class BusyMarks {
 }
 
 /** A slot to scale to 0, and what must still hold when it is. */
-export interface Retirement {
+interface Retirement {
   app: string;
   namespace: string;
   slotLabel: string;

@@ -5,7 +5,7 @@ import { dataFormat, renderData } from "../render/data.js";
 declare const __BLUEGREEN_VERSION__: string;
 
 /** The plugin's version: set at build time from package.json. */
-export const VERSION: string = typeof __BLUEGREEN_VERSION__ === "string" ? __BLUEGREEN_VERSION__ : "0.0.0-dev";
+const VERSION: string = typeof __BLUEGREEN_VERSION__ === "string" ? __BLUEGREEN_VERSION__ : "0.0.0-dev";
 
 /** version: the plugin's own version; never contacts the cluster. */
 export function version(ctx: Context, output: OutputFormat): number {

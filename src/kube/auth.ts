@@ -10,7 +10,7 @@ import type { Selection } from "./kubeconfig.js";
 import { CredentialError } from "./transport.js";
 
 /** What one request is sent with. */
-export interface Connection {
+interface Connection {
   agent: http.Agent;
   headers: Record<string, string>;
 }
@@ -21,7 +21,7 @@ export interface Credentials {
 }
 
 /** user:password@ taken out of the server URL (./transport.ts splitServerUrl). */
-export interface UrlCredentials {
+interface UrlCredentials {
   username: string;
   password: string;
 }

@@ -16,7 +16,7 @@ export class HttpError extends Error {
   }
 }
 
-export interface HttpRequest {
+interface HttpRequest {
   method: "GET" | "POST" | "PATCH";
   /** The full URL, query included. */
   url: URL;

@@ -10,7 +10,7 @@ import { load, YAML11_SCHEMA } from "js-yaml";
 import { NotFoundError, UsageError } from "../errors.js";
 
 /** A cluster stanza, relative paths already resolved against its file. */
-export interface KubeconfigCluster {
+interface KubeconfigCluster {
   server?: string;
   certificateAuthority?: string;
   certificateAuthorityData?: string;
@@ -20,7 +20,7 @@ export interface KubeconfigCluster {
 }
 
 /** An exec credential plugin, as the kubeconfig states it. */
-export interface KubeconfigExec {
+interface KubeconfigExec {
   command: string;
   args?: string[];
   env?: { name: string; value: string }[];
@@ -29,7 +29,7 @@ export interface KubeconfigExec {
 }
 
 /** A user (AuthInfo) stanza, relative paths already resolved against its file. */
-export interface KubeconfigUser {
+interface KubeconfigUser {
   clientCertificate?: string;
   clientCertificateData?: string;
   clientKey?: string;
@@ -46,14 +46,14 @@ export interface KubeconfigUser {
   exec?: KubeconfigExec;
 }
 
-export interface KubeconfigContext {
+interface KubeconfigContext {
   cluster?: string;
   user?: string;
   namespace?: string;
 }
 
 /** One kubeconfig file, or several merged. Maps keep file order. */
-export interface Kubeconfig {
+interface Kubeconfig {
   clusters: Map<string, KubeconfigCluster>;
   users: Map<string, KubeconfigUser>;
   contexts: Map<string, KubeconfigContext>;
@@ -61,7 +61,7 @@ export interface Kubeconfig {
 }
 
 /** The files to read: --kubeconfig alone, else the KUBECONFIG list, else ~/.kube/config. */
-export interface KubeconfigSources {
+interface KubeconfigSources {
   files: string[];
   /** --kubeconfig: the file must exist. */
   explicit: boolean;
@@ -94,7 +94,7 @@ function homeDir(env: Env, platform: NodeJS.Platform): string | undefined {
 }
 
 /** The files read and the merged result; `missing` lists the files of the list that do not exist. */
-export interface LoadedKubeconfig {
+interface LoadedKubeconfig {
   config: Kubeconfig;
   loaded: string[];
   missing: string[];
@@ -136,7 +136,7 @@ function readKubeconfigText(file: string): string | undefined {
 }
 
 /** First wins for every name and for current-context (client-go merges maps forward, values backward). */
-export function mergeKubeconfigs(configs: Kubeconfig[]): Kubeconfig {
+function mergeKubeconfigs(configs: Kubeconfig[]): Kubeconfig {
   const out: Kubeconfig = { clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const c of configs) {
     for (const [k, v] of c.clusters) if (!out.clusters.has(k)) out.clusters.set(k, v);
@@ -150,7 +150,7 @@ export function mergeKubeconfigs(configs: Kubeconfig[]): Kubeconfig {
 class Invalid extends Error {}
 
 /** Parses one kubeconfig file (YAML or JSON); relative file paths inside resolve against its directory. */
-export function parseKubeconfig(text: string, file: string): Kubeconfig {
+function parseKubeconfig(text: string, file: string): Kubeconfig {
   const base = path.dirname(path.resolve(file));
   try {
     const config: Kubeconfig = { clusters: new Map(), users: new Map(), contexts: new Map() };
@@ -379,7 +379,7 @@ export function inClusterPossible(env: Env, tokenPath = SERVICEACCOUNT_TOKEN): b
   }
 }
 
-export const SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const SERVICEACCOUNT_TOKEN = `${SERVICEACCOUNT_DIR}/token`;
 
 /** The in-cluster connection: the pod's ServiceAccount (client-go rest.InClusterConfig). */

@@ -1,13 +1,13 @@
 // How requests are bounded and retried: pure rules, so they are testable without a server.
 
 /** Writes get this deadline when --request-timeout is not given, so a held write cannot hang forever. */
-export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 /** Reads: at most this many attempts in all. */
-export const MAX_READ_ATTEMPTS = 4;
+const MAX_READ_ATTEMPTS = 4;
 /** Backoff between read attempts: 250ms, 500ms, 1s, … at most this. */
-export const MAX_BACKOFF_MS = 2_000;
+const MAX_BACKOFF_MS = 2_000;
 /** A read is not retried once it has taken this long, nor when Retry-After asks for a longer wait. */
-export const MAX_RETRY_TOTAL_MS = 15_000;
+const MAX_RETRY_TOTAL_MS = 15_000;
 
 /** The deadline of one call in ms (0: none): --request-timeout when given (0 = no limit), else a default for writes only. */
 export function callDeadlineMs(kind: "read" | "write", requestTimeoutMs: number | undefined): number {
@@ -38,7 +38,7 @@ export class CredentialError extends Error {
 }
 
 /** Statuses a read is retried on: the server was busy or a gateway failed, the request had no effect. */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 
 /** Network error codes that say the connection failed or broke, worth another try for a read. */
 const RETRY_NETWORK_CODES = new Set([
@@ -78,7 +78,7 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 }
 
 /** What a failed attempt says about retrying: the status or network code, and Retry-After. */
-export interface FailedAttempt {
+interface FailedAttempt {
   status?: number;
   networkCode?: string;
   retryAfterMs?: number;

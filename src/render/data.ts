@@ -4,7 +4,7 @@ import { dump } from "js-yaml";
 // CSI) would reach the terminal raw. They only occur inside strings, where \uXXXX means the same.
 const DEL_AND_C1 = /[\u007f-\u009f]/g;
 
-export type DataFormat = "json" | "yaml";
+type DataFormat = "json" | "yaml";
 
 /** The document format -o asks for (json, yaml); undefined for the human-readable output. */
 export const dataFormat = (output: string | undefined): DataFormat | undefined => (output === "json" || output === "yaml" ? output : undefined);

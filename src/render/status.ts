@@ -4,7 +4,7 @@ import { escapeTerminal as esc } from "./escape.js";
 import { styled, table } from "./table.js";
 import { age, humanDuration } from "./time.js";
 
-export interface StatusRenderOptions {
+interface StatusRenderOptions {
   now: Date;
   wide: boolean;
   noHeaders: boolean;

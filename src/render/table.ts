@@ -2,12 +2,12 @@ import { escapeTerminal } from "./escape.js";
 import textWidth from "./text-width.js";
 
 /** A cell our own code has coloured: printed as it is (escape what it quotes before colouring). */
-export interface StyledCell {
+interface StyledCell {
   readonly styled: string;
 }
 
 /** A table cell: text (control characters are escaped) or our own coloured text. */
-export type Cell = string | StyledCell;
+type Cell = string | StyledCell;
 
 /** Marks text coloured by us, so the table does not escape its colour codes. */
 export const styled = (text: string): StyledCell => ({ styled: text });
