@@ -1,8 +1,9 @@
 // yargs wiring only: flags, commands and help text. Every command's work lives in src/commands.
-import yargs, { type Argv } from "yargs";
+import yargs, { type Argv, type Options } from "yargs";
 import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
 import { EXIT_CODES_HELP } from "./help.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type Flags, SELECTION_FLAGS, allFlags } from "../commands/flags.js";
 import type { Invocation, Runner } from "../commands/index.js";
 import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "../commands/options.js";
 import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
@@ -18,6 +19,13 @@ import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelect
 
 
 type Raw = Record<string, unknown>;
+
+/** The flag table (src/commands/flags.ts) as yargs options; `global` ones apply to every command. */
+function yargsOptions(flags: Flags, global = false): Record<string, Options> {
+  return Object.fromEntries(
+    Object.entries(flags).map(([name, f]) => [name, { type: f.type, describe: f.describe, ...(f.alias ? { alias: f.alias } : {}), ...(f.default !== undefined ? { default: f.default } : {}), ...(global ? { global } : {}) }]),
+  );
+}
 
 function globalOptions(a: Raw, app?: string): GlobalOptions {
   const output = String(a.output ?? "table");
@@ -97,16 +105,6 @@ function repeated(argv: string[], flag: string): string[] {
 }
 
 /** The checks flags of promote and abort, for yargs. */
-const CHECK_OPTIONS = {
-  probe: {
-    type: "string",
-    describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after",
-  },
-  "probe-timeout": { type: "string", default: "10s", describe: "How long one probe may take" },
-  "pre-check": { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" },
-  "post-check": { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" },
-  "check-timeout": { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" },
-} as const;
 
 /** The checks flags of promote and abort. */
 function checks(a: Raw, argv: string[]): Checks {
@@ -153,16 +151,12 @@ function noExtraArgs(a: Raw): void {
   if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
 }
 
-export const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
+const FLAGS = allFlags();
 /** Flags that take a value as the next word, for finding the command word before yargs runs. */
-const VALUE_FLAGS = new Set([
-  "--kubeconfig", "--context", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
-  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run",
-  "--scale-down-delay", "--probe", "--probe-timeout", "--pre-check", "--post-check", "--check-timeout", "--scale-down-after",
-  "--image", "--env", "--from", "--replicas", "--delay",
-]);
-const BOOLEAN_FLAGS = new Set(["all-namespaces", "A", "no-headers", "watch", "w", "wait", "no-wait", "scale-down", "scale-up", "client", "help", "h"]);
+const VALUE_FLAGS = new Set([...FLAGS].filter(([, f]) => f.type === "string").map(([spelling]) => spelling));
+/** Boolean flags by name (no dashes), whose =VALUE is checked before yargs reads it loosely. */
+const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
@@ -188,7 +182,7 @@ function precheck(argv: string[]): string[] {
     if (!TRUE_WORDS.has(v) && !FALSE_WORDS.has(v)) throw new UsageError(`invalid value "${v}" for ${dashes}${name}: use true or false.`);
     out[i] = `${dashes}${name}=${TRUE_WORDS.has(v)}`;
   });
-  if (command !== undefined && command !== "__complete" && !COMMANDS.includes(command)) {
+  if (command !== undefined && command !== "__complete" && !(COMMANDS as readonly string[]).includes(command)) {
     const near = COMMANDS.find((c) => editDistance(c, command) <= 2 || (command.length >= 2 && c.startsWith(command)));
     throw new UsageError(`unknown command "${command}": use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`, near ? `Did you mean ${near}? See --help.` : "See --help.");
   }
@@ -254,28 +248,17 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
     .alias("h", "help")
     // A flag given twice: the last one wins, as in kubectl.
     .parserConfiguration({ "camel-case-expansion": false, "boolean-negation": false, "duplicate-arguments-array": false })
-    .option("kubeconfig", { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)", global: true })
-    .option("context", { type: "string", describe: "The kubeconfig context to use", global: true })
-    .option("cluster", { type: "string", describe: "The kubeconfig cluster to use (default: the context's)", global: true })
-    .option("user", { type: "string", describe: "The kubeconfig user to use (default: the context's)", global: true })
-    .option("namespace", { alias: "n", type: "string", describe: "Namespace (default: the context's namespace)", global: true })
-    .option("request-timeout", { type: "string", describe: 'How long to wait for one API request ("30s", "1m"; 0 = no limit)', global: true })
-    .option("v", { type: "count", describe: "Verbose: -v traces API requests to stderr", global: true })
-    .option("app-label", { type: "string", describe: "Label key that names the app (default: app)", global: true })
-    .option("selector", { alias: "l", type: "string", describe: "Label selector for the app's Deployments, instead of APP", global: true })
-    .option("slot-label", { type: "string", describe: "Pod-template label that tells the two slots apart (default: detected)", global: true })
-    .group(["kubeconfig", "context", "cluster", "user", "namespace", "request-timeout", "v"], "Cluster flags:")
-    .group(["app-label", "selector", "slot-label"], "App selection:")
+    .options(yargsOptions(CLUSTER_FLAGS, true))
+    .options(yargsOptions(SELECTION_FLAGS, true))
+    .group(Object.keys(CLUSTER_FLAGS), "Cluster flags:")
+    .group(Object.keys(SELECTION_FLAGS), "App selection:")
     .command(
       "status [app]",
       "Show both slots, what is live, and whether the app is ready to promote",
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP); all apps when omitted" })
-          .option("all-namespaces", { alias: "A", type: "boolean", describe: "Every namespace" })
-          .option("output", { alias: "o", type: "string", describe: "table|wide|json|yaml" })
-          .option("no-headers", { type: "boolean", describe: "Omit table headers" })
-          .option("watch", { alias: "w", type: "boolean", describe: "Keep watching and print changes" })
+          .options(yargsOptions(COMMAND_FLAGS.status))
           .example("$0 status myapp", "One app in the current namespace")
           .example("$0 status -A -o json", "Every app in every namespace, for scripts")
           .epilogue(EXIT_CODES_HELP),
@@ -290,21 +273,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .option("to", { type: "string", describe: "Target slot value (a no-op if it is already live)" })
-          .option("min-ready", { type: "string", describe: "Available replicas needed (default: as many as the live slot has)" })
-          .option("wait", { type: "boolean", describe: "Wait for the idle slot to become ready, up to --timeout" })
-          .option("timeout", { type: "string", default: "5m", describe: "How long --wait waits" })
-          .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
-          .option("propagation-delay", {
-            type: "string",
-            default: "2s",
-            describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
-          })
-          .option("scale-up", { type: "boolean", describe: "If the idle slot runs fewer replicas than the live one, scale it up and wait first" })
-          .option("scale-down-after", { type: "string", describe: "Scale the old slot to 0 this long after the switch is verified and checked (abort scales it back)" })
-          .options(CHECK_OPTIONS)
-          .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
-          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .options(yargsOptions(COMMAND_FLAGS.promote))
           .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
           .example("$0 promote myapp --probe 8080/healthz --post-check ./smoke.sh", "Probe the new pods first; run a smoke test after, switch back if it fails")
           .example("$0 promote myapp --scale-up --scale-down-after 10m", "Scale a preview up first; retire the old slot 10 minutes after")
@@ -338,18 +307,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .option("scale-down", { type: "boolean", describe: "Also scale the aborted slot to 0, once no Service selects it" })
-          .option("scale-down-delay", { type: "string", default: "30s", describe: "How long to wait after the switch back before scaling down" })
-          .option("timeout", { type: "string", default: "5m", describe: "How long to wait for a scaled-down slot to come back" })
-          .option("verify-timeout", { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" })
-          .option("propagation-delay", {
-            type: "string",
-            default: "2s",
-            describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
-          })
-          .options(CHECK_OPTIONS)
-          .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
-          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .options(yargsOptions(COMMAND_FLAGS.abort))
           .example("$0 abort myapp", "Send traffic back to the previous slot")
           .example("$0 abort myapp --scale-down", "…and scale the aborted slot to 0")
           .epilogue(EXIT_CODES_HELP),
@@ -376,15 +334,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .option("image", { type: "string", describe: "[CONTAINER=]IMAGE (repeatable); CONTAINER may be left out when there is one" })
-          .option("env", { type: "string", describe: "NAME=VALUE (repeatable), set on every container" })
-          .option("from", { type: "string", default: "live", describe: "Template to start from: live (the live slot's, so its configuration carries over) or idle (the idle slot's own)" })
-          .option("replicas", { type: "string", describe: "Replicas of the idle slot (default: as many as the live slot); fewer for a preview" })
-          .option("wait", { type: "boolean", describe: "Wait for the rollout (the default)" })
-          .option("no-wait", { type: "boolean", describe: "Return once the Deployment is written" })
-          .option("timeout", { type: "string", default: "5m", describe: "How long to wait for the rollout" })
-          .option("dry-run", { type: "string", describe: "client: print the change; server: let the API server validate it. Nothing changes" })
-          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .options(yargsOptions(COMMAND_FLAGS.deploy))
           .example("$0 deploy myapp --image registry.example/myapp:v3", "The live slot's template with a new image, into the idle slot")
           .example("$0 deploy myapp --image web=web:v3 --image sidecar=proxy:2 --replicas 1", "Two images, one replica as a preview")
           .epilogue(EXIT_CODES_HELP),
@@ -417,9 +367,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .option("delay", { type: "string", default: "30s", describe: "How long after the last switch to wait before scaling down (proxies and load balancers lag)" })
-          .option("dry-run", { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes" })
-          .option("output", { alias: "o", type: "string", describe: "table|json|yaml" })
+          .options(yargsOptions(COMMAND_FLAGS["scale-down"]))
           .example("$0 scale-down myapp", "Retire the old slot once the release is settled")
           .epilogue(EXIT_CODES_HELP),
       handle((a) => {
@@ -433,7 +381,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .option("output", { alias: "o", type: "string", describe: "json|yaml (default: a unified diff)" })
+          .options(yargsOptions(COMMAND_FLAGS.diff))
           .example("$0 diff myapp", "Unified diff of the two slots and the Service change")
           .epilogue(`Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff).\n\n${EXIT_CODES_HELP}`),
       handle((a) => {
@@ -446,8 +394,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       "Print the plugin's version (never contacts the cluster)",
       (c: Argv) =>
         c
-          .option("client", { type: "boolean", describe: "Accepted for kubectl habit; version never contacts the cluster" })
-          .option("output", { alias: "o", type: "string", describe: "json|yaml" })
+          .options(yargsOptions(COMMAND_FLAGS.version))
           .example("$0 version --client", "The plugin's version"),
       handle((a) => {
         noExtraArgs(a);

@@ -4,27 +4,16 @@ import type { Context } from "../context.js";
 import { findApps } from "../bluegreen/pair.js";
 import { dns1123LabelErrors, labelKeyErrors } from "../bluegreen/names.js";
 import { escapeTerminal } from "../render/escape.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, type Flags, SELECTION_FLAGS, allFlags, spellings } from "./flags.js";
 
-const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"];
-const APP_COMMANDS = new Set(["status", "promote", "abort", "deploy", "scale-down", "diff"]);
-const CHECK_FLAGS = ["--probe", "--probe-timeout", "--pre-check", "--post-check", "--check-timeout"];
-const GLOBAL_FLAGS = ["--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l", "--slot-label", "-v", "--help"];
-const COMMAND_FLAGS: Record<string, string[]> = {
-  status: ["--all-namespaces", "-A", "--output", "-o", "--no-headers", "--watch", "-w"],
-  promote: ["--to", "--min-ready", "--wait", "--timeout", "--verify-timeout", "--propagation-delay", "--scale-up", "--scale-down-after", ...CHECK_FLAGS, "--dry-run", "--output", "-o"],
-  abort: ["--scale-down", "--scale-down-delay", "--timeout", "--verify-timeout", "--propagation-delay", ...CHECK_FLAGS, "--dry-run", "--output", "-o"],
-  deploy: ["--image", "--env", "--from", "--replicas", "--wait", "--no-wait", "--timeout", "--dry-run", "--output", "-o"],
-  "scale-down": ["--delay", "--dry-run", "--output", "-o"],
-  diff: ["--output", "-o"],
-  version: ["--client", "--output", "-o"],
-  completion: [],
-};
+const APP_COMMANDS = new Set<string>(["status", "promote", "abort", "deploy", "scale-down", "diff"]);
+const isCommand = (w: string | undefined): w is CommandName => (COMMANDS as readonly string[]).includes(w ?? "");
+const spellingsOf = (flags: Flags) => Object.entries(flags).flatMap(([name, spec]) => spellings(name, spec));
+/** The flags every command takes, as completion offers them. */
+const GLOBAL_FLAGS = [...spellingsOf(CLUSTER_FLAGS), ...spellingsOf(SELECTION_FLAGS), "--help"];
+const FLAGS = allFlags();
 /** Flags followed by a value. */
-const VALUE_FLAGS = new Set([
-  "--kubeconfig", "--context", "--cluster", "--user", "--namespace", "-n", "--request-timeout", "--app-label", "--selector", "-l",
-  "--slot-label", "--output", "-o", "--to", "--min-ready", "--timeout", "--verify-timeout", "--propagation-delay", "--dry-run", "--scale-down-delay",
-  "--probe", "--probe-timeout", "--pre-check", "--post-check", "--check-timeout", "--scale-down-after", "--image", "--env", "--from", "--replicas", "--delay",
-]);
+const VALUE_FLAGS = new Set([...FLAGS].filter(([, f]) => f.type === "string").map(([spelling]) => spelling));
 
 /** Cobra's ShellCompDirectiveNoFileComp: kubectl and our scripts read the last line as the directive. */
 const NO_FILE_COMP = ":4";
@@ -54,15 +43,16 @@ export async function complete(ctx: Context, args: string[]): Promise<string[]> 
   const command = positionals[0];
   const pick = (xs: string[]) => xs.filter((x) => x.startsWith(partial));
   if (prev && VALUE_FLAGS.has(prev)) {
-    if (prev === "-o" || prev === "--output") return pick(["table", "wide", "json", "yaml"]);
-    if (prev === "--dry-run") return pick(["client", "server"]);
-    if (prev === "--from") return pick(["live", "idle"]);
+    // The values the command's own flag takes, else those of the flag of that spelling of any command.
+    const own = isCommand(command) ? Object.entries(COMMAND_FLAGS[command]).find(([name, spec]) => spellings(name, spec).includes(prev))?.[1] : undefined;
+    const values = (own ?? FLAGS.get(prev))?.values;
+    if (values) return pick([...values]);
     if (prev === "--context") return pick(await fromCluster(ctx, words, "contexts"));
     if (prev === "-n" || prev === "--namespace") return pick(await fromCluster(ctx, words, "namespaces"));
     return [];
   }
-  if (partial.startsWith("-")) return pick([...(command ? (COMMAND_FLAGS[command] ?? []) : []), ...GLOBAL_FLAGS]);
-  if (!command) return pick(COMMANDS);
+  if (partial.startsWith("-")) return pick([...(isCommand(command) ? spellingsOf(COMMAND_FLAGS[command]) : []), ...GLOBAL_FLAGS]);
+  if (!command) return pick([...COMMANDS]);
   if (command === "completion" && positionals.length === 1) return pick(["bash", "zsh", "fish"]);
   if (APP_COMMANDS.has(command) && positionals.length === 1) return pick(await fromCluster(ctx, words, "apps"));
   return [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import stringWidth from "../../node_modules/yargs/node_modules/string-width/index.js";
-import { COMMANDS, parse } from "../../src/cli/app.js";
+import { parse } from "../../src/cli/app.js";
+import { COMMANDS } from "../../src/commands/flags.js";
 import textWidth from "../../src/render/text-width.js";
 
 describe("text width (yargs' help layout in the bundle)", () => {

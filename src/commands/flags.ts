@@ -1,0 +1,130 @@
+// Every flag of every command, once: src/cli/app.ts gives them to yargs (and finds the command word with
+// them), and completion offers them. A flag's meaning lives with its command (its flags type beside it).
+
+/** One flag, as yargs takes it; `values` are what completion offers after it. */
+export interface FlagSpec {
+  type: "string" | "boolean" | "count";
+  alias?: string;
+  default?: string;
+  describe: string;
+  values?: readonly string[];
+}
+
+export type Flags = Readonly<Record<string, FlagSpec>>;
+
+/** The commands, in the order help and errors list them. */
+export const COMMANDS = ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** Where and as whom: kubectl's flags. */
+export const CLUSTER_FLAGS: Flags = {
+  kubeconfig: { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)" },
+  context: { type: "string", describe: "The kubeconfig context to use" },
+  cluster: { type: "string", describe: "The kubeconfig cluster to use (default: the context's)" },
+  user: { type: "string", describe: "The kubeconfig user to use (default: the context's)" },
+  namespace: { alias: "n", type: "string", describe: "Namespace (default: the context's namespace)" },
+  "request-timeout": { type: "string", describe: 'How long to wait for one API request ("30s", "1m"; 0 = no limit)' },
+  v: { type: "count", describe: "Verbose: -v traces API requests to stderr" },
+};
+
+/** Which app. */
+export const SELECTION_FLAGS: Flags = {
+  "app-label": { type: "string", describe: "Label key that names the app (default: app)" },
+  selector: { alias: "l", type: "string", describe: "Label selector for the app's Deployments, instead of APP" },
+  "slot-label": { type: "string", describe: "Pod-template label that tells the two slots apart (default: detected)" },
+};
+
+const DRY_RUN_PLAN: FlagSpec = { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes", values: ["client", "server"] };
+const OUTPUT_DOCUMENT: FlagSpec = { alias: "o", type: "string", describe: "table|json|yaml", values: ["table", "json", "yaml"] };
+const PROPAGATION_DELAY: FlagSpec = {
+  type: "string",
+  default: "2s",
+  describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
+};
+const VERIFY_TIMEOUT: FlagSpec = { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" };
+
+/** The checks of promote and abort. */
+const CHECK_FLAGS: Flags = {
+  probe: {
+    type: "string",
+    describe: "[PORT]/PATH (repeatable): every ready pod of the target must answer 2xx through the API server's pod proxy before the switch, and each live Service through its proxy after",
+  },
+  "probe-timeout": { type: "string", default: "10s", describe: "How long one probe may take" },
+  "pre-check": { type: "string", describe: "Command run through your shell before the switch; non-zero exit refuses" },
+  "post-check": { type: "string", describe: "Command run after the switch is verified; non-zero exit switches back" },
+  "check-timeout": { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" },
+};
+
+/** Each command's own flags, in the order its help lists them. */
+export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
+  status: {
+    "all-namespaces": { alias: "A", type: "boolean", describe: "Every namespace" },
+    output: { alias: "o", type: "string", describe: "table|wide|json|yaml", values: ["table", "wide", "json", "yaml"] },
+    "no-headers": { type: "boolean", describe: "Omit table headers" },
+    watch: { alias: "w", type: "boolean", describe: "Keep watching and print changes" },
+  },
+  promote: {
+    to: { type: "string", describe: "Target slot value (a no-op if it is already live)" },
+    "min-ready": { type: "string", describe: "Available replicas needed (default: as many as the live slot has)" },
+    wait: { type: "boolean", describe: "Wait for the idle slot to become ready, up to --timeout" },
+    timeout: { type: "string", default: "5m", describe: "How long --wait waits" },
+    "verify-timeout": VERIFY_TIMEOUT,
+    "propagation-delay": PROPAGATION_DELAY,
+    "scale-up": { type: "boolean", describe: "If the idle slot runs fewer replicas than the live one, scale it up and wait first" },
+    "scale-down-after": { type: "string", describe: "Scale the old slot to 0 this long after the switch is verified and checked (abort scales it back)" },
+    ...CHECK_FLAGS,
+    "dry-run": DRY_RUN_PLAN,
+    output: OUTPUT_DOCUMENT,
+  },
+  abort: {
+    "scale-down": { type: "boolean", describe: "Also scale the aborted slot to 0, once no Service selects it" },
+    "scale-down-delay": { type: "string", default: "30s", describe: "How long to wait after the switch back before scaling down" },
+    timeout: { type: "string", default: "5m", describe: "How long to wait for a scaled-down slot to come back" },
+    "verify-timeout": VERIFY_TIMEOUT,
+    "propagation-delay": PROPAGATION_DELAY,
+    ...CHECK_FLAGS,
+    "dry-run": DRY_RUN_PLAN,
+    output: OUTPUT_DOCUMENT,
+  },
+  deploy: {
+    image: { type: "string", describe: "[CONTAINER=]IMAGE (repeatable); CONTAINER may be left out when there is one" },
+    env: { type: "string", describe: "NAME=VALUE (repeatable), set on every container" },
+    from: {
+      type: "string",
+      default: "live",
+      describe: "Template to start from: live (the live slot's, so its configuration carries over) or idle (the idle slot's own)",
+      values: ["live", "idle"],
+    },
+    replicas: { type: "string", describe: "Replicas of the idle slot (default: as many as the live slot); fewer for a preview" },
+    wait: { type: "boolean", describe: "Wait for the rollout (the default)" },
+    "no-wait": { type: "boolean", describe: "Return once the Deployment is written" },
+    timeout: { type: "string", default: "5m", describe: "How long to wait for the rollout" },
+    "dry-run": { type: "string", describe: "client: print the change; server: let the API server validate it. Nothing changes", values: ["client", "server"] },
+    output: OUTPUT_DOCUMENT,
+  },
+  "scale-down": {
+    delay: { type: "string", default: "30s", describe: "How long after the last switch to wait before scaling down (proxies and load balancers lag)" },
+    "dry-run": DRY_RUN_PLAN,
+    output: OUTPUT_DOCUMENT,
+  },
+  diff: {
+    output: { alias: "o", type: "string", describe: "json|yaml (default: a unified diff)", values: ["json", "yaml"] },
+  },
+  version: {
+    client: { type: "boolean", describe: "Accepted for kubectl habit; version never contacts the cluster" },
+    output: { alias: "o", type: "string", describe: "json|yaml", values: ["json", "yaml"] },
+  },
+  completion: {},
+};
+
+/** Every spelling of a flag on the command line: --name, and -a for its alias. */
+export const spellings = (name: string, spec: FlagSpec): string[] => [name.length === 1 ? `-${name}` : `--${name}`, ...(spec.alias ? [`-${spec.alias}`] : [])];
+
+/** The global flags and every command's, each spelling with its spec. */
+export function allFlags(): Map<string, FlagSpec> {
+  const out = new Map<string, FlagSpec>();
+  for (const flags of [CLUSTER_FLAGS, SELECTION_FLAGS, ...Object.values(COMMAND_FLAGS)]) {
+    for (const [name, spec] of Object.entries(flags)) for (const s of spellings(name, spec)) out.set(s, spec);
+  }
+  return out;
+}
