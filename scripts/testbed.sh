@@ -37,9 +37,8 @@
 #   BLUEGREEN_TESTBED_DATAPLANE  auto (default: a namespace if one can be made), netns, unshare, or off
 #
 # Building the binaries the first time needs Go >= 1.24 (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kube-proxy from the Go module in scripts/testbed/k8s; kwok with `go install`) and apt-get/dpkg-deb
-# (etcd from Debian trixie's etcd-server package, fetched with a private apt state, the system's apt
-# configuration untouched). With a warm cache only kubectl, openssl and curl are needed, plus for the data
+# kube-scheduler, kube-proxy from the Go module in scripts/testbed/k8s; etcd from the one in
+# scripts/testbed/etcd; kwok with `go install`), all through the Go module proxy. With a warm cache only kubectl, openssl and curl are needed, plus for the data
 # plane iproute2 (or util-linux's unshare/nsenter), Debian's nftables (installed when missing, as root) and Node.js.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -49,14 +48,15 @@ K8S_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/k8s"
 # The Kubernetes version is the one the wrapper module requires: a single source of truth.
 K8S_VERSION="$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$K8S_MODULE_DIR/go.mod")"
 KWOK_VERSION="v0.7.0"
-# etcd comes from Debian trixie (3.5.x; bookworm's 3.4.23 is older than Kubernetes supports).
-ETCD_SUITE="trixie"
-ETCD_SERIES="3.5"
+# etcd is built from its Go module; the version is the one the wrapper module requires.
+ETCD_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/etcd"
+ETCD_VERSION="$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$ETCD_MODULE_DIR/go.mod")"
 GO_MIN_MINOR=24
 
 CACHE_ROOT="${BLUEGREEN_TESTBED_CACHE:-$BLUEGREEN_CACHE/testbed}"
 BIN_DIR="$CACHE_ROOT/$K8S_VERSION"            # kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy
 KWOK_DIR="$BIN_DIR/kwok-$KWOK_VERSION"         # kwok
+ETCD_DIR="$CACHE_ROOT/etcd-$ETCD_VERSION"       # etcd
 STATE="${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}"
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
@@ -149,20 +149,11 @@ program_of() {
 binary_of() {
   case "$1" in
     kwok) echo "$KWOK_DIR/kwok" ;;
-    etcd) etcd_binary ;;
+    etcd) echo "$ETCD_DIR/etcd" ;;
     api-forward|api-forward-in|podserver) command -v node ;;
     netns-holder) command -v unshare ;;
     *) echo "$BIN_DIR/$1" ;;
   esac
-}
-
-# etcd_binary: the cached etcd of the supported series (its folder is named after the exact version).
-etcd_binary() {
-  local f
-  for f in "$BIN_DIR"/etcd-"$ETCD_SERIES".*/etcd; do
-    [ -x "$f" ] && { echo "$f"; return 0; }
-  done
-  return 1
 }
 
 show_log() {
@@ -242,61 +233,25 @@ build_kwok() {
   log "built kwok in $((SECONDS - t0))s"
 }
 
-# debian_mirror: the URI this machine's apt uses for its main Debian suite (not -security/-updates).
-debian_mirror() {
-  local f uri=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    # deb822 stanzas: take the URIs of the stanza whose Suites has a plain suite name.
-    uri="$(awk '
-      /^[[:space:]]*$/ { if (u != "" && plain) { print u; exit } u = ""; plain = 0; next }
-      tolower($1) == "uris:" { u = $2 }
-      tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i !~ /-/) plain = 1 }
-      END { if (u != "" && plain) print u }' /etc/apt/sources.list.d/debian.sources | head -n1)"
-  fi
-  if [ -z "$uri" ]; then
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      uri="$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1) !~ /-/) { print $i; exit } }' "$f")"
-      [ -n "$uri" ] && break
-    done
-  fi
-  [ -n "$uri" ] || die "could not find the Debian mirror in /etc/apt (needed to fetch etcd once)"
-  echo "$uri"
-}
-
-# fetch_etcd: etcd-server from Debian trixie, downloaded with a private apt state dir (the system's
-# sources, lists and dpkg database stay untouched) and unpacked with dpkg-deb; no install, no root needed.
-fetch_etcd() {
-  etcd_binary >/dev/null && return 0
-  { have apt-get && have dpkg-deb; } || die "apt-get and dpkg-deb are needed once to fetch etcd (Debian's etcd-server package); run on Debian/Ubuntu or fill $BIN_DIR/etcd-$ETCD_SERIES.<x>/etcd yourself."
-  local tmp mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg version
-  [ -f "$keyring" ] || die "$keyring is missing; install the debian-archive-keyring package."
-  mirror="$(debian_mirror)"
-  mkdir -p "$BIN_DIR"
-  tmp="$(mktemp -d "$CACHE_ROOT/.etcd.XXXXXX")"
-  log "fetching etcd-server from Debian $ETCD_SUITE ($mirror)"
-  printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' "$mirror" "$ETCD_SUITE" "$keyring" > "$tmp/$ETCD_SUITE.sources"
-  mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
-  local apto=(-o "Dir::Etc::SourceList=$tmp/$ETCD_SUITE.sources" -o Dir::Etc::SourceParts=/dev/null
-              -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives"
-              -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
-  { apt-get -q "${apto[@]}" update >"$tmp/apt.log" 2>&1 \
-      && (cd "$tmp" && apt-get -q "${apto[@]}" download etcd-server >>"$tmp/apt.log" 2>&1) \
-      && dpkg-deb -x "$tmp"/etcd-server_*.deb "$tmp/x"; } \
-    || { cat "$tmp/apt.log" >&2; rm -rf "$tmp"; die "fetching etcd-server from Debian $ETCD_SUITE failed"; }
-  version="$("$tmp/x/usr/bin/etcd" --version | awk '/^etcd Version:/ { print $3 }')"
-  [[ "$version" == "$ETCD_SERIES".* ]] || { rm -rf "$tmp"; die "Debian $ETCD_SUITE has etcd $version, expected $ETCD_SERIES.x"; }
-  mkdir -p "$BIN_DIR/etcd-$version.tmp"
-  mv -f "$tmp/x/usr/bin/etcd" "$BIN_DIR/etcd-$version.tmp/etcd"
-  rm -rf "$BIN_DIR/etcd-$version" && mv "$BIN_DIR/etcd-$version.tmp" "$BIN_DIR/etcd-$version"
+# build_etcd: etcd from its Go module (scripts/testbed/etcd pins the version), like the Kubernetes binaries.
+build_etcd() {
+  [ -x "$ETCD_DIR/etcd" ] && return 0
+  check_go
+  local tmp t0=$SECONDS
+  mkdir -p "$CACHE_ROOT"
+  tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
+  log "building etcd $ETCD_VERSION"
+  (cd "$ETCD_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3) \
+    || { rm -rf "$tmp"; die "building etcd failed (see above)"; }
+  mkdir -p "$ETCD_DIR" && mv -f "$tmp/etcd" "$ETCD_DIR/etcd"
   rm -rf "$tmp"
-  log "etcd $version cached in $BIN_DIR/etcd-$version"
+  log "built etcd in $((SECONDS - t0))s"
 }
 
 ensure_binaries() {
   build_kubernetes
   build_kwok
-  fetch_etcd
+  build_etcd
 }
 
 # ---------------------------------------------------------------------------------------------------
