@@ -11,6 +11,7 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 
 const FULL_BUNDLE = "kubectl-bluegreen-full.cjs";
 
+/** @type {import("esbuild").BuildOptions} */
 const common = {
   bundle: true,
   platform: "node",
@@ -48,6 +49,7 @@ if (sea && sea.isSea()) {
 }
 `;
 
+/** @type {import("esbuild").Plugin} */
 const fullApart = {
   name: "full-apart",
   setup(b) {
@@ -58,6 +60,7 @@ const fullApart = {
 
 // yargs lays out help with string-width, whose Intl.Segmenter and emoji regex cost tens of milliseconds at
 // first use: its own copy and cliui's and wrap-ansi's get src/render/text-width.ts (which the tables use too).
+/** @type {import("esbuild").Plugin} */
 const textWidth = {
   name: "text-width",
   setup(b) {

@@ -47,6 +47,7 @@ log "building the CLI"
 npm run --silent build
 
 check "type-check" npx tsc --noEmit -p tsconfig.json
+check "type-check of the packaging helpers (scripts/*.mjs)" npx tsc --noEmit -p tsconfig.scripts.json
 check "lint" npx biome lint --error-on-warnings src test scripts
 vitest_suite unit --project unit
 

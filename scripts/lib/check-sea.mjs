@@ -17,10 +17,14 @@ const CPU = new Map([
   [0x01000007, "x86_64"],
   [0x0100000c, "arm64"],
 ]);
+/** @type {Record<number, string>} */
 const HASHES = { 1: "sha1", 2: "sha256" };
 const SPECIAL_SLOTS = { 2: "requirements", 5: "entitlements", 7: "DER entitlements" }; // slot -k holds the blob of type k
 
-/** The code directories of the signature at [off, off+size), each checked against the file; throws at the first mismatch. */
+/**
+ * The code directories of the signature at [off, off+size), each checked against the file; throws at the first mismatch.
+ * @param {Buffer} buf @param {number} off @param {number} size @param {boolean} adhoc
+ */
 function checkSignature(buf, off, size, adhoc) {
   if (off + size > buf.length) throw new Error("Mach-O: the code signature runs past the end of the file");
   if (buf.readUInt32BE(off) !== 0xfade0cc0) throw new Error("Mach-O: the code signature is not a SuperBlob");
@@ -41,14 +45,14 @@ function checkSignature(buf, off, size, adhoc) {
     const nSpecial = cd.readUInt32BE(24);
     const nCode = cd.readUInt32BE(28);
     const codeLimit = cd.readUInt32BE(32);
-    const hashSize = cd[36];
-    const algorithm = HASHES[cd[37]];
-    const pageSize = 2 ** cd[39];
+    const hashSize = cd[36] ?? 0;
+    const algorithm = HASHES[cd[37] ?? 0];
+    const pageSize = 2 ** (cd[39] ?? 0);
     if (!algorithm) throw new Error(`Mach-O: unknown hash type ${cd[37]}`);
     if (adhoc && !(flags & 0x2)) throw new Error(`Mach-O: code directory ${identifier} is not ad hoc (flags ${flags.toString(16)})`);
     if (codeLimit !== off) throw new Error(`Mach-O: the signature covers ${codeLimit} bytes, not the ${off} before it`);
     if (nCode !== Math.ceil(codeLimit / pageSize)) throw new Error(`Mach-O: ${nCode} page hashes for ${codeLimit} bytes`);
-    const hash = (data) => createHash(algorithm).update(data).digest();
+    const hash = (/** @type {Buffer} */ data) => createHash(algorithm).update(data).digest();
     for (let page = 0; page < nCode; page++) {
       const want = cd.subarray(hashOffset + page * hashSize, hashOffset + (page + 1) * hashSize);
       if (!hash(buf.subarray(page * pageSize, Math.min((page + 1) * pageSize, codeLimit))).equals(want)) {
@@ -68,10 +72,12 @@ function checkSignature(buf, off, size, adhoc) {
   return found;
 }
 
+/** @param {Buffer} buf */
 function machO(buf, { sea = true, adhoc = true } = {}) {
   const cpu = CPU.get(buf.readUInt32LE(4)) ?? `CPU ${buf.readUInt32LE(4).toString(16)}`;
   const ncmds = buf.readUInt32LE(16);
   const segments = [];
+  /** @type {[number, number] | undefined} offset and size of the signature */
   let signature;
   for (let i = 0, off = 32; i < ncmds; i++) {
     const cmd = buf.readUInt32LE(off);
@@ -85,6 +91,7 @@ function machO(buf, { sea = true, adhoc = true } = {}) {
   return `Mach-O ${cpu}${sea ? ", NODE_SEA segment" : ""}, signature's hashes valid (${found.join("; ")})`;
 }
 
+/** @param {Buffer} buf */
 function pe(buf) {
   const header = buf.readUInt32LE(0x3c);
   if (buf.readUInt32LE(header) !== 0x4550) throw new Error("PE: no PE signature");
@@ -105,7 +112,7 @@ if (file === "--signature") {
   try {
     console.log(machO(readFileSync(blobFile), { sea: false, adhoc: false }));
   } catch (e) {
-    console.error(`${blobFile}: ${e.message}`);
+    console.error(`${blobFile}: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
   process.exit(0);
@@ -121,6 +128,6 @@ try {
   if (!buf.includes(blob)) throw new Error(`${blobFile} is not embedded`);
   console.log(`${format}; fuse set; blob embedded (${blob.length} bytes)`);
 } catch (e) {
-  console.error(`${file}: ${e.message}`);
+  console.error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 }

@@ -14,6 +14,7 @@ const LC_SEGMENT_64 = 0x19;
 const LC_CODE_SIGNATURE = 0x1d;
 const HEADER_SIZE = 32; // mach_header_64
 
+/** @param {Buffer} buf */
 export function unsignMachO(buf) {
   if (buf.readUInt32LE(0) !== MH_MAGIC_64) throw new Error("not a thin 64-bit little-endian Mach-O file");
   const ncmds = buf.readUInt32LE(16);
@@ -62,7 +63,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     if (out) writeFileSync(file, out);
     console.log(out ? "removed" : "not signed");
   } catch (e) {
-    console.error(`macho-unsign: ${file}: ${e.message}`);
+    console.error(`macho-unsign: ${file}: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
 }
