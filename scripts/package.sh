@@ -42,16 +42,6 @@ cd "$BLUEGREEN_ROOT"
 umask 022
 
 HOMEPAGE="https://github.com/kubectl-bluegreen/kubectl-bluegreen"
-SEA_FUSE="NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"
-# os/arch (krew's names) and the npm package holding the Node.js runtime for it.
-TARGETS=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64)
-npm_platform() {
-  case "$1" in
-    linux/amd64) echo linux-x64 ;; linux/arm64) echo linux-arm64 ;;
-    darwin/amd64) echo darwin-x64 ;; darwin/arm64) echo darwin-arm64 ;; windows/amd64) echo win-x64 ;;
-    *) die "no Node.js runtime for $1" ;;
-  esac
-}
 
 # quietly CMD...: runs CMD, showing its output only when it fails (postject warns about every ELF note).
 quietly() {
@@ -111,24 +101,25 @@ quietly node --experimental-sea-config dist/sea/sea-config.json
 blob=dist/sea/kubectl-bluegreen.blob
 
 # --- 2+3. one executable per platform -------------------------------------------------------------
-for target in "${TARGETS[@]}"; do
-  os="${target%/*}" arch="${target#*/}" platform="$(npm_platform "$target")"
+# (The platforms, archive names, Node.js version and SEA fuse are in scripts/lib/release.sh.)
+for target in "${RELEASE_PLATFORMS[@]}"; do
+  os="${target%_*}" arch="${target#*_}" platform="$(npm_platform "$target")"
   runtime="$BLUEGREEN_CACHE/node/$BLUEGREEN_NODE_VERSION/$platform"
   fetch_node_runtime "$platform" "$runtime"
   out="dist/bin/${os}_${arch}"
   mkdir -p "$out"
-  log "$target: Node.js $BLUEGREEN_NODE_VERSION ($platform) + $(basename "$blob")"
+  log "$os/$arch: Node.js $BLUEGREEN_NODE_VERSION ($platform) + $(basename "$blob")"
   case "$os" in
     windows)
       exe="$out/kubectl-bluegreen.exe"
       quietly osslsigncode remove-signature -in "$runtime/bin/node.exe" -out "$exe"
-      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE"
+      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$BLUEGREEN_SEA_FUSE"
       ;;
     darwin)
       exe="$out/kubectl-bluegreen"
       cp "$runtime/bin/node" "$exe"
       quietly node scripts/lib/macho-unsign.mjs "$exe"
-      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE" \
+      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$BLUEGREEN_SEA_FUSE" \
         --macho-segment-name NODE_SEA
       # Ad hoc (no identity), deterministic: the same file gives the same signature.
       quietly "$RCODESIGN" sign --binary-identifier kubectl-bluegreen "$exe"
@@ -138,7 +129,7 @@ for target in "${TARGETS[@]}"; do
       strip=strip
       [ "$arch" = arm64 ] && strip=aarch64-linux-gnu-strip
       quietly "$strip" --strip-all -o "$exe" "$runtime/bin/node"
-      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$SEA_FUSE"
+      quietly node_modules/.bin/postject "$exe" NODE_SEA_BLOB "$blob" --sentinel-fuse "$BLUEGREEN_SEA_FUSE"
       ;;
   esac
   chmod 0755 "$exe"
@@ -146,8 +137,6 @@ done
 
 # --- archives -------------------------------------------------------------------------------------
 # Every os_arch the manifest lists, in its order.
-RELEASE_PLATFORMS=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64)
-archive_name() { if [ "${1%%_*}" = windows ]; then echo "kubectl-bluegreen_$1.zip"; else echo "kubectl-bluegreen_$1.tar.gz"; fi; }
 
 # archive OS_ARCH: the executable and LICENSE, with fixed order, owners, modes and times, so that the
 # same inputs give the same bytes.

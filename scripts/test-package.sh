@@ -40,7 +40,6 @@ cd "$BLUEGREEN_ROOT"
 
 KREW_VERSION="$(awk '$1 == "sigs.k8s.io/krew" { print $2; exit }' scripts/krew/go.mod)"
 KREW_BIN="$BLUEGREEN_CACHE/krew/$KREW_VERSION"
-PLATFORMS=(linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64)
 VERSION="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json | head -1)"
 
 PASSED=0 FAILED=0 FAILURES=()
@@ -55,7 +54,6 @@ check() {
 }
 section() { echo; echo "== $*"; }
 
-archive_name() { if [ "${1%%_*}" = windows ]; then echo "kubectl-bluegreen_$1.zip"; else echo "kubectl-bluegreen_$1.tar.gz"; fi; }
 
 if [ -z "${BLUEGREEN_PACKAGE_REUSE:-}" ]; then
   section "scripts/package.sh"
@@ -68,7 +66,7 @@ if [ -z "${BLUEGREEN_PACKAGE_REUSE:-}" ]; then
     exit 1
   fi
 fi
-for p in "${PLATFORMS[@]}"; do
+for p in "${RELEASE_PLATFORMS[@]}"; do
   [ -f "dist/$(archive_name "$p")" ] || die "dist/$(archive_name "$p") is missing: run scripts/package.sh."
 done
 [ -f krew-manifest.yaml ] || die "krew-manifest.yaml is missing: run scripts/package.sh."
@@ -113,9 +111,9 @@ archive_ok() { # archive_ok OS_ARCH: the right files, LICENSE intact, the right 
   cmp LICENSE "$dir/LICENSE" || return 1
   file -b "$dir/$exe" | grep -Eq "$(file_type "$p")" || { echo "file(1): $(file -b "$dir/$exe")"; return 1; }
 }
-for p in "${PLATFORMS[@]}"; do check "$(archive_name "$p"): LICENSE + executable, $(file_type "$p" | sed 's/\\//g; s/ \.\*/ /')" archive_ok "$p"; done
+for p in "${RELEASE_PLATFORMS[@]}"; do check "$(archive_name "$p"): LICENSE + executable, $(file_type "$p" | sed 's/\\//g; s/ \.\*/ /')" archive_ok "$p"; done
 
-for p in "${PLATFORMS[@]}"; do
+for p in "${RELEASE_PLATFORMS[@]}"; do
   exe="$WORK/x/$p/kubectl-bluegreen"
   [ "${p%%_*}" = windows ] && exe="$exe.exe"
   if out="$(node scripts/lib/check-sea.mjs "$exe" dist/sea/kubectl-bluegreen.blob 2>&1)"; then pass "$p executable: $out"; else fail "$p executable" "$out"; fi
@@ -138,7 +136,7 @@ runtime_signed() { # runtime_signed NPM_PLATFORM: rcodesign verifies the CMS sig
   # strings with SIGPIPE and fails the check at random.
   LC_ALL=C grep -a -o -m1 -F "Developer ID Application: Node.js Foundation" "$node"
 }
-for platform in darwin-x64 darwin-arm64; do
+for platform in "$(npm_platform darwin_amd64)" "$(npm_platform darwin_arm64)"; do
   check "Node.js $BLUEGREEN_NODE_VERSION $platform runtime: a valid Node.js Foundation signature" runtime_signed "$platform"
 done
 
@@ -150,7 +148,7 @@ sha_ok() { # sha_ok OS_ARCH: the manifest's sha256 for the platform's uri is the
   got="$(sha256sum "dist/$name" | cut -d' ' -f1)"
   [ -n "$want" ] && [ "$want" = "$got" ] || { echo "manifest: '${want}', archive: $got"; return 1; }
 }
-for p in "${PLATFORMS[@]}"; do check "krew-manifest.yaml: sha256 of $(archive_name "$p")" sha_ok "$p"; done
+for p in "${RELEASE_PLATFORMS[@]}"; do check "krew-manifest.yaml: sha256 of $(archive_name "$p")" sha_ok "$p"; done
 
 # --- krew ------------------------------------------------------------------------------------------
 section "krew $KREW_VERSION"
@@ -189,7 +187,7 @@ if [ -n "$KREW_OK" ]; then
     [ -f "$root/store/bluegreen/v$VERSION/$bin" ] && [ -f "$root/store/bluegreen/v$VERSION/LICENSE" ] && [ -e "$root/bin/$bin" ] \
       || { echo "not installed as expected:"; find "$root/store" "$root/bin"; return 1; }
   }
-  for p in "${PLATFORMS[@]}"; do
+  for p in "${RELEASE_PLATFORMS[@]}"; do
     [ "$p" = linux_amd64 ] && continue
     check "krew install --archive $(archive_name "$p") (KREW_OS/KREW_ARCH ${p/_//})" install_platform "$p" "$WORK/krew-$p"
   done

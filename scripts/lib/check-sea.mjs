@@ -12,7 +12,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-const FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+// Node.js's single-executable sentinel, from scripts/lib/release.sh (which exports it).
+const FUSE = process.env.BLUEGREEN_SEA_FUSE ?? "";
 const CPU = new Map([
   [0x01000007, "x86_64"],
   [0x0100000c, "arm64"],
@@ -124,6 +125,7 @@ try {
   if (buf.readUInt32LE(0) === 0xfeedfacf) format = machO(buf);
   else if (buf.toString("latin1", 0, 2) === "MZ") format = pe(buf);
   else if (buf.toString("latin1", 0, 4) !== "\x7fELF") throw new Error("neither ELF, PE nor Mach-O");
+  if (!FUSE) throw new Error("BLUEGREEN_SEA_FUSE is not set (scripts/lib/release.sh exports it)");
   if (!buf.includes(`${FUSE}:1`) || buf.includes(`${FUSE}:0`)) throw new Error("the SEA fuse is not set");
   if (!buf.includes(blob)) throw new Error(`${blobFile} is not embedded`);
   console.log(`${format}; fuse set; blob embedded (${blob.length} bytes)`);

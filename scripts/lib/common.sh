@@ -3,9 +3,8 @@
 
 BLUEGREEN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BLUEGREEN_CACHE="${BLUEGREEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-bluegreen}"
-# One exact Node.js version for development, tests and the packaged binaries of all five platforms: the
-# newest that the npm registry has for every one of them (22.23.3 has no darwin/arm64 build there).
-BLUEGREEN_NODE_VERSION="22.23.2"
+# shellcheck source=release.sh
+source "$BLUEGREEN_ROOT/scripts/lib/release.sh"
 
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "--- $*" >&2; }
