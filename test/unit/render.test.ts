@@ -9,7 +9,7 @@ import { renderPlan } from "../../src/render/plan.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../../src/render/status.js";
 import { renderData } from "../../src/render/data.js";
 import { humanDuration } from "../../src/render/time.js";
-import { fixture, service, tutorial, wellFormed, settled } from "./builders.js";
+import { deployment, fixture, service, tutorial, wellFormed, settled } from "./builders.js";
 
 // Fixed clock: fixture objects were created at 2026-11-22T10:00:00Z.
 const now = new Date("2026-11-22T12:30:00Z");
@@ -38,6 +38,7 @@ describe("status rendering", () => {
   it("one app, ready to promote", async () => {
     const t = tutorial();
     const s = appStatus(findPair("myapp", "blue-green", t.deployments, t.services), t.replicaSets);
+    expect(s.verdict).toBe("ready");
     await expect(renderAppScreen(s, opts)).toMatchFileSnapshot(expected("status-ready.txt"));
   });
 
@@ -51,14 +52,20 @@ describe("status rendering", () => {
   it("all apps in a table, with a not-ready and a misconfigured app", async () => {
     const t = tutorial({ v2: { available: 1, ready: 1 } });
     const f = fixture("color-preview.yaml");
-    const list = findApps({ appLabel: "app" }, [...t.deployments, ...f.deployments], [...t.services, ...f.services]).map((p) =>
+    // A third app with one Deployment only: misconfigured.
+    const solo = deployment("solo-v1", { labels: { app: "solo", version: "v1" } });
+    const list = findApps({ appLabel: "app" }, [...t.deployments, ...f.deployments, solo], [...t.services, ...f.services]).map((p) =>
       appStatus(p, [...t.replicaSets, ...f.replicaSets]),
     );
     await expect(renderAppTable(list, { ...opts, namespaces: true })).toMatchFileSnapshot(expected("status-table.txt"));
     await expect(renderAppTable(list, { ...opts, namespaces: true, wide: true, noHeaders: true })).toMatchFileSnapshot(
       expected("status-table-wide-noheaders.txt"),
     );
-    expect(list.map((s) => s.verdict)).toEqual(["not-ready", "not-ready"]);
+    expect(list.map((s) => [s.app, s.verdict])).toEqual([
+      ["myapp", "not-ready"],
+      ["solo", "misconfigured"],
+      ["shop", "not-ready"],
+    ]);
   });
 
   it("json document", async () => {
