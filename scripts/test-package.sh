@@ -149,6 +149,14 @@ sha_ok() { # sha_ok OS_ARCH: the manifest's sha256 for the platform's uri is the
   [ -n "$want" ] && [ "$want" = "$got" ] || { echo "manifest: '${want}', archive: $got"; return 1; }
 }
 for p in "${RELEASE_PLATFORMS[@]}"; do check "krew-manifest.yaml: sha256 of $(archive_name "$p")" sha_ok "$p"; done
+# package.sh rewrote krew-manifest.yaml from the archives it built: in a git checkout, the sums must be the
+# committed ones, so a stale manifest or a build that is not reproducible (same commit, other bytes) fails.
+manifest_committed() { git diff --exit-code -- krew-manifest.yaml; }
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -z "${BLUEGREEN_PACKAGE_REUSE:-}" ]; then
+  check "krew-manifest.yaml: the archives built here have the committed sums (a reproducible build)" manifest_committed
+else
+  skip "krew-manifest.yaml as committed" "not a git checkout, or BLUEGREEN_PACKAGE_REUSE"
+fi
 
 # --- krew ------------------------------------------------------------------------------------------
 section "krew $KREW_VERSION"
