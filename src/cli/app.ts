@@ -3,20 +3,13 @@ import yargs, { type Argv, type Options } from "yargs";
 import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
 import { EXIT_CODES_HELP } from "./help.js";
-import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type Flags, SELECTION_FLAGS, allFlags } from "../commands/flags.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS } from "../commands/flags.js";
 import type { Invocation, Runner } from "../commands/index.js";
 import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "../commands/options.js";
 import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
 import type { ImageChange } from "../bluegreen/deploy.js";
 import { parseDuration } from "./duration.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
-
-
-
-
-
-
-
 
 type Raw = Record<string, unknown>;
 
@@ -104,8 +97,6 @@ function repeated(argv: string[], flag: string): string[] {
   return out;
 }
 
-/** The checks flags of promote and abort, for yargs. */
-
 /** The checks flags of promote and abort. */
 function checks(a: Raw, argv: string[]): Checks {
   const probes: Probe[] = repeated(argv, "--probe").map((text) => {
@@ -152,11 +143,8 @@ function noExtraArgs(a: Raw): void {
 }
 
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
-const FLAGS = allFlags();
-/** Flags that take a value as the next word, for finding the command word before yargs runs. */
-const VALUE_FLAGS = new Set([...FLAGS].filter(([, f]) => f.type === "string").map(([spelling]) => spelling));
 /** Boolean flags by name (no dashes), whose =VALUE is checked before yargs reads it loosely. */
-const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
+const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAG_SPELLINGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 

@@ -4,16 +4,13 @@ import type { Context } from "../context.js";
 import { findApps } from "../bluegreen/pair.js";
 import { dns1123LabelErrors, labelKeyErrors } from "../bluegreen/names.js";
 import { escapeTerminal } from "../render/escape.js";
-import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, type Flags, SELECTION_FLAGS, allFlags, spellings } from "./flags.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS, spellings } from "./flags.js";
 
 const APP_COMMANDS = new Set<string>(["status", "promote", "abort", "deploy", "scale-down", "diff"]);
 const isCommand = (w: string | undefined): w is CommandName => (COMMANDS as readonly string[]).includes(w ?? "");
 const spellingsOf = (flags: Flags) => Object.entries(flags).flatMap(([name, spec]) => spellings(name, spec));
 /** The flags every command takes, as completion offers them. */
 const GLOBAL_FLAGS = [...spellingsOf(CLUSTER_FLAGS), ...spellingsOf(SELECTION_FLAGS), "--help"];
-const FLAGS = allFlags();
-/** Flags followed by a value. */
-const VALUE_FLAGS = new Set([...FLAGS].filter(([, f]) => f.type === "string").map(([spelling]) => spelling));
 
 /** Cobra's ShellCompDirectiveNoFileComp: kubectl and our scripts read the last line as the directive. */
 const NO_FILE_COMP = ":4";
@@ -45,7 +42,7 @@ export async function complete(ctx: Context, args: string[]): Promise<string[]> 
   if (prev && VALUE_FLAGS.has(prev)) {
     // The values the command's own flag takes, else those of the flag of that spelling of any command.
     const own = isCommand(command) ? Object.entries(COMMAND_FLAGS[command]).find(([name, spec]) => spellings(name, spec).includes(prev))?.[1] : undefined;
-    const values = (own ?? FLAGS.get(prev))?.values;
+    const values = (own ?? FLAG_SPELLINGS.get(prev))?.values;
     if (values) return pick([...values]);
     if (prev === "--context") return pick(await fromCluster(ctx, words, "contexts"));
     if (prev === "-n" || prev === "--namespace") return pick(await fromCluster(ctx, words, "namespaces"));

@@ -120,11 +120,12 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
 /** Every spelling of a flag on the command line: --name, and -a for its alias. */
 export const spellings = (name: string, spec: FlagSpec): string[] => [name.length === 1 ? `-${name}` : `--${name}`, ...(spec.alias ? [`-${spec.alias}`] : [])];
 
-/** The global flags and every command's, each spelling with its spec. */
-export function allFlags(): Map<string, FlagSpec> {
-  const out = new Map<string, FlagSpec>();
-  for (const flags of [CLUSTER_FLAGS, SELECTION_FLAGS, ...Object.values(COMMAND_FLAGS)]) {
-    for (const [name, spec] of Object.entries(flags)) for (const s of spellings(name, spec)) out.set(s, spec);
-  }
-  return out;
-}
+/** The global flags and every command's, each spelling (--name, -a) with its spec. */
+export const FLAG_SPELLINGS: ReadonlyMap<string, FlagSpec> = new Map(
+  [CLUSTER_FLAGS, SELECTION_FLAGS, ...Object.values(COMMAND_FLAGS)].flatMap((flags) =>
+    Object.entries(flags).flatMap(([name, spec]) => spellings(name, spec).map((s) => [s, spec] as const)),
+  ),
+);
+
+/** Spellings of the flags that take a value (the next word, unless given as --flag=VALUE). */
+export const VALUE_FLAGS: ReadonlySet<string> = new Set([...FLAG_SPELLINGS].filter(([, f]) => f.type === "string").map(([s]) => s));
