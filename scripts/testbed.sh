@@ -218,35 +218,32 @@ build_kubernetes() {
   log "built Kubernetes binaries in $((SECONDS - t0))s into $BIN_DIR"
 }
 
-# build_kwok: kwok's documented install, with a private GOBIN.
-build_kwok() {
-  [ -x "$KWOK_DIR/kwok" ] && return 0
+# build_once NAME VERSION DIR BUILD: unless DIR/NAME is there, runs `BUILD OUT` (which leaves NAME in the
+# fresh folder OUT) and moves the result into DIR.
+build_once() {
+  local name="$1" version="$2" dir="$3" build="$4" tmp t0=$SECONDS
+  [ -x "$dir/$name" ] && return 0
   check_go
-  local tmp t0=$SECONDS
   mkdir -p "$CACHE_ROOT"
   tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
-  log "building kwok $KWOK_VERSION"
-  (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOBIN="$tmp" go install -buildvcs=false -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION") \
-    || { rm -rf "$tmp"; die "building kwok failed (see above)"; }
-  mkdir -p "$KWOK_DIR" && mv -f "$tmp/kwok" "$KWOK_DIR/kwok"
+  log "building $name $version"
+  "$build" "$tmp" || { rm -rf "$tmp"; die "building $name failed (see above)"; }
+  mkdir -p "$dir" && mv -f "$tmp/$name" "$dir/$name"
   rm -rf "$tmp"
-  log "built kwok in $((SECONDS - t0))s"
+  log "built $name in $((SECONDS - t0))s"
 }
 
-# build_etcd: etcd from its Go module (scripts/testbed/etcd pins the version), like the Kubernetes binaries.
-build_etcd() {
-  [ -x "$ETCD_DIR/etcd" ] && return 0
-  check_go
-  local tmp t0=$SECONDS
-  mkdir -p "$CACHE_ROOT"
-  tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
-  log "building etcd $ETCD_VERSION"
-  (cd "$ETCD_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3) \
-    || { rm -rf "$tmp"; die "building etcd failed (see above)"; }
-  mkdir -p "$ETCD_DIR" && mv -f "$tmp/etcd" "$ETCD_DIR/etcd"
-  rm -rf "$tmp"
-  log "built etcd in $((SECONDS - t0))s"
+# kwok: its documented install, with a private GOBIN.
+go_install_kwok() {
+  (cd "$1" && CGO_ENABLED=0 GOTOOLCHAIN=local GOBIN="$1" go install -buildvcs=false -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
 }
+build_kwok() { build_once kwok "$KWOK_VERSION" "$KWOK_DIR" go_install_kwok; }
+
+# etcd: from its Go module (scripts/testbed/etcd pins the version), like the Kubernetes binaries.
+go_build_etcd() {
+  (cd "$ETCD_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3)
+}
+build_etcd() { build_once etcd "$ETCD_VERSION" "$ETCD_DIR" go_build_etcd; }
 
 ensure_binaries() {
   build_kubernetes
