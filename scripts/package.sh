@@ -136,8 +136,6 @@ for target in "${RELEASE_PLATFORMS[@]}"; do
 done
 
 # --- archives -------------------------------------------------------------------------------------
-# Every os_arch the manifest lists, in its order.
-
 # archive OS_ARCH: the executable and LICENSE, with fixed order, owners, modes and times, so that the
 # same inputs give the same bytes.
 archive() {

@@ -54,7 +54,6 @@ check() {
 }
 section() { echo; echo "== $*"; }
 
-
 if [ -z "${BLUEGREEN_PACKAGE_REUSE:-}" ]; then
   section "scripts/package.sh"
   start=$SECONDS
