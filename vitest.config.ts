@@ -14,6 +14,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The release in dist/ (scripts/package.sh builds it first; scripts/test.sh does both).
+        test: {
+          name: "package",
+          include: ["test/package/**/*.test.ts"],
+          testTimeout: 600_000,
+          // Building krew (Go) or rcodesign (cargo) the first time on a new machine.
+          hookTimeout: 1_800_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

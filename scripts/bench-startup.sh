@@ -39,7 +39,7 @@ PATH="$(dirname "$EXE"):$PATH" BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/benc
 {
   echo
   echo "\`--help\` and \`version\` never load the API client, and \`status\` of a user with a token or certificate loads"
-  echo "nothing of @kubernetes/client-node (checked by \`scripts/test-package.sh\`). Every platform's executable"
+  echo "nothing of @kubernetes/client-node (checked by \`test/package/executable.test.ts\`). Every platform's executable"
   echo "carries the same SEA blob, without a V8 code cache (which is only valid on the platform that made it): the"
   echo "bundle is small enough that compiling it lazily costs about what reading a cache did, so the other platforms"
   echo "start as this one does."

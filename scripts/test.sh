@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # The whole test run, from a fresh clone: Node.js runtime, npm dependencies, build, test bed, then
-# type-check, lint, unit tests, end-to-end tests (and the packaging checks when scripts/test-package.sh
-# exists). Prints each runner's summary and ends with one line "N passed, N failed".
+# type-check, lint, unit tests, end-to-end tests, the release (scripts/package.sh) and its checks (vitest
+# project "package", test/package), and end-to-end tests through the krew-installed plugin. Prints each
+# runner's summary and ends with one line "N passed, N failed".
 #
 #   scripts/test.sh              everything
 #   BLUEGREEN_E2E_KUBECONFIG=…   run the end-to-end tests against that cluster instead of the test bed
-#   BLUEGREEN_SKIP_PACKAGE=1     skip the packaging checks
+#   BLUEGREEN_SKIP_PACKAGE=1     skip the release and its checks
+#   BLUEGREEN_PACKAGE_REUSE=1    check dist/ and krew-manifest.yaml as they are (no scripts/package.sh)
+#   BLUEGREEN_PACKAGE_E2E=all    run every end-to-end file through the krew-installed plugin (default: the
+#                                files below); =none none
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$BLUEGREEN_ROOT"
+
+# The end-to-end files run again through the krew-installed plugin: the commands' main paths.
+KREW_E2E_FILES=(test/e2e/{status,promote,abort,diff,errors,faults,transport,release}.test.ts)
 
 passed=0
 failed=0
@@ -56,16 +63,18 @@ if [ -z "${BLUEGREEN_E2E_KUBECONFIG:-}" ]; then
 fi
 vitest_suite e2e --project e2e
 
-if [ -z "${BLUEGREEN_SKIP_PACKAGE:-}" ] && [ -f scripts/test-package.sh ]; then
-  log "packaging checks"
-  pkg_out="$results/package.out"
-  bash scripts/test-package.sh 2>&1 | tee "$pkg_out" || true
-  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$pkg_out" | tail -1 || true)"
-  if [ -n "$line" ]; then
-    passed=$((passed + $(echo "$line" | cut -d' ' -f1))); failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
-  else
-    failed=$((failed + 1)); echo "packaging checks: FAILED (no summary)"
+# The release: built from this tree, checked (test/package), then the end-to-end tests again through the
+# plugin as krew installed it (dist/krew/bin, made by test/package/krew.test.ts).
+if [ -z "${BLUEGREEN_SKIP_PACKAGE:-}" ]; then
+  if [ -z "${BLUEGREEN_PACKAGE_REUSE:-}" ]; then
+    check "scripts/package.sh (the release, built from this tree)" bash scripts/package.sh
   fi
+  vitest_suite package --project package
+  case "${BLUEGREEN_PACKAGE_E2E:-}" in
+    none) ;;
+    all) BLUEGREEN_E2E_PLUGIN_DIR="$BLUEGREEN_ROOT/dist/krew/bin" vitest_suite e2e-krew --project e2e ;;
+    *) BLUEGREEN_E2E_PLUGIN_DIR="$BLUEGREEN_ROOT/dist/krew/bin" vitest_suite e2e-krew --project e2e "${KREW_E2E_FILES[@]}" ;;
+  esac
 fi
 
 # Stop the test bed before the summary, so the summary is the last line.

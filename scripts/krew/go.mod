@@ -1,4 +1,4 @@
-// Wrapper module: pins krew and its manifest validator, built by scripts/test-package.sh.
+// Wrapper module: pins krew and its manifest validator, built by test/package/krew.test.ts.
 module kubectl-bluegreen/krew
 
 go 1.24.0

@@ -1,4 +1,4 @@
-# The release, in one place: what scripts/package.sh makes and scripts/test-package.sh checks (and the
+# The release, in one place: what scripts/package.sh makes and test/package checks (and the
 # Node.js every script runs). Sourced by common.sh; defines variables and functions only.
 
 # One exact Node.js version for development, tests and the packaged binaries of all five platforms: the
