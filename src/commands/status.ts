@@ -1,5 +1,6 @@
 import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
+import { replicaSetsOwnedBy } from "../bluegreen/evidence.js";
 import { type AppStatus, appStatus, needsAttention } from "../bluegreen/verdict.js";
 import type { KubeClient } from "../kube/types.js";
 import { dataFormat, renderData } from "../render/data.js";
@@ -15,7 +16,8 @@ async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]>
     loadReplicaSets(kube, g.selection, g.selection.allNamespaces ? undefined : kube.namespace),
   ]);
   if (pairs.length === 0 && (g.selection.app !== undefined || g.selection.selector !== undefined)) throw await notFound(kube, g.selection);
-  return pairs.map((p) => appStatus(p, replicaSets));
+  const owned = replicaSetsOwnedBy(replicaSets);
+  return pairs.map((p) => appStatus(p, owned(p.deployments)));
 }
 
 function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
@@ -64,7 +66,10 @@ async function follow(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise
   const services = new Mirror<Service>(kube, { resource: "services", namespace: ns });
   const replicaSets = new Mirror<ReplicaSet>(kube, { resource: "replicasets", namespace: ns, labelSelector: deploymentSelector(sel) });
   await Promise.all([deployments.list(), services.list(), replicaSets.list()]);
-  const current = () => pairsOf(sel, ns, deployments.items(), services.items()).map((p) => appStatus(p, replicaSets.items()));
+  const current = () => {
+    const owned = replicaSetsOwnedBy(replicaSets.items());
+    return pairsOf(sel, ns, deployments.items(), services.items()).map((p) => appStatus(p, owned(p.deployments)));
+  };
   let list = current();
   if (list.length === 0 && (sel.app !== undefined || sel.selector !== undefined)) throw await notFound(kube, sel);
   let last = render(ctx, g, list);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newer, versionAge } from "../../src/bluegreen/evidence.js";
+import { newer, replicaSetsOwnedBy, versionAge } from "../../src/bluegreen/evidence.js";
 import type { ReplicaSet } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
 import { type Plan, type SwitchPlan, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
@@ -308,5 +308,20 @@ describe("versions", () => {
     expect(age.since?.toISOString()).toBe("2026-11-22T10:00:00.000Z");
     expect(newer(age, versionAge(t.deployments[0]!, t.replicaSets, "version"))).toBe(true);
     expect(versionAge(t.deployments[1]!, [], "version").uncertain).toMatch(/no ReplicaSet/);
+  });
+
+  it("indexes ReplicaSets by owning Deployment: each app gets its own, once, and the same dates as from the whole list", () => {
+    const t = tutorial();
+    const other = tutorial({ v1: { labels: { app: "other", version: "v1" } } }).deployments[0]!;
+    other.metadata.uid = "uid-other";
+    const older = replicaSet(t.deployments[1]!, "2026-11-21T10:00:00Z");
+    const foreign = replicaSet(other, "2026-01-01T00:00:00Z");
+    const unowned: ReplicaSet = { ...replicaSet(t.deployments[0]!, "2026-01-01T00:00:00Z"), metadata: { creationTimestamp: "2026-01-01T00:00:00Z" } };
+    const all = [...t.replicaSets, older, foreign, unowned];
+    const owned = replicaSetsOwnedBy(all);
+    expect(owned(t.deployments)).toEqual([t.replicaSets[0], t.replicaSets[1], older]);
+    expect(owned([other])).toEqual([foreign]);
+    expect(owned([t.deployments[0]!, t.deployments[0]!])).toEqual([t.replicaSets[0]]);
+    for (const d of t.deployments) expect(versionAge(d, owned(t.deployments), "version")).toEqual(versionAge(d, all, "version"));
   });
 });
