@@ -8,8 +8,8 @@ import type { Invocation, Runner } from "../commands/index.js";
 import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "../commands/options.js";
 import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
 import type { ImageChange } from "../bluegreen/deploy.js";
-import { parseDuration } from "./duration.js";
-import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
+import { parseDuration } from "../commands/duration.js";
+import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "../commands/validate.js";
 
 type Raw = Record<string, unknown>;
 
