@@ -1,4 +1,4 @@
-// Kubernetes' name rules (src/cli/validate.ts checks the command line with them before any request is made): names end up in URLs (a namespace of
+// Kubernetes' name rules (src/commands/validate.ts checks the command line with them before any request is made): names end up in URLs (a namespace of
 // ".." would be resolved away as a dot segment) and in label selectors (an app "x,app!=y" would
 // select other things). The rules and messages follow k8s.io/apimachinery (pkg/api/validate/content,
 // pkg/util/validation and pkg/labels/selector.go); the messages leave out the regular expressions.

@@ -1,6 +1,7 @@
 import type { Deployment, Labels, Service } from "./model.js";
 import { compareNames, nameOf, namespaceOf } from "./model.js";
 import { type SwitchRecord, recordOf } from "./record.js";
+import { RefusedError } from "../errors.js";
 
 /** The annotation a user sets on a Service to say which role it plays ("live" or "preview"). */
 const ROLE_ANNOTATION = "kubectl-bluegreen/role";
@@ -64,6 +65,15 @@ export type WellFormedPair = SettledPair | UnsettledPair;
 
 /** An app's blue/green pair as found in the cluster, or why it could not be found. */
 export type AppPair = MisconfiguredPair | WellFormedPair;
+
+/** The pair, well formed; refuses (exit 4) to act on a misconfigured one. */
+export function requireWellFormed(pair: AppPair): WellFormedPair {
+  if (pair.problem === undefined) return pair;
+  throw new RefusedError(
+    `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${pair.problem}.`,
+    "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
+  );
+}
 
 /** A Service that selects one slot, and the role it plays. */
 export interface AppService {

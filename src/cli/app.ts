@@ -1,17 +1,23 @@
-// yargs wiring only: flags, commands and help text. Every command's work lives in src/commands.
+// yargs wiring only: flags, commands and help text. src/commands/arguments.ts turns what yargs parsed into
+// each command's typed Invocation; every command's work lives in src/commands.
 import yargs, { type Argv, type Options } from "yargs";
 import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
 import { EXIT_CODES_HELP } from "./help.js";
-import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS } from "../commands/flags.js";
+import {
+  type RawArgs,
+  abortInvocation,
+  completeInvocation,
+  completionInvocation,
+  deployInvocation,
+  diffInvocation,
+  promoteInvocation,
+  scaleDownInvocation,
+  statusInvocation,
+  versionInvocation,
+} from "../commands/arguments.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS, flagWords } from "../commands/flags.js";
 import type { Invocation, Runner } from "../commands/index.js";
-import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "../commands/options.js";
-import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
-import type { ImageChange } from "../bluegreen/deploy.js";
-import { parseDuration } from "./duration.js";
-import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
-
-type Raw = Record<string, unknown>;
 
 /** The flag table (src/commands/flags.ts) as yargs options; `global` ones apply to every command. */
 function yargsOptions(flags: Flags, global = false): Record<string, Options> {
@@ -20,141 +26,11 @@ function yargsOptions(flags: Flags, global = false): Record<string, Options> {
   );
 }
 
-function globalOptions(a: Raw, app?: string): GlobalOptions {
-  const output = String(a.output ?? "table");
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
-    throw new UsageError(`unknown output format "${output}": use one of ${OUTPUT_FORMATS.join(", ")}.`);
-  }
-  const str = (k: string) => (a[k] === undefined ? undefined : String(a[k]));
-  const requestTimeoutMs = a["request-timeout"] !== undefined ? parseDuration("request-timeout", a["request-timeout"] as string) : undefined;
-  if (app !== undefined && a.selector !== undefined) {
-    throw new UsageError("give either APP or -l/--selector, not both.");
-  }
-  // Names are checked before any request: they go into URLs and label selectors verbatim.
-  // A flag given empty is refused rather than read as "not given": `-n "$NS"` with NS unset must
-  // not act on the context's namespace.
-  if (app !== undefined) checkAppName(app);
-  if (a.namespace !== undefined) checkNamespace(String(a.namespace));
-  for (const k of ["kubeconfig", "context"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
-  for (const k of ["app-label", "slot-label"]) if (a[k] !== undefined) checkLabelKey(k, String(a[k]));
-  if (a.selector !== undefined) checkSelector(String(a.selector));
-  return {
-    kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
-    output: output as OutputFormat,
-    // -v, -vv, -v=6, --v=6: any level turns tracing on (yargs counts them).
-    verbose: Number(a.v ?? 0) > 0,
-    noHeaders: Boolean(a["no-headers"]),
-    selection: {
-      app,
-      appLabel: str("app-label") ?? "app",
-      selector: str("selector"),
-      slotLabel: str("slot-label"),
-      allNamespaces: Boolean(a["all-namespaces"]),
-    },
-  };
-}
-
-function dryRun(a: Raw): "client" | "server" | undefined {
-  const v = a["dry-run"];
-  if (v === undefined || v === false || v === "none") return undefined;
-  if (v === true || v === "" || v === "client") return "client";
-  if (v === "server") return "server";
-  throw new UsageError(`invalid --dry-run value "${String(v)}": use client or server.`);
-}
-
-function appArg(a: Raw, required: boolean): string | undefined {
-  const app = a.app === undefined ? undefined : String(a.app);
-  if (required && app === undefined && a.selector === undefined) throw new UsageError("missing APP: name the app, or select it with -l.");
-  return app;
-}
-
-function positiveInt(a: Raw, k: string): number | undefined {
-  if (a[k] === undefined) return undefined;
-  const text = String(a[k]);
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${k} needs a whole number of at least 1, not "${text}".`);
-  return n;
-}
-
-function nonNegativeInt(a: Raw, k: string): number | undefined {
-  if (a[k] === undefined) return undefined;
-  const text = String(a[k]);
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > 10_000) throw new UsageError(`--${k} needs a whole number from 0 to 10000, not "${text}".`);
-  return n;
-}
-
-/** Every value a repeatable flag was given, in order (yargs keeps only the last: a flag given twice wins in kubectl). */
-function repeated(argv: string[], flag: string): string[] {
-  const { words, isValue } = flagWords(argv);
-  const out: string[] = [];
-  words.forEach((w, i) => {
-    if (isValue[i]) return;
-    const value = words[i + 1];
-    if (w === flag && value !== undefined) out.push(value);
-    else if (w.startsWith(`${flag}=`)) out.push(w.slice(flag.length + 1));
-  });
-  return out;
-}
-
-/** The checks flags of promote and abort. */
-function checks(a: Raw, argv: string[]): Checks {
-  const probes: Probe[] = repeated(argv, "--probe").map((text) => {
-    const p = parseProbe(text);
-    if (typeof p === "string") throw new UsageError(`invalid --probe: ${p}.`);
-    return p;
-  });
-  for (const k of ["pre-check", "post-check"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
-  return {
-    probes,
-    probeTimeoutMs: parseDuration("probe-timeout", a["probe-timeout"] as string),
-    preCheck: a["pre-check"] === undefined ? undefined : String(a["pre-check"]),
-    postCheck: a["post-check"] === undefined ? undefined : String(a["post-check"]),
-    checkTimeoutMs: parseDuration("check-timeout", a["check-timeout"] as string),
-  };
-}
-
-function imageChanges(argv: string[]): ImageChange[] {
-  return repeated(argv, "--image").map((text) => {
-    const eq = text.indexOf("=");
-    const container = eq >= 0 ? text.slice(0, eq) : undefined;
-    const image = eq >= 0 ? text.slice(eq + 1) : text;
-    if (container !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(container)) throw new UsageError(`invalid --image "${text}": "${container}" is not a container name.`);
-    // An image reference: no spaces or control characters, not empty (the API server checks the rest).
-    if (!image || image.length > 1024 || [...image].some((c) => c.trim() === "" || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new UsageError(`invalid --image "${text}": write [CONTAINER=]IMAGE, for example web=registry.example/web:v2.`);
-    return { container, image };
-  });
-}
-
-function envChanges(argv: string[]): { name: string; value: string }[] {
-  return repeated(argv, "--env").map((text) => {
-    const eq = text.indexOf("=");
-    const name = eq > 0 ? text.slice(0, eq) : "";
-    // Kubernetes' rule for environment variable names (C identifiers and more, no "=").
-    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) throw new UsageError(`invalid --env "${text}": write NAME=VALUE with a name of letters, digits, _, - and . that does not start with a digit.`);
-    return { name, value: text.slice(eq + 1) };
-  });
-}
-
-/** Words after the command's own positionals (after `--`, yargs leaves them in `_`). */
-function noExtraArgs(a: Raw): void {
-  const extra = (a._ as unknown[]).slice(1);
-  if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
-}
-
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
 /** Boolean flags by name (no dashes), whose =VALUE is checked before yargs reads it loosely. */
 const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAG_SPELLINGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
-
-/** The words before `--`, and where each word is the value of the flag before it. */
-function flagWords(argv: string[]): { words: string[]; isValue: boolean[] } {
-  const end = argv.indexOf("--");
-  const words = end < 0 ? argv : argv.slice(0, end);
-  const isValue = words.map((_, i) => VALUE_FLAGS.has(words[i - 1] ?? ""));
-  return { words, isValue };
-}
 
 /**
  * Checks what yargs would read loosely: `--wait=bogus` (yargs reads false), and an unknown command.
@@ -216,10 +92,11 @@ type YargsInternals = { getInternalMethods(): { getUsageInstance(): { cacheHelpM
 
 /** Parses argv into an Invocation; throws UsageError for bad input. Help and version text go to `help`. */
 export async function parse(argv: string[], columns: number): Promise<{ inv?: Invocation; help?: string }> {
-  // Handlers only remember what to build: yargs' own checks (unknown flags) speak first, then ours.
+  // Handlers only remember what to build: yargs' own checks (unknown flags) speak first, then ours (the
+  // builders of src/commands/arguments.ts, given the whole command line for the repeatable flags).
   let make: (() => Invocation) | undefined;
-  const handle = (build: (a: Raw) => Invocation) => (a: Raw) => {
-    make = () => build(a);
+  const handle = (build: (a: RawArgs, argv: string[]) => Invocation) => (a: RawArgs) => {
+    make = () => build(a, argv);
   };
   // Completion gets half-typed command lines, flags included, word for word; it must never fail.
   if (argv[0] === "__complete") return { inv: { command: "__complete", words: argv.slice(1) } };
@@ -250,10 +127,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 status myapp", "One app in the current namespace")
           .example("$0 status -A -o json", "Every app in every namespace, for scripts")
           .epilogue(EXIT_CODES_HELP),
-      handle((a) => {
-        noExtraArgs(a);
-        return { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
-      }),
+      handle(statusInvocation),
     )
     .command(
       "promote [app]",
@@ -268,26 +142,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 promote myapp --wait", "Wait (up to --timeout) for the idle slot first")
           .example("$0 promote myapp --dry-run=server", "Show and validate the plan; change nothing")
           .epilogue(EXIT_CODES_HELP),
-      handle((a) => {
-        noExtraArgs(a);
-        if (a.to !== undefined) checkSlotValue("to", String(a.to));
-        return {
-          command: "promote",
-          global: globalOptions(a, appArg(a, true)),
-          flags: {
-            to: a.to === undefined ? undefined : String(a.to),
-            minReady: positiveInt(a, "min-ready"),
-            wait: Boolean(a.wait),
-            timeoutMs: parseDuration("timeout", a.timeout as string),
-            verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
-            propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
-            dryRun: dryRun(a),
-            checks: checks(a, argv),
-            scaleUp: Boolean(a["scale-up"]),
-            scaleDownAfterMs: a["scale-down-after"] === undefined ? undefined : parseDuration("scale-down-after", a["scale-down-after"] as string),
-          },
-        };
-      }),
+      handle(promoteInvocation),
     )
     .command(
       "abort [app]",
@@ -299,22 +154,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 abort myapp", "Send traffic back to the previous slot")
           .example("$0 abort myapp --scale-down", "…and scale the aborted slot to 0")
           .epilogue(EXIT_CODES_HELP),
-      handle((a) => {
-        noExtraArgs(a);
-        return {
-          command: "abort",
-          global: globalOptions(a, appArg(a, true)),
-          flags: {
-            scaleDown: Boolean(a["scale-down"]),
-            scaleDownDelayMs: parseDuration("scale-down-delay", a["scale-down-delay"] as string),
-            timeoutMs: parseDuration("timeout", a.timeout as string),
-            verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
-            propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
-            dryRun: dryRun(a),
-            checks: checks(a, argv),
-          },
-        };
-      }),
+      handle(abortInvocation),
     )
     .command(
       "deploy [app]",
@@ -326,28 +166,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .example("$0 deploy myapp --image registry.example/myapp:v3", "The live slot's template with a new image, into the idle slot")
           .example("$0 deploy myapp --image web=web:v3 --image sidecar=proxy:2 --replicas 1", "Two images, one replica as a preview")
           .epilogue(EXIT_CODES_HELP),
-      handle((a) => {
-        noExtraArgs(a);
-        const from = String(a.from);
-        if (from !== "live" && from !== "idle") throw new UsageError(`invalid --from "${from}": use live or idle.`);
-        const images = imageChanges(argv);
-        const env = envChanges(argv);
-        if (images.length === 0 && env.length === 0) throw new UsageError("missing --image: say what to deploy, for example --image registry.example/myapp:v2.");
-        if (a.wait && a["no-wait"]) throw new UsageError("give either --wait or --no-wait, not both.");
-        return {
-          command: "deploy",
-          global: globalOptions(a, appArg(a, true)),
-          flags: {
-            images,
-            env,
-            from,
-            replicas: nonNegativeInt(a, "replicas"),
-            wait: !a["no-wait"],
-            timeoutMs: parseDuration("timeout", a.timeout as string),
-            dryRun: dryRun(a),
-          },
-        };
-      }),
+      handle(deployInvocation),
     )
     .command(
       "scale-down [app]",
@@ -358,10 +177,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .options(yargsOptions(COMMAND_FLAGS["scale-down"]))
           .example("$0 scale-down myapp", "Retire the old slot once the release is settled")
           .epilogue(EXIT_CODES_HELP),
-      handle((a) => {
-        noExtraArgs(a);
-        return { command: "scale-down", global: globalOptions(a, appArg(a, true)), flags: { delayMs: parseDuration("delay", a.delay as string), dryRun: dryRun(a) } };
-      }),
+      handle(scaleDownInvocation),
     )
     .command(
       "diff [app]",
@@ -372,10 +188,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
           .options(yargsOptions(COMMAND_FLAGS.diff))
           .example("$0 diff myapp", "Unified diff of the two slots and the Service change")
           .epilogue(`Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff).\n\n${EXIT_CODES_HELP}`),
-      handle((a) => {
-        noExtraArgs(a);
-        return { command: "diff", global: globalOptions(a, appArg(a, true)) };
-      }),
+      handle(diffInvocation),
     )
     .command(
       "version",
@@ -384,10 +197,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
         c
           .options(yargsOptions(COMMAND_FLAGS.version))
           .example("$0 version --client", "The plugin's version"),
-      handle((a) => {
-        noExtraArgs(a);
-        return { command: "version", output: globalOptions(a).output, client: Boolean(a.client), global: globalOptions(a) };
-      }),
+      handle(versionInvocation),
     )
     .command(
       "completion [shell]",
@@ -396,20 +206,13 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
         c
           .positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" })
           .example("source <($0 completion bash)", "Complete in the current bash"),
-      handle((a) => {
-        noExtraArgs(a);
-        const shell = a.shell === undefined ? undefined : String(a.shell);
-        if (shell !== "bash" && shell !== "zsh" && shell !== "fish") {
-          throw new UsageError(shell === undefined ? "missing SHELL: use bash, zsh or fish." : `unknown shell "${shell}": use bash, zsh or fish.`);
-        }
-        return { command: "completion", shell };
-      }),
+      handle(completionInvocation),
     )
     .command(
       "__complete",
       false,
       (c: Argv) => c.strict(false),
-      handle((a) => ({ command: "__complete", words: (a._ as unknown[]).slice(1).map(String) })),
+      handle(completeInvocation),
     )
     .demandCommand(1, MISSING_COMMAND)
     .epilogue(

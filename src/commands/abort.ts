@@ -4,7 +4,9 @@ import type { Context } from "../context.js";
 import { planAbort } from "../bluegreen/plan.js";
 import { RefusedError } from "../errors.js";
 import { reportNoop, runSwitch } from "./report.js";
-import { loadPair, operationId, requireWellFormed } from "./common.js";
+import { requireWellFormed } from "../bluegreen/pair.js";
+import { operationId } from "../bluegreen/record.js";
+import { loadPair } from "./load.js";
 
 /** abort's own flags. */
 export interface AbortFlags {

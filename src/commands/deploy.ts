@@ -7,7 +7,9 @@ import { NotFoundError, RefusedError, UsageError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { deployDocument, renderDeployPlan } from "../render/deploy.js";
 import { escapeTerminal } from "../render/escape.js";
-import { loadPair, operationId, requireWellFormed } from "./common.js";
+import { requireWellFormed } from "../bluegreen/pair.js";
+import { operationId } from "../bluegreen/record.js";
+import { loadPair } from "./load.js";
 import { waitForRollout, writeDeploy } from "./slot.js";
 
 /** deploy's own flags. */

@@ -1,11 +1,11 @@
 import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
-import { describeServices } from "../bluegreen/pair.js";
+import { describeServices, requireWellFormed } from "../bluegreen/pair.js";
 import { RefusedError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { renderComparison, slotDiff } from "../render/diff.js";
-import { loadPair, requireWellFormed } from "./common.js";
+import { loadPair } from "./load.js";
 
 /** diff APP: what changes for users if the idle slot is promoted. Exit 0 same, 1 different (as kubectl diff). */
 export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {

@@ -10,7 +10,8 @@ import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient, ProxyTarget } from "../kube/types.js";
 import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcome.js";
-import { progress, readyPods } from "./common.js";
+import { readyPods } from "./load.js";
+import { progress } from "./progress.js";
 import { SETTLE_MS, asError, backoff, message, proven, readUntil, retireSlot } from "./slot.js";
 
 interface ExecuteOptions {

@@ -1,5 +1,6 @@
 // Every flag of every command, once: src/cli/app.ts gives them to yargs (and finds the command word with
-// them), and completion offers them. A flag's meaning lives with its command (its flags type beside it).
+// them), arguments.ts reads the repeatable ones, and completion offers them. A flag's meaning lives with its
+// command (its flags type beside it).
 
 /** One flag, as yargs takes it; `values` are what completion offers after it. */
 export interface FlagSpec {
@@ -129,3 +130,24 @@ export const FLAG_SPELLINGS: ReadonlyMap<string, FlagSpec> = new Map(
 
 /** Spellings of the flags that take a value (the next word, unless given as --flag=VALUE). */
 export const VALUE_FLAGS: ReadonlySet<string> = new Set([...FLAG_SPELLINGS].filter(([, f]) => f.type === "string").map(([s]) => s));
+
+/** The words before `--`, and where each word is the value of the flag before it. */
+export function flagWords(argv: string[]): { words: string[]; isValue: boolean[] } {
+  const end = argv.indexOf("--");
+  const words = end < 0 ? argv : argv.slice(0, end);
+  const isValue = words.map((_, i) => VALUE_FLAGS.has(words[i - 1] ?? ""));
+  return { words, isValue };
+}
+
+/** Every value a repeatable flag was given, in order (yargs keeps only the last: a flag given twice wins in kubectl). */
+export function repeated(argv: string[], flag: string): string[] {
+  const { words, isValue } = flagWords(argv);
+  const out: string[] = [];
+  words.forEach((w, i) => {
+    if (isValue[i]) return;
+    const value = words[i + 1];
+    if (w === flag && value !== undefined) out.push(value);
+    else if (w.startsWith(`${flag}=`)) out.push(w.slice(flag.length + 1));
+  });
+  return out;
+}

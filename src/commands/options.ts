@@ -1,4 +1,4 @@
-// The options every command takes, as src/cli/app.ts builds them from the command line.
+// The options every command takes, as src/commands/arguments.ts builds them from the command line.
 import type { AppQuery } from "../bluegreen/pair.js";
 import type { KubeOptions } from "../kube/types.js";
 

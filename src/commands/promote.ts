@@ -5,7 +5,9 @@ import { type SwitchPlan, planPromote } from "../bluegreen/plan.js";
 import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { reportNoop, runSwitch } from "./report.js";
-import { loadPair, loadReplicaSets, operationId, requireWellFormed } from "./common.js";
+import { requireWellFormed } from "../bluegreen/pair.js";
+import { operationId } from "../bluegreen/record.js";
+import { loadPair, loadReplicaSets } from "./load.js";
 import { checkTarget, waitForTarget } from "./execute.js";
 
 /** promote's own flags. */

@@ -2,13 +2,14 @@ import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { planScaleDown } from "../bluegreen/plan.js";
 import { nameOf } from "../bluegreen/model.js";
-import { formatSelector, selects, templateLabels } from "../bluegreen/pair.js";
+import { formatSelector, requireWellFormed, selects, templateLabels } from "../bluegreen/pair.js";
 import { replicaCounts } from "../bluegreen/readiness.js";
 import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
-import { loadPair, operationId, requireWellFormed } from "./common.js";
+import { operationId } from "../bluegreen/record.js";
+import { loadPair } from "./load.js";
 import { reportNoop } from "./report.js";
 import { retireSlot } from "./slot.js";
 

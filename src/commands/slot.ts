@@ -10,7 +10,7 @@ import { BUSY_ANNOTATION, type BusyAction, DEPLOY_ANNOTATION, SCALE_DOWN_AT_ANNO
 import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
-import { progress } from "./common.js";
+import { progress } from "./progress.js";
 
 /** How long to keep settling a write (reading it back) before giving up. */
 export const SETTLE_MS = 30_000;

@@ -7,7 +7,7 @@ import { dataFormat, renderData } from "../render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
 import { deploymentSelector } from "../bluegreen/pair.js";
 import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
-import { loadPairs, loadReplicaSets, notFound, pairsOf } from "./common.js";
+import { loadPairs, loadReplicaSets, notFound, pairsOf } from "./load.js";
 import { Mirror } from "./mirror.js";
 
 async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]> {

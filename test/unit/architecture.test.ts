@@ -47,6 +47,21 @@ describe("architecture", () => {
     expect(bad).toEqual([]);
   });
 
+  it("parsing loads no command: nothing src/cli imports, directly or not, is a command's module or src/kube", () => {
+    // --help and version stay light: commands and the API client load through index.ts's import() only.
+    const COMMAND_LINE = new Set(["commands/arguments.ts", "commands/duration.ts", "commands/flags.ts", "commands/options.ts", "commands/validate.ts"]);
+    const byFile = new Map(files.map((f) => [f.file, f]));
+    // Relative imports that load code at run time (`import type` loads nothing).
+    const loads = (file: string) =>
+      [...(byFile.get(file)?.code ?? "").matchAll(/(?:^|\n)\s*(?:import|export)\s+(?!type\s)[^;]*?\sfrom\s+"(\.[^"]+)"/g)].map((m) =>
+        path.posix.join(path.posix.dirname(file), m[1] ?? "").replace(/\.js$/, ".ts"),
+      );
+    const loaded = new Set(files.filter((f) => f.file.startsWith("cli/")).map((f) => f.file));
+    for (const file of loaded) for (const next of loads(file)) loaded.add(next);
+    expect(loaded).toContain("commands/arguments.ts");
+    expect([...loaded].filter((f) => f.startsWith("kube/") || (f.startsWith("commands/") && !COMMAND_LINE.has(f)))).toEqual([]);
+  });
+
   it("only src/kube imports the Kubernetes client", () => {
     const bad = files
       .filter((f) => !f.file.startsWith("kube/"))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "../../src/cli/app.js";
 import type { Invocation } from "../../src/commands/index.js";
-import { parseDuration } from "../../src/cli/duration.js";
+import { parseDuration } from "../../src/commands/duration.js";
 import { UsageError } from "../../src/errors.js";
 
 const inv = async (...argv: string[]): Promise<Invocation> => (await parse(argv, 100)).inv!;

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MAX_DURATION_MS, parseDuration } from "../../src/cli/duration.js";
+import { MAX_DURATION_MS, parseDuration } from "../../src/commands/duration.js";
 import { formatDuration } from "../../src/render/time.js";
 import { BlueGreenError, ExitCode, UsageError } from "../../src/errors.js";
 import { connect } from "../../src/kube/client.js";

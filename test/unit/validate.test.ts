@@ -6,7 +6,7 @@ import {
   checkNotEmpty,
   checkSelector,
   checkSlotValue,
-} from "../../src/cli/validate.js";
+} from "../../src/commands/validate.js";
 import { dns1123LabelErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseSelector, SelectorSyntaxError } from "../../src/bluegreen/names.js";
 import { UsageError } from "../../src/errors.js";
 

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
+// Loading apps from the cluster: the Deployments and Services of a selection paired into apps, the one app a
+// command names (or why it is not there), and the pods and ReplicaSets the commands read besides.
 import type { AppSelection } from "./options.js";
-import type { Context } from "../context.js";
-import { type AppPair, type WellFormedPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
+import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
-import { NotFoundError, RefusedError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
-import { escapeTerminal } from "../render/escape.js";
 
 /** Lists the Deployments and Services of the selection (two requests) and pairs them into apps. */
 export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<AppPair[]> {
@@ -50,18 +49,6 @@ export async function loadPair(kube: KubeClient, sel: AppSelection): Promise<App
   return pair;
 }
 
-/** A fresh operation id for the record of a switch. */
-export const operationId = (): string => randomBytes(8).toString("hex");
-
-/** The pair, well formed; refuses (exit 4) to act on a misconfigured one. */
-export function requireWellFormed(pair: AppPair): WellFormedPair {
-  if (pair.problem === undefined) return pair;
-  throw new RefusedError(
-    `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${pair.problem}.`,
-    "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
-  );
-}
-
 const podReady = (p: Pod) =>
   !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
 
@@ -69,23 +56,4 @@ const podReady = (p: Pod) =>
 export async function readyPods(kube: KubeClient, ns: string, selector: Labels): Promise<Pod[]> {
   const pods = await kube.listPods(ns, formatSelector(selector));
   return pods.filter((p) => selects(selector, p.metadata.labels ?? {}) && podReady(p));
-}
-
-/** Writes a progress line to stderr: rewritten in place on a terminal, printed on change otherwise. */
-export function progress(ctx: Context): { update(text: string): void; done(): void } {
-  let last = "";
-  return {
-    update(raw: string) {
-      // Progress quotes the cluster (rollout messages): escape it, keeping our own line control.
-      const text = escapeTerminal(raw);
-      if (text === last) return;
-      last = text;
-      if (ctx.io.errIsTTY) ctx.io.err(`\r\u001b[2K${text}`);
-      else ctx.io.err(`${text}\n`);
-    },
-    done() {
-      if (ctx.io.errIsTTY && last) ctx.io.err("\n");
-      last = "";
-    },
-  };
 }

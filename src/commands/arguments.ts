@@ -1,0 +1,227 @@
+// The command line's values, checked and typed: one builder per command turns what yargs parsed
+// (src/cli/app.ts) into that command's Invocation, or throws a UsageError (exit 2). Nothing here loads
+// a command's implementation, so --help and version stay light.
+import { UsageError } from "../errors.js";
+import { repeated } from "./flags.js";
+import type { Invocation } from "./index.js";
+import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "./options.js";
+import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
+import type { ImageChange } from "../bluegreen/deploy.js";
+import { parseDuration } from "./duration.js";
+import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
+
+/** What yargs parsed, by flag name (no dashes); `_` holds the words that are not flags. */
+export type RawArgs = Record<string, unknown>;
+
+function globalOptions(a: RawArgs, app?: string): GlobalOptions {
+  const output = String(a.output ?? "table");
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
+    throw new UsageError(`unknown output format "${output}": use one of ${OUTPUT_FORMATS.join(", ")}.`);
+  }
+  const str = (k: string) => (a[k] === undefined ? undefined : String(a[k]));
+  const requestTimeoutMs = a["request-timeout"] !== undefined ? parseDuration("request-timeout", a["request-timeout"] as string) : undefined;
+  if (app !== undefined && a.selector !== undefined) {
+    throw new UsageError("give either APP or -l/--selector, not both.");
+  }
+  // Names are checked before any request: they go into URLs and label selectors verbatim.
+  // A flag given empty is refused rather than read as "not given": `-n "$NS"` with NS unset must
+  // not act on the context's namespace.
+  if (app !== undefined) checkAppName(app);
+  if (a.namespace !== undefined) checkNamespace(String(a.namespace));
+  for (const k of ["kubeconfig", "context"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
+  for (const k of ["app-label", "slot-label"]) if (a[k] !== undefined) checkLabelKey(k, String(a[k]));
+  if (a.selector !== undefined) checkSelector(String(a.selector));
+  return {
+    kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
+    output: output as OutputFormat,
+    // -v, -vv, -v=6, --v=6: any level turns tracing on (yargs counts them).
+    verbose: Number(a.v ?? 0) > 0,
+    noHeaders: Boolean(a["no-headers"]),
+    selection: {
+      app,
+      appLabel: str("app-label") ?? "app",
+      selector: str("selector"),
+      slotLabel: str("slot-label"),
+      allNamespaces: Boolean(a["all-namespaces"]),
+    },
+  };
+}
+
+function dryRun(a: RawArgs): "client" | "server" | undefined {
+  const v = a["dry-run"];
+  if (v === undefined || v === false || v === "none") return undefined;
+  if (v === true || v === "" || v === "client") return "client";
+  if (v === "server") return "server";
+  throw new UsageError(`invalid --dry-run value "${String(v)}": use client or server.`);
+}
+
+function appArg(a: RawArgs, required: boolean): string | undefined {
+  const app = a.app === undefined ? undefined : String(a.app);
+  if (required && app === undefined && a.selector === undefined) throw new UsageError("missing APP: name the app, or select it with -l.");
+  return app;
+}
+
+function positiveInt(a: RawArgs, k: string): number | undefined {
+  if (a[k] === undefined) return undefined;
+  const text = String(a[k]);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${k} needs a whole number of at least 1, not "${text}".`);
+  return n;
+}
+
+function nonNegativeInt(a: RawArgs, k: string): number | undefined {
+  if (a[k] === undefined) return undefined;
+  const text = String(a[k]);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > 10_000) throw new UsageError(`--${k} needs a whole number from 0 to 10000, not "${text}".`);
+  return n;
+}
+
+/** The checks flags of promote and abort. */
+function checks(a: RawArgs, argv: string[]): Checks {
+  const probes: Probe[] = repeated(argv, "--probe").map((text) => {
+    const p = parseProbe(text);
+    if (typeof p === "string") throw new UsageError(`invalid --probe: ${p}.`);
+    return p;
+  });
+  for (const k of ["pre-check", "post-check"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
+  return {
+    probes,
+    probeTimeoutMs: parseDuration("probe-timeout", a["probe-timeout"] as string),
+    preCheck: a["pre-check"] === undefined ? undefined : String(a["pre-check"]),
+    postCheck: a["post-check"] === undefined ? undefined : String(a["post-check"]),
+    checkTimeoutMs: parseDuration("check-timeout", a["check-timeout"] as string),
+  };
+}
+
+function imageChanges(argv: string[]): ImageChange[] {
+  return repeated(argv, "--image").map((text) => {
+    const eq = text.indexOf("=");
+    const container = eq >= 0 ? text.slice(0, eq) : undefined;
+    const image = eq >= 0 ? text.slice(eq + 1) : text;
+    if (container !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(container)) throw new UsageError(`invalid --image "${text}": "${container}" is not a container name.`);
+    // An image reference: no spaces or control characters, not empty (the API server checks the rest).
+    if (!image || image.length > 1024 || [...image].some((c) => c.trim() === "" || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new UsageError(`invalid --image "${text}": write [CONTAINER=]IMAGE, for example web=registry.example/web:v2.`);
+    return { container, image };
+  });
+}
+
+function envChanges(argv: string[]): { name: string; value: string }[] {
+  return repeated(argv, "--env").map((text) => {
+    const eq = text.indexOf("=");
+    const name = eq > 0 ? text.slice(0, eq) : "";
+    // Kubernetes' rule for environment variable names (C identifiers and more, no "=").
+    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) throw new UsageError(`invalid --env "${text}": write NAME=VALUE with a name of letters, digits, _, - and . that does not start with a digit.`);
+    return { name, value: text.slice(eq + 1) };
+  });
+}
+
+/** Words after the command's own positionals (after `--`, yargs leaves them in `_`). */
+function noExtraArgs(a: RawArgs): void {
+  const extra = (a._ as unknown[]).slice(1);
+  if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
+}
+
+/** status [APP]: all apps when APP and -l are left out. */
+export function statusInvocation(a: RawArgs): Invocation {
+  noExtraArgs(a);
+  return { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
+}
+
+/** promote APP; argv is the whole command line, for the repeatable --probe. */
+export function promoteInvocation(a: RawArgs, argv: string[]): Invocation {
+  noExtraArgs(a);
+  if (a.to !== undefined) checkSlotValue("to", String(a.to));
+  return {
+    command: "promote",
+    global: globalOptions(a, appArg(a, true)),
+    flags: {
+      to: a.to === undefined ? undefined : String(a.to),
+      minReady: positiveInt(a, "min-ready"),
+      wait: Boolean(a.wait),
+      timeoutMs: parseDuration("timeout", a.timeout as string),
+      verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
+      propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
+      dryRun: dryRun(a),
+      checks: checks(a, argv),
+      scaleUp: Boolean(a["scale-up"]),
+      scaleDownAfterMs: a["scale-down-after"] === undefined ? undefined : parseDuration("scale-down-after", a["scale-down-after"] as string),
+    },
+  };
+}
+
+/** abort APP; argv is the whole command line, for the repeatable --probe. */
+export function abortInvocation(a: RawArgs, argv: string[]): Invocation {
+  noExtraArgs(a);
+  return {
+    command: "abort",
+    global: globalOptions(a, appArg(a, true)),
+    flags: {
+      scaleDown: Boolean(a["scale-down"]),
+      scaleDownDelayMs: parseDuration("scale-down-delay", a["scale-down-delay"] as string),
+      timeoutMs: parseDuration("timeout", a.timeout as string),
+      verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
+      propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
+      dryRun: dryRun(a),
+      checks: checks(a, argv),
+    },
+  };
+}
+
+/** deploy APP; argv is the whole command line, for the repeatable --image and --env. */
+export function deployInvocation(a: RawArgs, argv: string[]): Invocation {
+  noExtraArgs(a);
+  const from = String(a.from);
+  if (from !== "live" && from !== "idle") throw new UsageError(`invalid --from "${from}": use live or idle.`);
+  const images = imageChanges(argv);
+  const env = envChanges(argv);
+  if (images.length === 0 && env.length === 0) throw new UsageError("missing --image: say what to deploy, for example --image registry.example/myapp:v2.");
+  if (a.wait && a["no-wait"]) throw new UsageError("give either --wait or --no-wait, not both.");
+  return {
+    command: "deploy",
+    global: globalOptions(a, appArg(a, true)),
+    flags: {
+      images,
+      env,
+      from,
+      replicas: nonNegativeInt(a, "replicas"),
+      wait: !a["no-wait"],
+      timeoutMs: parseDuration("timeout", a.timeout as string),
+      dryRun: dryRun(a),
+    },
+  };
+}
+
+/** scale-down APP. */
+export function scaleDownInvocation(a: RawArgs): Invocation {
+  noExtraArgs(a);
+  return { command: "scale-down", global: globalOptions(a, appArg(a, true)), flags: { delayMs: parseDuration("delay", a.delay as string), dryRun: dryRun(a) } };
+}
+
+/** diff APP. */
+export function diffInvocation(a: RawArgs): Invocation {
+  noExtraArgs(a);
+  return { command: "diff", global: globalOptions(a, appArg(a, true)) };
+}
+
+/** version: takes the global flags too, and uses only -o. */
+export function versionInvocation(a: RawArgs): Invocation {
+  noExtraArgs(a);
+  const global = globalOptions(a);
+  return { command: "version", output: global.output, client: Boolean(a.client), global };
+}
+
+/** completion SHELL. */
+export function completionInvocation(a: RawArgs): Invocation {
+  noExtraArgs(a);
+  const shell = a.shell === undefined ? undefined : String(a.shell);
+  if (shell !== "bash" && shell !== "zsh" && shell !== "fish") {
+    throw new UsageError(shell === undefined ? "missing SHELL: use bash, zsh or fish." : `unknown shell "${shell}": use bash, zsh or fish.`);
+  }
+  return { command: "completion", shell };
+}
+
+/** __complete WORDS…: the half-typed command line, word for word. */
+export function completeInvocation(a: RawArgs): Invocation {
+  return { command: "__complete", words: (a._ as unknown[]).slice(1).map(String) };
+}
