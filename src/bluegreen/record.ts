@@ -1,5 +1,5 @@
 // The switch record: what promote and abort write on the Services they change, and how it is read back.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Deployment, PodTemplate, Service } from "./model.js";
 
 /** The last switch, kept as JSON on every Service a switch wrote. */
@@ -58,9 +58,6 @@ export interface SwitchRecord {
   /** Every Service the switch writes, with its role, so roles survive an interruption. */
   services: Record<string, "live" | "preview">;
 }
-
-/** A fresh operation id for a record: a switch, a deploy, a scale-down mark. */
-export const operationId = (): string => randomBytes(8).toString("hex");
 
 /** The short form kept in the history. */
 export interface HistoryEntry {

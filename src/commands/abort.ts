@@ -5,7 +5,7 @@ import { planAbort } from "../bluegreen/plan.js";
 import { RefusedError } from "../errors.js";
 import { reportNoop, runSwitch } from "./report.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
-import { operationId } from "../bluegreen/record.js";
+import { operationId } from "./operation-id.js";
 import { loadPair } from "./load.js";
 
 /** abort's own flags. */

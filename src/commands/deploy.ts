@@ -8,7 +8,7 @@ import { dataFormat, renderData } from "../render/data.js";
 import { deployDocument, renderDeployPlan } from "../render/deploy.js";
 import { escapeTerminal } from "../render/escape.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
-import { operationId } from "../bluegreen/record.js";
+import { operationId } from "./operation-id.js";
 import { loadPair } from "./load.js";
 import { waitForRollout, writeDeploy } from "./slot.js";
 

@@ -6,7 +6,7 @@ import { NotFoundError, RefusedError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { reportNoop, runSwitch } from "./report.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
-import { operationId } from "../bluegreen/record.js";
+import { operationId } from "./operation-id.js";
 import { loadPair, loadReplicaSets } from "./load.js";
 import { checkTarget, waitForTarget } from "./execute.js";
 

@@ -8,7 +8,7 @@ import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
-import { operationId } from "../bluegreen/record.js";
+import { operationId } from "./operation-id.js";
 import { loadPair } from "./load.js";
 import { reportNoop } from "./report.js";
 import { retireSlot } from "./slot.js";

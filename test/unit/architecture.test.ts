@@ -62,6 +62,13 @@ describe("architecture", () => {
     expect([...loaded].filter((f) => f.startsWith("kube/") || (f.startsWith("commands/") && !COMMAND_LINE.has(f)))).toEqual([]);
   });
 
+  it("src/bluegreen reads no clock and no randomness: the commands pass the time and the operation id", () => {
+    const bad = files
+      .filter((f) => f.file.startsWith("bluegreen/"))
+      .flatMap((f) => [...f.code.matchAll(/\b(randomBytes|randomUUID|randomInt|getRandomValues|Math\s*\.\s*random|Date\s*\.\s*now|performance\s*\.\s*now|new\s+Date\s*\(\s*\))/g)].map((m) => `${f.file}: ${m[0]}`));
+    expect(bad).toEqual([]);
+  });
+
   it("only src/kube imports the Kubernetes client", () => {
     const bad = files
       .filter((f) => !f.file.startsWith("kube/"))
