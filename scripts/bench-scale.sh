@@ -13,6 +13,8 @@
 #   BLUEGREEN_BENCH_APPS     apps in the namespace (default 1000; 10000 takes minutes to create)
 #   BLUEGREEN_BENCH_RUNS     timed runs of each command (default 15, after 3 warm-up runs)
 #   BLUEGREEN_BENCH_BEFORE   an older kubectl-bluegreen executable to measure in the same run (before/after)
+#   BLUEGREEN_BENCH_NAMESPACE  a namespace already holding the BLUEGREEN_BENCH_APPS apps of an earlier run (its
+#                            objects are counted first): used as is and kept
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"

@@ -25,6 +25,8 @@ if ((mode !== "startup" && mode !== "scale") || !OUT || !PLUGIN) {
 const RUNS = Number(process.env.BLUEGREEN_BENCH_RUNS ?? 15);
 const WARMUP = 3;
 const APPS = Number(process.env.BLUEGREEN_BENCH_APPS ?? 1000);
+/** scale: a namespace an earlier run filled with the same APPS apps, used as is and kept (10,000 take minutes to make). */
+const REUSE = process.env.BLUEGREEN_BENCH_NAMESPACE;
 const work = mkdtempSync(path.join(tmpdir(), "bench-startup-"));
 const ENV = { ...process.env, KUBECONFIG };
 
@@ -133,6 +135,11 @@ async function startupRows(ns: string): Promise<Row[]> {
 
 /** APPS apps in one namespace (Deployments at 0 replicas: the objects are what status reads), made with kubectl create. */
 async function scaleRows(ns: string): Promise<Row[]> {
+  if (REUSE) {
+    const have = JSON.parse(kubectlOk(["get", "deployments", "-n", ns, "-o", "json"])).items.length;
+    if (have !== 2 * APPS) throw new Error(`namespace ${ns} holds ${have} Deployments, not the ${2 * APPS} of ${APPS} apps`);
+    return rows(ns);
+  }
   const docs: string[] = [];
   for (let a = 0; a < APPS; a++) {
     const app = `app-${String(a).padStart(5, "0")}`;
@@ -155,6 +162,11 @@ async function scaleRows(ns: string): Promise<Row[]> {
   };
   await Promise.all([create(), create(), create(), create()]);
   console.error(`--- created ${docs.length} objects in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  return rows(ns);
+}
+
+/** The scale rows on a namespace of APPS apps. */
+function rows(ns: string): Row[] {
   return [
     {
       name: `status of ${APPS} apps`,
@@ -171,7 +183,7 @@ async function scaleRows(ns: string): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(2)).join(" ");
-  const ns = await newNamespace(mode === "startup" ? "bench" : "bench-scale");
+  const ns = mode === "scale" && REUSE ? REUSE : await newNamespace(mode === "startup" ? "bench" : "bench-scale");
   const lines: string[] = [];
   try {
     const rows = mode === "startup" ? await startupRows(ns) : await scaleRows(ns);
@@ -180,7 +192,7 @@ async function main(): Promise<void> {
       lines.push(...(await measure(row)));
     }
   } finally {
-    deleteNamespace(ns);
+    if (ns !== REUSE) deleteNamespace(ns);
   }
   const kubectlVersion = JSON.parse(kubectlOk(["version", "--client", "-o", "json"])).clientVersion.gitVersion;
   const pluginVersion = execFileSync(PLUGIN, ["version", "--client"], { encoding: "utf8" }).trim();
