@@ -36,10 +36,7 @@ export async function notFound(kube: KubeClient, sel: AppSelection): Promise<Not
   }
   const where = sel.allNamespaces ? "any namespace" : `namespace "${ns}"`;
   const what = sel.app !== undefined ? `app "${sel.app}" (no Deployment has label ${deploymentSelector(sel)})` : `no Deployments match ${deploymentSelector(sel)}`;
-  return new NotFoundError(
-    sel.app !== undefined ? `${what} in ${where}.` : `${what} in ${where}.`,
-    "Check the app name and -n, or select it with --app-label KEY or -l SELECTOR.",
-  );
+  return new NotFoundError(`${what} in ${where}.`, "Check the app name and -n, or select it with --app-label KEY or -l SELECTOR.");
 }
 
 /** The one app the command names, or a not-found error. */
