@@ -1,12 +1,12 @@
 // What the packaging checks share: the release as scripts/lib/release.sh defines it, the archives in dist/,
 // and running commands. The release is built by scripts/package.sh before these checks run (scripts/test.sh
 // does both); these files check dist/ and krew-manifest.yaml as they are.
-import { type SpawnSyncOptions, spawnSync } from "node:child_process";
+import { type SpawnSyncOptions, type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll } from "vitest";
-import { REPO_ROOT } from "../e2e/lib/cluster.js";
+import { REPO_ROOT, toResult } from "../e2e/lib/cluster.js";
 
 export { REPO_ROOT };
 export const DIST = path.join(REPO_ROOT, "dist");
@@ -14,7 +14,6 @@ export const DIST = path.join(REPO_ROOT, "dist");
 export const KREW_ROOT = path.join(DIST, "krew");
 /** The folder with the executables built by scripts/package.sh (its SEA blob, the bundles). */
 export const SEA = path.join(DIST, "sea");
-export const CACHE = process.env.BLUEGREEN_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME ?? "", ".cache"), "kubectl-bluegreen");
 
 export interface RunResult {
   code: number;
@@ -26,13 +25,9 @@ export interface RunResult {
 
 /** Runs a command to its end; never throws (a failure to start is a non-zero code with the reason). */
 export function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): RunResult {
-  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 600_000, ...opts });
-  const stdout = String(r.stdout ?? "");
-  let stderr = String(r.stderr ?? "");
-  if (r.error) stderr += `\n${cmd}: ${r.error.message}`;
-  else if (r.signal) stderr += `\n${cmd}: killed by ${r.signal}`;
-  const code = r.status ?? 1;
-  return { code: r.error && code === 0 ? 1 : code, stdout, stderr, output: `${stdout}${stderr}`.trim() };
+  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 600_000, ...opts }) as SpawnSyncReturns<string>;
+  const { code, stdout, stderr } = toResult(r, cmd);
+  return { code, stdout, stderr, output: `${stdout}${stderr}`.trim() };
 }
 
 /** Runs bash with scripts/lib/common.sh sourced (the release settings and the ensure_* helpers). */
@@ -50,14 +45,15 @@ export interface Release {
   fuse: string;
 }
 
-function readRelease(): Release {
-  const r = bash(`printf '%s\\n' "$BLUEGREEN_NODE_VERSION" "$BLUEGREEN_SEA_FUSE"
+/** The release, and where the scripts cache what they build (BLUEGREEN_CACHE): both as common.sh sets them. */
+function fromScripts(): { release: Release; cache: string } {
+  const r = bash(`printf '%s\\n' "$BLUEGREEN_CACHE" "$BLUEGREEN_NODE_VERSION" "$BLUEGREEN_SEA_FUSE"
     for p in "\${RELEASE_PLATFORMS[@]}"; do printf '%s %s %s\\n' "$p" "$(archive_name "$p")" "$(npm_platform "$p")"; done`);
   if (r.code !== 0) throw new Error(`could not read scripts/lib/release.sh: ${r.output}`);
-  const [nodeVersion = "", fuse = "", ...lines] = r.stdout.trim().split("\n");
+  const [cache = "", nodeVersion = "", fuse = "", ...lines] = r.stdout.trim().split("\n");
   const rows = lines.map((l) => l.split(" ") as [string, string, string]);
   const version: string = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).version;
-  return {
+  const release: Release = {
     version,
     nodeVersion,
     fuse,
@@ -65,9 +61,13 @@ function readRelease(): Release {
     archive: Object.fromEntries(rows.map(([p, a]) => [p, a])),
     npmPlatform: Object.fromEntries(rows.map(([p, , n]) => [p, n])),
   };
+  return { release, cache };
 }
 
-export const RELEASE: Release = readRelease();
+const SCRIPTS = fromScripts();
+export const RELEASE: Release = SCRIPTS.release;
+/** Where the scripts cache what they build once: Node.js runtimes, krew, rcodesign, the wine prefix. */
+export const CACHE: string = SCRIPTS.cache;
 
 /** The executable's name in a platform's archive. */
 export const exeName = (platform: string): string => (platform.startsWith("windows_") ? "kubectl-bluegreen.exe" : "kubectl-bluegreen");

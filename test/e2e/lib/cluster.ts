@@ -65,7 +65,7 @@ function contextArgs(context: string | undefined): string[] {
 }
 
 // A spawnSync result as a RunResult: a failure to start or a timeout becomes a non-zero code with the reason in stderr.
-function toResult(r: SpawnSyncReturns<string>, what: string): RunResult {
+export function toResult(r: SpawnSyncReturns<string>, what: string): RunResult {
   let stderr = r.stderr ?? "";
   let code = r.status ?? 1;
   if (r.error) {
