@@ -12,6 +12,17 @@ interface ObjectMeta {
   generation?: number;
   creationTimestamp?: string | Date;
   deletionTimestamp?: string | Date;
+  /** Who last wrote which field (present on single reads; lists drop it). */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** One writer's entry in metadata.managedFields. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  time?: string;
+  fieldsV1?: Record<string, unknown>;
 }
 
 interface EnvVar {

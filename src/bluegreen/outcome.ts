@@ -14,25 +14,56 @@ export interface StepResult {
 /** Where traffic is at the end, by what every Service of the plan was last read (or written) to select. */
 export type Final = "all-new" | "all-old" | "split" | "unknown";
 
+/**
+ * Why a switch that had started writing did not complete: verification failed, a check after the switch failed,
+ * Ctrl-C, a switch write failed (the error's own code says how), or someone else changed a Service we had
+ * switched (a reverting controller, another command).
+ */
+export type Cause = "verify" | "check" | "interrupted" | "write" | "moved";
+
+/** Whether every Service our switch wrote (or may have written) was put back as this command found it. */
+export type SwitchBack = "complete" | "incomplete";
+
 /** What a switch did: the step results, each Service's slot at the end, and the failure that stopped it. */
 export interface Outcome {
   final: Final;
   steps: StepResult[];
   services: { name: string; role: "live" | "preview"; slot?: string }[];
-  /** Set when the switch did not complete; its exit code is honest about `final` (see exitCodeOf). */
+  /** Set when the switch did not complete; the exit code comes from exitCodeOf, never from the error alone. */
   error?: BlueGreenError;
+  /** Set when a switch that wrote failed: why, and whether the switch-back (if one was needed) finished. */
+  cause?: Cause;
+  switchBack?: SwitchBack;
   /** Things done that the user should know about, printed to stderr (a missing Event, a skipped scale-down). */
   warnings: string[];
 }
 
 /**
- * The exit code of an Outcome: 0 only when the switch is complete; 9 whenever a switch that wrote left traffic
- * neither all-old nor all-new. A refusal before any write keeps its own code (nothing changed), even when the
- * Services were already split by an earlier, interrupted switch.
+ * The exit code of an Outcome, derived from its final state: the one place that decides it.
+ * - 0 only for a complete switch (no error, all-new).
+ * - 9 whenever a switch that wrote left traffic split or unknown, or its switch-back did not finish — whatever
+ *   the Services happen to look like.
+ * - 6 only when verification or a check failed and every Service is back, all-old.
+ * - 130 for an interruption whose switch-back finished; 5 when someone else moved a Service we had switched.
+ * - Otherwise the error's own code: a refusal before any write (even on Services an earlier, interrupted
+ *   switch left split), a switch write the API server refused (and that was undone), a failure after the switch
+ *   was verified (traffic all-new).
  */
-export function exitCodeOf(o: Outcome): number {
+export function exitCodeOf(o: Outcome): ExitCode {
+  if (!o.error) return o.final === "all-new" ? ExitCode.ok : ExitCode.split;
   const wrote = o.steps.some((s) => s.step === "switch" && s.status !== "failed");
-  if (wrote && (o.final === "split" || o.final === "unknown")) return ExitCode.split;
-  return o.error?.exitCode ?? ExitCode.ok;
+  if (!wrote) return o.error.exitCode;
+  if (o.switchBack === "incomplete" || o.final === "split" || o.final === "unknown") return ExitCode.split;
+  switch (o.cause) {
+    case "verify":
+    case "check":
+      // Switched back means all-old; anything else consistent is someone else's doing.
+      return o.final === "all-old" ? ExitCode.verifyFailed : ExitCode.conflict;
+    case "interrupted":
+      return ExitCode.interrupted;
+    case "moved":
+      return ExitCode.conflict;
+    default:
+      return o.error.exitCode;
+  }
 }
-

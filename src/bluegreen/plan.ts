@@ -5,6 +5,7 @@ import { compareNames, nameOf } from "./model.js";
 import { type AppPair, type AppService, type SettledPair, type Slot, type WellFormedPair, describeServices } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
 import { type Checks, NO_CHECKS, type Probe, probeRouteProblem, servicePortFor } from "./checks.js";
+import { deploymentGuard, serviceGuard } from "./guard.js";
 import { RECORD_FORMAT, type SwitchRecord, busyMark, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
 
 /** One conditional write to one Service: its selector's slot label set to `target`, and the record. */
@@ -12,15 +13,20 @@ export interface ServiceWrite {
   service: string;
   role: "live" | "preview";
   uid?: string;
-  /** The write fails (409) if the Service changed since it was read at this resourceVersion. */
+  /** The resourceVersion the Service was read at. */
   resourceVersion: string;
+  /**
+   * What the write depends on (serviceGuard: the selector and our annotations) as read. Each attempt reads the
+   * Service again and writes on that resourceVersion only while this still holds; anything else may change.
+   */
+  guard: string;
   /** The Service's selector as read. */
   selector: Record<string, string>;
   /** Slot value it selected when read, the one it is switched to, and the one a switch-back returns it to (as read). */
   from: string;
   to: string;
   back: string;
-  /** The JSON merge patch to send. */
+  /** The JSON merge patch to send (with the resourceVersion of the read just before it). */
   patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { selector: Record<string, string> } };
   /** Restores the selector to `back` and our annotations as read (resourceVersion filled in when applied). */
   undo: { metadata: { annotations: Record<string, string | null> }; spec: { selector: Record<string, string> } };
@@ -28,8 +34,8 @@ export interface ServiceWrite {
 
 /** The steps of a switch, in order. Each write step carries its precondition; the executor runs them. */
 export type Step =
-  /** Scales the target up from `was` replicas (conditionally) and waits for it. */
-  | { kind: "scale-up"; deployment: string; replicas: number; was: number; resourceVersion: string }
+  /** Scales the target up from `was` replicas (conditionally: while `guard` holds, see deploymentGuard) and waits for it. */
+  | { kind: "scale-up"; deployment: string; replicas: number; was: number; resourceVersion: string; guard: string }
   | { kind: "check"; deployment: string; minAvailable: number }
   | { kind: "switch"; writes: ServiceWrite[] }
   | { kind: "verify"; services: string[] }
@@ -128,6 +134,7 @@ function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: Swit
     role: s.role,
     uid: svc.metadata.uid,
     resourceVersion: svc.metadata.resourceVersion ?? "",
+    guard: serviceGuard(svc),
     selector: { ...(svc.spec?.selector ?? {}) },
     from: s.slot,
     to: target,
@@ -325,7 +332,14 @@ function withRetirement(plan: SwitchPlan | RefusedPlan, opts: PromoteOptions): S
   const { from, to } = plan;
   const want = replicaCounts(from.deployment).desired;
   if (opts.scaleUp && replicaCounts(to.deployment).desired < want) {
-    plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: want, was: replicaCounts(to.deployment).desired, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
+    plan.steps.unshift({
+      kind: "scale-up",
+      deployment: nameOf(to.deployment),
+      replicas: want,
+      was: replicaCounts(to.deployment).desired,
+      resourceVersion: to.deployment.metadata.resourceVersion ?? "",
+      guard: deploymentGuard(to.deployment),
+    });
   }
   if (opts.scaleDownAfterMs !== undefined) {
     plan.steps.push({ kind: "scale-down", deployment: nameOf(from.deployment), delayMs: opts.scaleDownAfterMs, version: plan.record.fromTemplate });
@@ -391,7 +405,14 @@ export function planAbort(pair: WellFormedPair, opts: AbortOptions): Plan {
   const plan = switchPlan(pair, "abort", from, to, minAvailable, reason, opts);
   if (plan.kind === "refused") return plan;
   if (scaleUp !== undefined) {
-    plan.steps.unshift({ kind: "scale-up", deployment: nameOf(to.deployment), replicas: scaleUp, was: 0, resourceVersion: to.deployment.metadata.resourceVersion ?? "" });
+    plan.steps.unshift({
+      kind: "scale-up",
+      deployment: nameOf(to.deployment),
+      replicas: scaleUp,
+      was: 0,
+      resourceVersion: to.deployment.metadata.resourceVersion ?? "",
+      guard: deploymentGuard(to.deployment),
+    });
   }
   if (opts.scaleDown) plan.steps.push({ kind: "scale-down", deployment: nameOf(from.deployment), delayMs: opts.scaleDownDelayMs, version: plan.record.fromTemplate });
   return plan;

@@ -229,6 +229,12 @@ export function busyMark(svc: Service, now: Date): { deployment: string; action:
   return age >= -BUSY_MARK_MS && age <= BUSY_MARK_MS ? { deployment: v.deployment, action, at: v.at } : undefined;
 }
 
+/** The operation id of the busy mark on this Service, whatever its age. */
+export function busyMarkId(svc: Service): string | undefined {
+  const id = jsonObject(svc.metadata.annotations?.[BUSY_ANNOTATION])?.id;
+  return typeof id === "string" ? id : undefined;
+}
+
 function jsonObject(text: string | undefined): Record<string, unknown> | undefined {
   if (!text) return undefined;
   try {

@@ -9,10 +9,12 @@ import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
 import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient, ProxyTarget } from "../kube/types.js";
-import type { Final, Outcome, StepResult, StepStatus } from "../bluegreen/outcome.js";
+import { type Cause, type Final, type Outcome, type StepResult, type StepStatus, type SwitchBack, exitCodeOf } from "../bluegreen/outcome.js";
+import { deploymentGuard, selectorWriter, serviceGuard } from "../bluegreen/guard.js";
 import { readyPods } from "./load.js";
 import { progress } from "./progress.js";
-import { SETTLE_MS, asError, backoff, message, proven, readUntil, retireSlot } from "./slot.js";
+import { retireSlot } from "./slot.js";
+import { SETTLE_MS, asError, backoff, isConflict, message, proven, readUntil, writeConditionally } from "./write.js";
 
 interface ExecuteOptions {
   verifyTimeoutMs: number;
@@ -76,6 +78,7 @@ class Execution {
           case "verify": {
             const why = await this.verify();
             if (why === "interrupted") return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
+            if (typeof why === "object" && "moved" in why) return this.back(why.moved, "moved");
             if (why) return this.back(why, "verify");
             if (this.o.propagationDelayMs > 0) {
               await this.ctx.clock.sleep(this.o.propagationDelayMs, this.ctx.signal);
@@ -88,10 +91,10 @@ class Execution {
           case "record": {
             const moved = await this.ctx.uninterruptible(() => this.record());
             if (moved.length) {
-              // Verified, then taken elsewhere by another command: this switch no longer holds; say where traffic is.
-              this.steps.push({ step: "record", status: "failed", detail: `changed by another command: ${moved.join(", ")}` });
-              const list = moved.map((m) => `service/${m}`).join(", ");
-              return this.splitOutcome(`switched and verified, but another command changed ${list} since`, { back: [], failed: [] }, ExitCode.conflict);
+              // Verified, then taken elsewhere (another command, a controller that reverts it): this switch no
+              // longer holds, and the other writer's change is theirs to keep; say where traffic is.
+              this.steps.push({ step: "record", status: "failed", detail: moved.join("; ") });
+              return this.readBack(`switched and verified, but ${moved.join("; ")}`, { back: [], failed: [] }, "moved");
             }
             this.done(step, "verified");
             break;
@@ -164,25 +167,26 @@ class Execution {
   // --- scale-up (abort of a slot that was scaled down) -------------------------------------------
 
   private async scaleUp(step: Extract<Step, { kind: "scale-up" }>): Promise<void> {
-    let rv = step.resourceVersion;
-    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.kube.scaleDeployment(this.ns, step.deployment, step.replicas, { resourceVersion: rv });
-        break;
-      } catch (e) {
-        if (proven(e) && (e as BlueGreenError).exitCode !== ExitCode.conflict) throw e;
-        // Conflict or unknown outcome: read it back; the Deployment changes often (status), so retry on fresh data.
-        const d = await this.readDeployment(step.deployment, deadline);
-        if ((d.spec?.replicas ?? 1) >= step.replicas) break;
-        if ((d.spec?.replicas ?? 1) !== step.was) {
-          throw new ConflictError(`deployment/${step.deployment} was scaled to ${d.spec?.replicas} by someone else while ${this.plan.action} was scaling it up; nothing else changed.`);
+    const r = await writeConditionally<Deployment, BlueGreenError | undefined>(this.ctx, {
+      read: () => this.kube.getDeployment(this.ns, step.deployment),
+      decide: (d) => {
+        const replicas = d.spec?.replicas ?? 1;
+        if (replicas >= step.replicas) return { result: undefined };
+        // Its status moves often (the controller writes it): only its spec, replicas and our annotations count.
+        if (deploymentGuard(d) !== step.guard) {
+          const what = replicas !== step.was ? `scaled to ${replicas}` : "changed";
+          return { result: new ConflictError(`deployment/${step.deployment} was ${what} by someone else while ${this.plan.action} was scaling it up; nothing else changed.`) };
         }
-        rv = d.metadata.resourceVersion ?? "";
-        if (this.ctx.clock.now().getTime() > deadline) throw asError(e);
-        await this.ctx.clock.sleep(backoff(attempt));
-      }
-    }
+        return { write: true };
+      },
+      write: async (resourceVersion) => {
+        await this.kube.scaleDeployment(this.ns, step.deployment, step.replicas, { resourceVersion });
+        return undefined;
+      },
+      deadline: this.ctx.clock.now().getTime() + SETTLE_MS,
+    });
+    if (r.kind !== "done") throw r.error;
+    if (r.result) throw r.result;
     this.ctx.io.err(`deployment.apps/${step.deployment} scaled to ${step.replicas}\n`);
     this.done(step, `deployment/${step.deployment} scaled to ${step.replicas}`);
     try {
@@ -232,36 +236,33 @@ class Execution {
     return undefined;
   }
 
-  /** One conditional switch write, settled by reading back when its outcome is unknown. */
+  /**
+   * One switch write: read, and write on that resourceVersion while the selector and our annotations are as
+   * planned (other changes, such as someone else's annotations, are retried over); a lost reply is settled
+   * by reading back.
+   */
   private async writeOne(w: ServiceWrite): Promise<{ status: "landed"; rv: string } | { status: "failed" | "unknown"; error: BlueGreenError }> {
-    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
-    for (let attempt = 0; ; attempt++) {
-      let error: BlueGreenError;
-      try {
-        const svc = await this.kube.patchService(this.ns, w.service, w.patch);
-        return { status: "landed", rv: svc.metadata.resourceVersion ?? "" };
-      } catch (e) {
-        error = asError(e);
-        if (proven(e) && error.exitCode !== ExitCode.conflict) return { status: "failed", error };
-      }
-      // The reply is lost, the server failed, or the Service changed since we read it (409): did our switch
-      // land? The operation id in the record tells. A 409 with our id on it means another promote finished
-      // this very operation (it resumes a pending switch under the same id): that is our switch, landed.
-      const read = await this.readService(w.service, deadline);
-      if (!read) return { status: "unknown", error: new UnreachableError(`${error.message.replace(/\.$/, "")}, and service/${w.service} could not be read back to learn whether the write was applied.`) };
-      if (recordOf(read)?.id === this.plan.record.id && read.spec?.selector?.[this.plan.slotLabel] === w.to) {
-        const how = error.exitCode === ExitCode.conflict ? "another command finished this switch" : "the reply was lost, but the switch was applied";
-        this.ctx.io.err(`service/${w.service}: ${how} (read back)\n`);
-        return { status: "landed", rv: read.metadata.resourceVersion ?? "" };
-      }
-      if (error.exitCode === ExitCode.conflict) return { status: "failed", error };
-      if (read.metadata.resourceVersion !== w.resourceVersion) {
-        return { status: "failed", error: new ConflictError(`${error.message.replace(/\.$/, "")}, and service/${w.service} was changed by someone else meanwhile.`) };
-      }
-      // Unchanged: the write was not applied, and sending it again is safe (it is conditional).
-      if (this.ctx.clock.now().getTime() > deadline) return { status: "failed", error };
-      await this.ctx.clock.sleep(error.retryAfterMs ?? backoff(attempt));
+    const r = await writeConditionally<Service, string | BlueGreenError>(this.ctx, {
+      read: () => this.kube.getService(this.ns, w.service),
+      decide: (read, failure) => {
+        // After a lost reply or a 409: did our switch land? The operation id in the record tells. With our id on
+        // it after a 409, another promote finished this very operation (it resumes a pending switch under its id).
+        if (failure && recordOf(read)?.id === this.plan.record.id && read.spec?.selector?.[this.plan.slotLabel] === w.to) {
+          const how = isConflict(failure) ? "another command finished this switch" : "the reply was lost, but the switch was applied";
+          this.ctx.io.err(`service/${w.service}: ${how} (read back)\n`);
+          return { result: read.metadata.resourceVersion ?? "" };
+        }
+        if (serviceGuard(read) !== w.guard) return { result: new ConflictError(`service/${w.service} was changed by someone else since it was read (${changeOf(read, w, this.plan.slotLabel)})`) };
+        return { write: true };
+      },
+      write: async (resourceVersion) => (await this.kube.patchService(this.ns, w.service, { ...w.patch, metadata: { ...w.patch.metadata, resourceVersion } })).metadata.resourceVersion ?? "",
+      deadline: this.ctx.clock.now().getTime() + SETTLE_MS,
+    });
+    if (r.kind === "unknown") {
+      return { status: "unknown", error: new UnreachableError(`${message(r.error)}, and service/${w.service} could not be read back to learn whether the write was applied.`) };
     }
+    if (r.kind === "failed") return { status: "failed", error: r.error };
+    return typeof r.result === "string" ? { status: "landed", rv: r.result } : { status: "failed", error: r.result };
   }
 
   /** Reads a Service, retrying transient failures until the deadline; undefined when it cannot be read. */
@@ -271,21 +272,21 @@ class Execution {
 
   /** A switch write failed: put back what landed, then report with an honest final state. */
   private async fail(error: BlueGreenError): Promise<Outcome> {
-    const why = await this.ctx.uninterruptible(() => this.switchBack());
+    const r = await this.ctx.uninterruptible(() => this.switchBack());
     this.steps.push({ step: "switch", status: this.landed.size || this.unknown.size ? "undone" : "failed", detail: error.message });
-    if (why.failed.length || this.unknown.size) return this.splitOutcome(error.message, why, error.exitCode);
-    const undone = why.back.length ? `${why.back.map((s) => `service/${s}`).join(", ")} ${why.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
-    return this.outcome(this.asRead(), new BlueGreenError(`${error.message.replace(/\.$/, "")}; ${undone}.`, error.exitCode, error.hint), true);
+    if (r.failed.length || this.unknown.size) return this.readBack(error.message, r, "write", error);
+    const undone = r.back.length ? `${r.back.map((s) => `service/${s}`).join(", ")} ${r.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
+    return this.ended(this.asRead(), true, `${error.message.replace(/\.$/, "")}; ${undone}.`, error.hint, "write", error);
   }
 
-  /** Verification failed or was interrupted: switch every Service back. */
-  private async back(why: BlueGreenError | string, cause: "verify" | "interrupted" | "check"): Promise<Outcome> {
+  /** Verification or a check after the switch failed, it was interrupted, or someone else moved a Service: switch every Service back. */
+  private async back(why: BlueGreenError | string, cause: "verify" | "interrupted" | "check" | "moved"): Promise<Outcome> {
     const r = await this.ctx.uninterruptible(() => this.switchBack());
     const after = `verification failed after ${Math.round(this.o.verifyTimeoutMs / 1000)}s`;
     const reason =
       cause === "interrupted"
         ? "interrupted"
-        : cause === "check"
+        : cause === "check" || cause === "moved"
           ? String(why)
           : typeof why === "string"
             ? `${after}: ${why}`
@@ -293,26 +294,31 @@ class Execution {
               ? `could not verify: ${message(why)}`
               : `${after}: ${message(why)}`;
     if (cause !== "check") this.steps.push({ step: "verify", status: "failed", detail: reason });
-    if (r.failed.length || this.unknown.size) return this.splitOutcome(reason, r, cause === "interrupted" ? ExitCode.interrupted : ExitCode.verifyFailed);
+    // Someone else's change is theirs to keep: say where every Service is now, as read.
+    if (r.failed.length || this.unknown.size || cause === "moved") return this.readBack(reason, r, cause);
     const list = r.back.map((s) => `service/${s}`).join(", ");
-    if (cause === "interrupted") {
-      return this.outcome(
-        this.asRead(),
-        new BlueGreenError(`interrupted: ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}, so nothing changed.`, ExitCode.interrupted),
-        true,
-      );
-    }
-    return this.outcome(
+    const backTo = `${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}`;
+    if (cause === "interrupted") return this.ended(this.asRead(), true, `interrupted: ${backTo}, so nothing changed.`, undefined, cause);
+    return this.ended(
       this.asRead(),
-      new BlueGreenError(
-        `${reason}; ${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}.`,
-        ExitCode.verifyFailed,
-        cause === "check"
-          ? "The check failed with the new slot live, so traffic went back; see its output above."
-          : "Check the pods and EndpointSlices of the target slot, or allow longer with --verify-timeout.",
-      ),
       true,
+      `${reason}; ${backTo}.`,
+      cause === "check"
+        ? "The check failed with the new slot live, so traffic went back; see its output above."
+        : "Check the pods and EndpointSlices of the target slot, or allow longer with --verify-timeout.",
+      cause,
     );
+  }
+
+  /**
+   * The Outcome of a switch that wrote and failed, with its exit code from exitCodeOf. `final` is where traffic is
+   * (all-old after a complete switch-back); `error` carries the code of a failed write (cause "write").
+   */
+  private ended(final: Final, switchedBack: boolean, text: string, hint: string | undefined, cause: Cause, error?: BlueGreenError): Outcome {
+    const o = this.outcome(final, new BlueGreenError(text, error?.exitCode ?? ExitCode.unexpected, hint ?? error?.hint), switchedBack);
+    o.cause = cause;
+    o.switchBack = "complete";
+    return withExitCode(o);
   }
 
   /** Switches back every Service our write landed on (or may have landed on). */
@@ -321,7 +327,7 @@ class Execution {
     const failed: string[] = [];
     for (const w of this.plan.writes) {
       if (!this.landed.has(w.service) && !this.unknown.has(w.service)) continue;
-      const r = await this.undoOne(w, this.landed.get(w.service));
+      const r = await this.undoOne(w);
       if (r === undefined) {
         back.push(w.service);
         this.landed.delete(w.service);
@@ -332,41 +338,40 @@ class Execution {
   }
 
   /**
-   * Puts one Service back, conditionally. On a conflict it re-reads and, while the selector is still
-   * ours, tries again with the fresh resourceVersion until the deadline. Returns undefined when the
-   * Service is back, else why not (a phrase).
+   * Puts one Service back as this command found it: its selector and our annotations, conditionally. Each attempt
+   * reads it first and writes on that resourceVersion while the switch on it is still ours (our selector, or
+   * the old one put back by someone else, and our operation's record); changes to anything else are retried over
+   * until the deadline. Returns undefined when the Service is back, else why not (a phrase).
    */
-  private async undoOne(w: ServiceWrite, rv: string | undefined): Promise<string | undefined> {
-    const deadline = this.ctx.clock.now().getTime() + Math.max(SETTLE_MS, this.o.verifyTimeoutMs);
-    let lastError = "";
-    for (let attempt = 0; ; attempt++) {
-      if (rv !== undefined) {
-        try {
-          await this.kube.patchService(this.ns, w.service, { ...w.undo, metadata: { ...w.undo.metadata, resourceVersion: rv } });
-          return undefined;
-        } catch (e) {
-          lastError = message(e);
-          const err = asError(e);
-          if (proven(e) && err.exitCode !== ExitCode.conflict) return `could not be switched back (${lastError})`;
-        }
-      }
-      const read = await this.readService(w.service, deadline);
-      if (!read) {
-        this.unknown.add(w.service);
-        return `could not be read back (${lastError || "the cluster did not answer"})`;
-      }
-      this.unknown.delete(w.service);
-      const slot = read.spec?.selector?.[this.plan.slotLabel];
-      if (slot === w.back) return undefined; // our switch-back landed, or the switch never did
-      // Retry only while the switch on it is still ours (our selector and our operation's record); anyone
-      // else's change is theirs to keep, even one that selects the same slot.
-      if (slot !== w.to) return `was changed by someone else to ${this.plan.slotLabel}=${slot}`;
-      if (recordOf(read)?.id !== this.plan.record.id) return `was switched by another command since (to ${this.plan.slotLabel}=${slot})`;
-      rv = read.metadata.resourceVersion ?? "";
-      this.landed.set(w.service, rv);
-      if (this.ctx.clock.now().getTime() > deadline) return `could not be switched back before the deadline (${lastError})`;
-      await this.ctx.clock.sleep(backoff(attempt));
+  private async undoOne(w: ServiceWrite): Promise<string | undefined> {
+    const label = this.plan.slotLabel;
+    const r = await writeConditionally<Service, string | undefined>(this.ctx, {
+      read: () => this.kube.getService(this.ns, w.service),
+      decide: (read) => {
+        const slot = read.spec?.selector?.[label];
+        const ours = recordOf(read)?.id === this.plan.record.id;
+        // Our switch-back landed, or the switch never did.
+        if (slot === w.back && !ours) return { result: undefined };
+        // Anyone else's change is theirs to keep, even one that selects the same slot.
+        if (slot !== w.to && slot !== w.back) return { result: `was changed by someone else to ${label}=${slot}` };
+        if (!ours) return { result: `was switched by another command since (to ${label}=${slot})` };
+        return { write: true };
+      },
+      write: async (resourceVersion) => {
+        await this.kube.patchService(this.ns, w.service, { ...w.undo, metadata: { ...w.undo.metadata, resourceVersion } });
+        return undefined;
+      },
+      deadline: this.ctx.clock.now().getTime() + Math.max(SETTLE_MS, this.o.verifyTimeoutMs),
+    });
+    if (r.kind === "done") {
+      if (r.result === undefined) this.unknown.delete(w.service);
+      return r.result;
     }
+    if (r.kind === "unknown") {
+      this.unknown.add(w.service);
+      return `could not be read back (${message(r.error)})`;
+    }
+    return isConflict(r.error) ? `could not be switched back before the deadline (${message(r.error)})` : `could not be switched back (${message(r.error)})`;
   }
 
   /**
@@ -384,10 +389,12 @@ class Execution {
     return slot === to.value ? "all-new" : "all-old";
   }
 
-  /** Traffic is not all-old: read every Service and say exactly what each selects. */
-  // causeCode: the exit code when traffic turns out consistent anyway (another command took every Service to
-  // one slot): this command still failed, for that cause. Split or unknown traffic is exit 9 whatever the cause.
-  private async splitOutcome(cause: string, r: { back: string[]; failed: string[] }, causeCode: ExitCode): Promise<Outcome> {
+  /**
+   * The switch-back did not finish, or someone else moved a Service: read every Service and say exactly what each
+   * selects. The exit code follows from exitCodeOf: 9 when the switch-back did not finish or traffic is split or
+   * unknown, whatever the cause.
+   */
+  private async readBack(cause: string, r: { back: string[]; failed: string[] }, why: Cause, error?: BlueGreenError): Promise<Outcome> {
     const deadline = this.ctx.clock.now().getTime() + 5000;
     const services: Outcome["services"] = [];
     for (const w of this.plan.writes) {
@@ -396,15 +403,25 @@ class Execution {
     }
     const allAt = (f: (w: ServiceWrite) => string) => this.plan.writes.every((w, i) => services[i]?.slot === f(w));
     const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : this.layout(services);
+    const switchBack: SwitchBack = r.failed.length || this.unknown.size ? "incomplete" : "complete";
     const where = services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} → ${s.slot === undefined ? "unknown" : `${this.plan.slotLabel}=${s.slot}`}`).join(", ");
     const detail = r.failed.length ? `; ${r.failed.join("; ")}` : "";
     const head = final === "unknown" ? "traffic state unknown" : final === "split" ? "traffic is split" : `traffic is ${final}`;
-    const error = new BlueGreenError(
-      `${cause.replace(/\.$/, "")}; ${head}: ${where}${detail}.`,
-      final === "split" || final === "unknown" ? ExitCode.split : causeCode,
-      `Check with kubectl bluegreen status ${this.plan.app}, then finish with kubectl bluegreen promote ${this.plan.app} or go back with kubectl bluegreen abort ${this.plan.app}.`,
-    );
-    return { final, steps: this.steps, services, error, warnings: this.warnings };
+    const unfinished = switchBack === "incomplete" && final !== "split" && final !== "unknown" ? "the switch-back did not finish, and " : "";
+    const o: Outcome = {
+      final,
+      steps: this.steps,
+      services,
+      cause: why,
+      switchBack,
+      warnings: this.warnings,
+      error: new BlueGreenError(
+        `${cause.replace(/\.$/, "")}; ${unfinished}${head}: ${where}${detail}.`,
+        error?.exitCode ?? ExitCode.unexpected,
+        `Check with kubectl bluegreen status ${this.plan.app}, then finish with kubectl bluegreen promote ${this.plan.app} or go back with kubectl bluegreen abort ${this.plan.app}.`,
+      ),
+    };
+    return withExitCode(o);
   }
 
   // --- verify ------------------------------------------------------------------------------------------
@@ -413,12 +430,15 @@ class Execution {
    * Waits until every live Service's EndpointSlices hold ready endpoints of the target only; API errors retried.
    * Between reads it watches the slices it read, so it reads again as soon as the controller writes them.
    */
-  private async verify(): Promise<string | BlueGreenError | "interrupted" | undefined> {
+  private async verify(): Promise<string | BlueGreenError | { moved: string } | "interrupted" | undefined> {
     const deadline = this.ctx.clock.now().getTime() + this.o.verifyTimeoutMs;
     let why: string | BlueGreenError = "";
     for (let attempt = 0; ; attempt++) {
       let read: { service: string; resourceVersion: string }[] = [];
       try {
+        // A Service someone else switched away meanwhile (a controller that reverts it): stop waiting.
+        const moved = await this.moved();
+        if (moved.length) return { moved: moved.join("; ") };
         ({ why, read } = await endpointsWhy(this.kube, this.plan));
         if (!why) return undefined;
       } catch (e) {
@@ -455,10 +475,9 @@ class Execution {
     const verified = JSON.stringify({ ...this.plan.record, state: "verified" });
     const moved: string[] = [];
     for (const w of this.plan.writes) {
-      const rv = this.landed.get(w.service);
-      if (rv === undefined) continue;
-      const why = await this.markVerified(w, rv, verified);
-      if (why === "moved") moved.push(w.service);
+      if (!this.landed.has(w.service)) continue;
+      const why = await this.markVerified(w, verified);
+      if (typeof why === "object") moved.push(movedPhrase(w, why.moved, this.plan.slotLabel));
       else if (why) this.warnings.push(`service/${w.service} switched and verified, but its record still says pending: ${why}`);
     }
     if (moved.length) return moved;
@@ -482,27 +501,40 @@ class Execution {
     return [];
   }
 
-  /** undefined when marked; "moved" when another command has switched the Service to another slot since. */
-  private async markVerified(w: ServiceWrite, rv: string, verified: string): Promise<string | undefined> {
-    const name = w.service;
-    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.kube.patchService(this.ns, name, { metadata: { resourceVersion: rv, annotations: { [LAST_SWITCH_ANNOTATION]: verified } } });
-        return undefined;
-      } catch (e) {
-        if (proven(e) && asError(e).exitCode !== ExitCode.conflict) return message(e);
-        const read = await this.readService(name, deadline);
-        if (!read) return message(e);
-        if (read.spec?.selector?.[this.plan.slotLabel] !== w.to) return "moved";
+  /** undefined when marked; the Service as read when someone else has switched it to another slot since; else why not. */
+  private async markVerified(w: ServiceWrite, verified: string): Promise<string | { moved: Service } | undefined> {
+    const r = await writeConditionally<Service, string | { moved: Service } | undefined>(this.ctx, {
+      read: () => this.kube.getService(this.ns, w.service),
+      decide: (read) => {
+        if (read.spec?.selector?.[this.plan.slotLabel] !== w.to) return { result: { moved: read } };
         const rec = recordOf(read);
-        if (rec?.id !== this.plan.record.id) return "another command wrote its record since";
-        if (rec.state === "verified") return undefined;
-        rv = read.metadata.resourceVersion ?? "";
-        if (this.ctx.clock.now().getTime() > deadline) return message(e);
-        await this.ctx.clock.sleep(backoff(attempt));
-      }
+        if (rec?.id !== this.plan.record.id) return { result: "another command wrote its record since" };
+        if (rec.state === "verified") return { result: undefined };
+        return { write: true };
+      },
+      write: async (resourceVersion) => {
+        await this.kube.patchService(this.ns, w.service, { metadata: { resourceVersion, annotations: { [LAST_SWITCH_ANNOTATION]: verified } } });
+        return undefined;
+      },
+      deadline: this.ctx.clock.now().getTime() + SETTLE_MS,
+    });
+    return r.kind === "done" ? r.result : message(r.error);
+  }
+
+  /**
+   * The Services our switch landed on whose selector someone else has changed since (a controller reverting our
+   * change, another command), each as a phrase naming where it points now and who wrote its selector.
+   */
+  private async moved(): Promise<string[]> {
+    const moved: string[] = [];
+    for (const w of this.plan.writes) {
+      if (!this.landed.has(w.service)) continue;
+      const read = await this.kube.getService(this.ns, w.service);
+      const slot = read.spec?.selector?.[this.plan.slotLabel];
+      // Another command that took it to the same slot meanwhile is not a move: the record step tells of it.
+      if (slot !== w.to) moved.push(movedPhrase(w, read, this.plan.slotLabel));
     }
+    return moved;
   }
 
   // --- scale-down -------------------------------------------------------------------------------------------
@@ -603,6 +635,29 @@ class Execution {
         return `${which} could not be started: ${r.message}`;
     }
   }
+}
+
+/** Sets an Outcome's error to carry the exit code exitCodeOf derives from the Outcome. */
+function withExitCode(o: Outcome): Outcome {
+  const e = o.error;
+  if (e) o.error = new BlueGreenError(e.message, exitCodeOf(o), e.hint);
+  return o;
+}
+
+/** What changed on a Service that a switch write depends on: its selector, or our annotations. */
+function changeOf(read: Service, w: ServiceWrite, slotLabel: string): string {
+  const selector = read.spec?.selector ?? {};
+  if (formatSelector(selector) === formatSelector(w.selector)) return "the kubectl-bluegreen annotations changed";
+  const slot = selector[slotLabel];
+  return slot !== w.from ? `it selects ${slotLabel}=${slot ?? "nothing"} now` : `its selector is ${formatSelector(selector)} now`;
+}
+
+/** "service/web selects version=v1 again (selector last written by argocd-controller)": a Service moved after our switch. */
+function movedPhrase(w: ServiceWrite, read: Service, slotLabel: string): string {
+  const slot = read.spec?.selector?.[slotLabel];
+  const where = slot === undefined ? `no longer selects a slot by ${slotLabel}` : `selects ${slotLabel}=${slot}${slot === w.from ? " again" : ""}`;
+  const writer = selectorWriter(read, slotLabel);
+  return `service/${w.service} was changed by someone else after the switch: it ${where}${writer ? ` (its selector was last written by ${writer})` : ""}`;
 }
 
 /** Verification reads the EndpointSlices again at least this often, even when no watch event came. */

@@ -3,7 +3,7 @@
 // version has expired. `status --watch` follows the cluster with it instead of listing every few seconds.
 import type { Context } from "../context.js";
 import type { Collection, KubeClient } from "../kube/types.js";
-import { asError, backoff, proven } from "./slot.js";
+import { asError, backoff, proven } from "./write.js";
 
 interface Obj {
   metadata: { namespace?: string; name?: string; resourceVersion?: string };

@@ -6,39 +6,19 @@ import type { Deployment, Service } from "../bluegreen/model.js";
 import { nameOf } from "../bluegreen/model.js";
 import { selects, templateLabels } from "../bluegreen/pair.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
-import { BUSY_ANNOTATION, type BusyAction, DEPLOY_ANNOTATION, SCALE_DOWN_AT_ANNOTATION, deployRecordOf, deploymentVersion } from "../bluegreen/record.js";
+import { BUSY_ANNOTATION, type BusyAction, busyMarkId, SCALE_DOWN_AT_ANNOTATION, deployRecordOf, deploymentVersion } from "../bluegreen/record.js";
 import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
+import { deploymentGuard, serviceGuard } from "../bluegreen/guard.js";
 import { progress } from "./progress.js";
-
-/** How long to keep settling a write (reading it back) before giving up. */
-export const SETTLE_MS = 30_000;
-/** The wait before retry number attempt+1: 200ms, 400ms, … at most 2s. */
-export const backoff = (attempt: number): number => Math.min(2000, 200 * 2 ** attempt);
-export const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\.$/, "");
-export const asError = (e: unknown): BlueGreenError =>
-  e instanceof BlueGreenError ? e : new BlueGreenError(message(e), ExitCode.unexpected, "Run again with -v for details.");
-/** An error that proves the write was not applied: the API server answered with a refusal. */
-export const proven = (e: unknown): boolean => e instanceof BlueGreenError && !e.transient;
-const isConflict = (e: unknown) => asError(e).exitCode === ExitCode.conflict;
-
-/** Reads, retrying transient failures (beyond the client's own retries) until the deadline; throws the last error. */
-export async function readUntil<T>(ctx: Context, read: () => Promise<T>, deadline: number): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await read();
-    } catch (e) {
-      if (proven(e) || ctx.clock.now().getTime() > deadline) throw e;
-      await ctx.clock.sleep(asError(e).retryAfterMs ?? backoff(attempt));
-    }
-  }
-}
+import { SETTLE_MS, type Written, backoff, message, proven, readUntil, writeConditionally } from "./write.js";
 
 /** Busy marks on the live Services while one command writes a slot's Deployment. */
 class BusyMarks {
-  /** Services we marked, with the resourceVersion the mark left. */
-  private readonly marked = new Map<string, string>();
+  /** Services we marked. */
+  private readonly marked: string[] = [];
+  private id = "";
 
   constructor(
     private readonly ctx: Context,
@@ -47,42 +27,53 @@ class BusyMarks {
     private readonly warnings: string[],
   ) {}
 
-  /** Marks every named live Service, conditionally on the copy given; false when one changed since it was read. */
+  /**
+   * Marks every named live Service while its selector and our annotations are still as in the copy given (other
+   * changes are retried over); false when one changed since it was read.
+   */
   async mark(live: string[], services: Service[], deployment: string, action: BusyAction, id: string): Promise<boolean> {
+    this.id = id;
     const mark = JSON.stringify({ deployment, action, id, at: this.ctx.clock.now().toISOString() });
+    const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
     for (const name of live) {
       const svc = services.find((s) => nameOf(s) === name);
       if (!svc) continue;
-      try {
-        const r = await this.kube.patchService(this.ns, name, { metadata: { resourceVersion: svc.metadata.resourceVersion, annotations: { [BUSY_ANNOTATION]: mark } } });
-        this.marked.set(name, r.metadata.resourceVersion ?? "");
-      } catch (e) {
-        await this.unmark();
-        if (isConflict(e)) return false;
-        throw e;
+      const r = await writeConditionally(this.ctx, {
+        read: () => this.kube.getService(this.ns, name),
+        decide: (read) => (read.metadata.annotations?.[BUSY_ANNOTATION] === mark ? { result: true } : serviceGuard(read) === serviceGuard(svc) ? { write: true } : { result: false }),
+        write: async (resourceVersion) => {
+          await this.kube.patchService(this.ns, name, { metadata: { resourceVersion, annotations: { [BUSY_ANNOTATION]: mark } } });
+          return true;
+        },
+        deadline,
+      });
+      if (r.kind === "done" && r.result) {
+        this.marked.push(name);
+        continue;
       }
+      // Unknown: the mark may be there; unmark reads it back and removes it if so.
+      if (r.kind === "unknown") this.marked.push(name);
+      await this.unmark();
+      if (r.kind === "done") return false;
+      throw r.error;
     }
     return true;
   }
 
-  /** Removes our marks (best effort: a mark older than BUSY_MARK_MS is ignored anyway). */
+  /** Removes our marks, conditionally: a mark another command put there since stays (an old one expires by itself). */
   async unmark(): Promise<void> {
-    for (const [name] of this.marked) {
-      const deadline = this.ctx.clock.now().getTime() + 10_000;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.kube.patchService(this.ns, name, { metadata: { annotations: { [BUSY_ANNOTATION]: null } } });
-          break;
-        } catch (e) {
-          if ((proven(e) && !isConflict(e)) || this.ctx.clock.now().getTime() > deadline) {
-            this.warnings.push(`service/${name} still carries ${BUSY_ANNOTATION} (it expires by itself): ${message(e)}`);
-            break;
-          }
-          await this.ctx.clock.sleep(backoff(attempt));
-        }
-      }
+    for (const name of this.marked) {
+      const r = await writeConditionally(this.ctx, {
+        read: () => this.kube.getService(this.ns, name),
+        decide: (read) => (busyMarkId(read) === this.id ? { write: true } : { result: undefined }),
+        write: async (resourceVersion) => {
+          await this.kube.patchService(this.ns, name, { metadata: { resourceVersion, annotations: { [BUSY_ANNOTATION]: null } } });
+        },
+        deadline: this.ctx.clock.now().getTime() + 10_000,
+      });
+      if (r.kind !== "done") this.warnings.push(`service/${name} still carries ${BUSY_ANNOTATION} (it expires by itself): ${message(r.error)}`);
     }
-    this.marked.clear();
+    this.marked.length = 0;
   }
 }
 
@@ -130,8 +121,11 @@ export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, 
   const deadline = ctx.clock.now().getTime() + SETTLE_MS;
   const marks = new BusyMarks(ctx, kube, ns, warnings);
   for (let attempt = 0; ; attempt++) {
-    if (attempt > 0 && ctx.clock.now().getTime() > deadline) {
-      throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: its Services kept changing.`, `Check with kubectl bluegreen status ${r.app}.`);
+    if (attempt > 0) {
+      if (ctx.clock.now().getTime() > deadline) {
+        throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: its Services kept changing.`, `Check with kubectl bluegreen status ${r.app}.`);
+      }
+      await ctx.clock.sleep(backoff(attempt - 1));
     }
     const d = await readUntil(ctx, () => kube.getDeployment(ns, name), deadline);
     if ((d.spec?.replicas ?? 1) === 0) break;
@@ -144,25 +138,30 @@ export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, 
     // The app's preview Services select the retired slot by design; any other Service must not.
     const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)) && !r.previewServices.includes(nameOf(s)));
     if (user) throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: service/${nameOf(user)} selects it now.`, `Check with kubectl bluegreen status ${r.app}.`);
+    // Mark the live Services first, while their selectors are as just read: a switch that read them before
+    // fails its write, one that reads them after sees the mark and refuses to send traffic to the slot going to 0.
+    // A selector that changed meanwhile: read everything again.
+    if (!(await marks.mark(r.liveServices, services, name, "scale-down", r.id))) continue;
+    let w: Written<"scaled" | "changed">;
     try {
-      // Mark the live Services first, conditionally: a switch that read them before fails its write, one
-      // that reads them after sees the mark and refuses to send traffic to the slot going to 0.
-      if (!(await marks.mark(r.liveServices, services, name, "scale-down", r.id))) {
-        await ctx.clock.sleep(backoff(attempt));
-        continue;
-      }
-      await kube.patchDeployment(ns, name, { metadata: { resourceVersion: d.metadata.resourceVersion, annotations: { [SCALE_DOWN_AT_ANNOTATION]: null } }, spec: { replicas: 0 } });
+      w = await writeConditionally<Deployment, "scaled" | "changed">(ctx, {
+        read: () => kube.getDeployment(ns, name),
+        decide: (read) => ((read.spec?.replicas ?? 1) === 0 ? { result: "scaled" } : deploymentGuard(read) === deploymentGuard(d) ? { write: true } : { result: "changed" }),
+        write: async (resourceVersion) => {
+          await kube.patchDeployment(ns, name, { metadata: { resourceVersion, annotations: { [SCALE_DOWN_AT_ANNOTATION]: null } }, spec: { replicas: 0 } });
+          return "scaled";
+        },
+        deadline,
+      });
+    } finally {
       await marks.unmark();
-      break;
-    } catch (e) {
-      await marks.unmark();
-      const err = asError(e);
-      if (proven(e) && err.exitCode !== ExitCode.conflict) throw new BlueGreenError(`${r.prefix}deployment/${name} was not scaled down: ${message(e)}.`, err.exitCode, err.hint);
-      if (ctx.clock.now().getTime() > deadline) {
-        throw new BlueGreenError(`${r.prefix}whether deployment/${name} was scaled down is unknown: ${message(e)}.`, ExitCode.conflict, `Check with kubectl get deployment ${name} -n ${ns}.`);
-      }
-      await ctx.clock.sleep(backoff(attempt));
     }
+    if (w.kind === "done" && w.result === "scaled") break;
+    // Its spec, replicas or our annotations changed since it was read: check it all again.
+    if (w.kind === "done") continue;
+    const err = w.error;
+    if (w.kind === "failed") throw new BlueGreenError(`${r.prefix}deployment/${name} was not scaled down: ${message(err)}.`, err.exitCode, err.hint);
+    throw new BlueGreenError(`${r.prefix}whether deployment/${name} was scaled down is unknown: ${message(err)}.`, err.exitCode, `Check with kubectl get deployment ${name} -n ${ns}.`);
   }
   ctx.io.err(`deployment.apps/${name} scaled to 0\n`);
   return { status: "done", detail: `deployment/${name} scaled to 0` };
@@ -213,30 +212,27 @@ export async function writeDeploy(ctx: Context, kube: KubeClient, plan: DeployPl
 }
 
 async function writeSettled(ctx: Context, kube: KubeClient, plan: DeployPlan): Promise<Deployment> {
-  const deadline = ctx.clock.now().getTime() + SETTLE_MS;
-  for (let attempt = 0; ; attempt++) {
-    let error: BlueGreenError;
-    try {
-      return await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch);
-    } catch (e) {
-      error = asError(e);
-      if (proven(e) && error.exitCode !== ExitCode.conflict) throw error;
-    }
-    // Conflict or unknown outcome: our record on it says whether it landed.
-    const read = await readUntil(ctx, () => kube.getDeployment(plan.namespace, plan.deployment), deadline).catch(() => undefined);
-    if (!read) throw new UnreachableError(`${error.message.replace(/\.$/, "")}, and deployment/${plan.deployment} could not be read back to learn whether the deploy was applied.`);
-    if (deployRecordOf(read)?.id === plan.record.id) {
-      ctx.io.err(`deployment/${plan.deployment}: the reply was lost, but the deploy was applied (read back)\n`);
-      return read;
-    }
-    if (read.metadata.generation !== plan.slot.deployment.metadata.generation || read.metadata.annotations?.[DEPLOY_ANNOTATION] !== plan.slot.deployment.metadata.annotations?.[DEPLOY_ANNOTATION]) {
-      throw new ConflictError(`deployment/${plan.deployment} was changed by someone else since it was read; nothing changed.`);
-    }
-    // Only its status moved (the controller writes it often): the spec is as planned, so send it again on the new resourceVersion.
-    if (ctx.clock.now().getTime() > deadline) throw error;
-    plan.patch.metadata.resourceVersion = read.metadata.resourceVersion ?? "";
-    await ctx.clock.sleep(error.exitCode === ExitCode.conflict ? 0 : (error.retryAfterMs ?? backoff(attempt)));
-  }
+  const r = await writeConditionally<Deployment, Deployment | ConflictError>(ctx, {
+    read: () => kube.getDeployment(plan.namespace, plan.deployment),
+    decide: (read, failure) => {
+      // Our record on it says whether an earlier attempt landed.
+      if (deployRecordOf(read)?.id === plan.record.id) {
+        if (failure) ctx.io.err(`deployment/${plan.deployment}: the reply was lost, but the deploy was applied (read back)\n`);
+        return { result: read };
+      }
+      // Its status moves often (the controller writes it): only its spec, replicas and our annotations count.
+      if (deploymentGuard(read) !== deploymentGuard(plan.slot.deployment)) {
+        return { result: new ConflictError(`deployment/${plan.deployment} was changed by someone else since it was read; nothing changed.`) };
+      }
+      return { write: true };
+    },
+    write: (resourceVersion) => kube.patchDeployment(plan.namespace, plan.deployment, { ...plan.patch, metadata: { ...plan.patch.metadata, resourceVersion } }),
+    deadline: ctx.clock.now().getTime() + SETTLE_MS,
+  });
+  if (r.kind === "unknown") throw new UnreachableError(`${message(r.error)}, and deployment/${plan.deployment} could not be read back to learn whether the deploy was applied.`);
+  if (r.kind === "failed") throw r.error;
+  if (r.result instanceof ConflictError) throw r.result;
+  return r.result;
 }
 
 /**

@@ -267,7 +267,7 @@ describe("planAbort", () => {
   it("scales a previous slot that was scaled to 0 back up, bounded by the live slot", () => {
     const t = promoted();
     t.deployments[0]!.spec!.replicas = 0;
-    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, was: 0, resourceVersion: "100" });
+    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, was: 0, resourceVersion: "100", guard: '{"annotations":{},"generation":1,"replicas":0}' });
     const rec = JSON.parse(t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION]!) as SwitchRecord;
     for (const [recorded, want] of [[2, 2], [0, 3], [5000, 3]]) {
       t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...rec, fromReplicas: recorded });

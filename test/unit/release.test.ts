@@ -302,7 +302,7 @@ describe("planPromote with checks and retirement", () => {
 
   it("--scale-up scales a smaller target first; --scale-down-after retires the old slot last", () => {
     const s = asKind<SwitchPlan>(promote(tutorial({ v2: { replicas: 1 } }), { scaleUp: true, scaleDownAfterMs: 5000 }), "switch");
-    expect(s.steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v2", replicas: 3, was: 1, resourceVersion: "100" });
+    expect(s.steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v2", replicas: 3, was: 1, resourceVersion: "100", guard: '{"annotations":{},"generation":1,"replicas":1}' });
     expect(s.steps.at(-1)).toEqual({ kind: "scale-down", deployment: "myapp-v1", delayMs: 5000, version: s.record.fromTemplate });
     expect(s.record.fromTemplate).toBe(versionHash(tutorial().deployments[0]!.spec!.template, "version"));
     const equal = asKind<SwitchPlan>(promote(tutorial(), { scaleUp: true }), "switch");
