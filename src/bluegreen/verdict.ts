@@ -5,7 +5,7 @@ import { promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
 import { type DeployRecord, type HistoryEntry, type SwitchRecord, deployRecordOf, deploymentVersion, history, pendingScaleDownOf, recordOf } from "./record.js";
 
-export type Verdict = "ready" | "promoted" | "blocked" | "not-ready" | "degraded" | "interrupted" | "misconfigured";
+export type Verdict = "ready" | "promoted" | "blocked" | "not-ready" | "degraded" | "interrupted" | "drifted" | "misconfigured";
 
 /** Words a person reads for each verdict. */
 export const VERDICT_TEXT: Record<Verdict, string> = {
@@ -14,6 +14,7 @@ export const VERDICT_TEXT: Record<Verdict, string> = {
   blocked: "promote blocked",
   "not-ready": "not ready",
   interrupted: "interrupted",
+  drifted: "drifted",
   degraded: "degraded",
   misconfigured: "misconfigured",
 };
@@ -49,6 +50,44 @@ export interface AppStatus {
   lastDeploy?: DeployRecord & { slot: string; deployment: string; current: boolean };
   /** A scale-down a command is waiting to do (due at `at`). */
   pendingScaleDown?: { slot: string; deployment: string; at: string; by: string };
+  /** Services whose selector is no longer where the last verified switch left it. */
+  drift?: Drift[];
+}
+
+/** A Service changed outside the plugin after a verified switch: what it selects, what the switch left, who wrote it. */
+export interface Drift {
+  service: string;
+  selects: string;
+  recorded: string;
+  /** The field manager that last wrote the selector's slot label (metadata.managedFields), when known. */
+  writer?: string;
+}
+
+/**
+ * The Services whose slot differs from the one their last verified switch left them on (a controller that reverts
+ * the selector, a hand edit). Each Service's own record says where it was left, by its recorded role.
+ */
+export function driftOf(pair: AppPair): Drift[] {
+  const out: Drift[] = [];
+  for (const s of pair.services) {
+    const rec = recordOf(s.service);
+    if (rec?.state !== "verified" || rec.slotLabel !== pair.slotLabel) continue;
+    const role = rec.services[s.name] ?? s.role;
+    const recorded = role === "live" ? rec.to : rec.from;
+    if (s.slot !== recorded) out.push({ service: s.name, selects: s.slot, recorded });
+  }
+  return out;
+}
+
+/** One sentence naming every drifted Service, the switch that left it, and who changed it since. */
+function driftReason(pair: AppPair, drift: Drift[]): string {
+  const rec = recordOf(pair.services.find((s) => s.name === drift[0]?.service)?.service);
+  const label = pair.slotLabel ?? "";
+  const each = drift
+    .map((d) => `service/${d.service} selects ${label}=${d.selects}, but the last switch (${rec ? `${rec.action}, ${rec.at} by ${rec.by || "unknown"}` : "recorded"}) left it on ${d.recorded}${d.writer ? `; its selector was last written by ${d.writer}` : ""}`)
+    .join("; ");
+  const back = drift[0]?.recorded;
+  return `${each}; something outside kubectl bluegreen changed it (a controller that reverts it?): stop that, then promote --to ${back} puts it back`;
 }
 
 /** The newest deploy record on the app's Deployments, and any pending scale-down. */
@@ -94,7 +133,7 @@ function slotView(d: Deployment, slotLabel: string | undefined, role: SlotView["
 const roleOf = (pair: AppPair, s: Slot): SlotView["role"] => (pair.live === s ? "live" : pair.idle === s ? "idle" : "unknown");
 
 /** The verdict and screen data for one app, by the same rules promote follows. */
-export function appStatus(pair: AppPair, replicaSets: ReplicaSet[]): AppStatus {
+export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Record<string, string> = {}): AppStatus {
   const firstLive = pair.services.find((s) => s.role === "live")?.service;
   const base = {
     app: pair.app,
@@ -113,6 +152,8 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[]): AppStatus {
     ...releaseNotes(pair),
   };
   if (pair.problem !== undefined) return { ...base, verdict: "misconfigured", reason: pair.problem };
+  const drift = driftOf(pair).map((d) => ({ ...d, writer: writers[d.service] }));
+  if (drift.length) return { ...base, drift, verdict: "drifted", reason: driftReason(pair, drift) };
   if (pair.live === undefined || pair.unsettled !== undefined) {
     const u = pair.unsettled;
     const reason = u?.pending
@@ -133,4 +174,4 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[]): AppStatus {
 }
 
 /** status exits 1 when an app needs attention. */
-export const needsAttention = (s: AppStatus): boolean => s.verdict === "degraded" || s.verdict === "misconfigured" || s.verdict === "interrupted";
+export const needsAttention = (s: AppStatus): boolean => s.verdict === "degraded" || s.verdict === "misconfigured" || s.verdict === "interrupted" || s.verdict === "drifted";

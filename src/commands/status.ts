@@ -1,11 +1,12 @@
 import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { replicaSetsOwnedBy } from "../bluegreen/evidence.js";
-import { type AppStatus, appStatus, needsAttention } from "../bluegreen/verdict.js";
+import { type AppStatus, appStatus, driftOf, needsAttention } from "../bluegreen/verdict.js";
+import { selectorWriter } from "../bluegreen/guard.js";
 import type { KubeClient } from "../kube/types.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
-import { deploymentSelector } from "../bluegreen/pair.js";
+import { type AppPair, deploymentSelector } from "../bluegreen/pair.js";
 import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
 import { loadPairs, loadReplicaSets, notFound, pairsOf } from "./load.js";
 import { Mirror } from "./mirror.js";
@@ -17,7 +18,24 @@ async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]>
   ]);
   if (pairs.length === 0 && (g.selection.app !== undefined || g.selection.selector !== undefined)) throw await notFound(kube, g.selection);
   const owned = replicaSetsOwnedBy(replicaSets);
-  return pairs.map((p) => appStatus(p, owned(p.deployments)));
+  return Promise.all(pairs.map(async (p) => appStatus(p, owned(p.deployments), await selectorWriters(kube, p))));
+}
+
+/**
+ * Who last wrote the selector of each drifted Service (see driftOf), read from its managedFields: lists leave
+ * them out, so only a drifted Service is read again. Unknown (left out) when it cannot be read.
+ */
+async function selectorWriters(kube: KubeClient, pair: AppPair): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (!pair.slotLabel) return out;
+  for (const d of driftOf(pair)) {
+    const writer = await kube.getService(pair.namespace, d.service).then(
+      (s) => selectorWriter(s, pair.slotLabel ?? ""),
+      () => undefined,
+    );
+    if (writer) out[d.service] = writer;
+  }
+  return out;
 }
 
 function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {

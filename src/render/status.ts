@@ -19,6 +19,7 @@ const VERDICT_STYLE: Record<Verdict, "green" | "yellow" | "red"> = {
   blocked: "yellow",
   "not-ready": "yellow",
   interrupted: "red",
+  drifted: "red",
   degraded: "red",
   misconfigured: "red",
 };
@@ -125,6 +126,7 @@ export function statusDocument(list: AppStatus[]): unknown {
       history: s.history,
       lastDeploy: s.lastDeploy ?? null,
       pendingScaleDown: s.pendingScaleDown ?? null,
+      ...(s.drift ? { drift: s.drift } : {}),
     })),
   };
 }

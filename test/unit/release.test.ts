@@ -14,7 +14,7 @@ import {
   pendingScaleDownOf,
   versionHash,
 } from "../../src/bluegreen/record.js";
-import { appStatus } from "../../src/bluegreen/verdict.js";
+import { appStatus, needsAttention } from "../../src/bluegreen/verdict.js";
 import { replicaSet, service, tutorial, wellFormed } from "./builders.js";
 
 const now = new Date("2026-11-22T12:00:00Z");
@@ -400,5 +400,33 @@ describe("appStatus release notes", () => {
     const newer = appStatus(pairOf(t), t.replicaSets);
     expect(newer.lastDeploy).toMatchObject({ id: "a1", slot: "v1", deployment: "myapp-v1", current: true });
     expect(newer.pendingScaleDown).toBeUndefined();
+  });
+});
+
+describe("drift: a Service changed after a verified switch", () => {
+  it("names the Service, the switch that left it, and who wrote its selector; exit 1", () => {
+    const t = promoted();
+    expect(appStatus(pairOf(t), t.replicaSets).verdict).toBe("promoted");
+    // A controller puts the selector back (the record stays: it owns only the selector).
+    t.services[0]!.spec!.selector = { ...t.services[0]!.spec!.selector, version: "v1" };
+    const s = appStatus(pairOf(t), t.replicaSets, { myapp: "argocd-controller" });
+    expect(s.verdict).toBe("drifted");
+    expect(s.drift).toEqual([{ service: "myapp", selects: "v1", recorded: "v2", writer: "argocd-controller" }]);
+    expect(s.reason).toBe(
+      "service/myapp selects version=v1, but the last switch (promote, 2026-11-22T12:00:00.000Z by alice) left it on v2; its selector was last written by argocd-controller; " +
+        "something outside kubectl bluegreen changed it (a controller that reverts it?): stop that, then promote --to v2 puts it back",
+    );
+    expect(needsAttention(s)).toBe(true);
+    // Without the writer (it could not be read), the rest stands.
+    expect(appStatus(pairOf(t), t.replicaSets).drift).toEqual([{ service: "myapp", selects: "v1", recorded: "v2", writer: undefined }]);
+  });
+
+  it("a pending switch is not drift: it is an interrupted one", () => {
+    const t = tutorial();
+    applySwitch(t, asKind<SwitchPlan>(promote(t), "switch"), "pending");
+    t.services[0]!.spec!.selector = { ...t.services[0]!.spec!.selector, version: "v1" };
+    const s = appStatus(pairOf(t), t.replicaSets);
+    expect(s.verdict).not.toBe("drifted");
+    expect(s.drift).toBeUndefined();
   });
 });
