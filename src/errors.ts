@@ -21,15 +21,17 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
  */
 export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
   [ExitCode.ok]: "done; status: every shown app serves from a healthy live slot; diff: no differences",
-  [ExitCode.negative]: "a negative answer, not an error: diff found differences; status found an app needing attention (live slot degraded, interrupted switch, misconfigured pair)",
+  [ExitCode.negative]: "a negative answer, not an error: diff found differences; status found an app needing attention (live slot degraded, interrupted switch, a Service drifted from the last switch, misconfigured pair)",
   [ExitCode.usage]: "usage error (bad flag, bad name, missing argument)",
   [ExitCode.notFound]: "not found (namespace, app, Service, context, kubeconfig, --to slot)",
   [ExitCode.refused]: "refused: a precondition is not met (idle slot not rolled out or not ready, no evidence that it is newer, a check before the switch failed, misconfigured or ambiguous pair, write rejected by admission); nothing changed unless the message says what was done (a scale-up before the switch; a deploy whose rollout failed or timed out)",
-  [ExitCode.conflict]: "conflict: the objects changed under us; nothing changed, or the message says what was done (abort's switch back done, scale-down not)",
-  [ExitCode.verifyFailed]: "verification or a check after the switch (--probe, --post-check) failed; every Service was switched back (traffic is all-old)",
+  [ExitCode.conflict]:
+    "conflict: the objects changed under us (a selector, a replica count, a generation or a record of ours; changes to anything else are written over); nothing changed, or the message says what was done and where traffic is (abort's switch back done, scale-down not; someone else — a controller that reverts the selector — moved a Service after the switch, and every other Service was switched back: all-old)",
+  [ExitCode.verifyFailed]: "verification or a check after the switch (--probe, --post-check) failed; every Service was switched back (traffic is all-old); never when the switch-back did not finish",
   [ExitCode.forbidden]: "forbidden or unauthorized",
   [ExitCode.unreachable]: "cluster unreachable or timed out; nothing changed (a write whose reply was lost is read back first)",
-  [ExitCode.split]: "traffic is split or its state is unknown: the switch-back could not finish (someone else changed a Service, or the cluster stopped answering); the message names what each Service selects; repair with promote or abort",
+  [ExitCode.split]:
+    "the switch-back did not finish (someone else changed a Service, or the cluster stopped answering), or traffic is split or its state is unknown — whatever the Services happen to look like; the message names what each Service selects; repair with promote or abort",
   [ExitCode.unexpected]: "unexpected error",
   [ExitCode.interrupted]: "interrupted (Ctrl-C or SIGTERM); the message says where traffic is (switched back: all-old)",
 };

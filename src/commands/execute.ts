@@ -78,7 +78,10 @@ class Execution {
           case "verify": {
             const why = await this.verify();
             if (why === "interrupted") return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
-            if (typeof why === "object" && "moved" in why) return this.back(why.moved, "moved");
+            if (typeof why === "object" && "moved" in why) {
+              this.steps.push({ step: "verify", status: "failed", detail: why.moved });
+              return this.back(why.moved, "moved");
+            }
             if (why) return this.back(why, "verify");
             if (this.o.propagationDelayMs > 0) {
               await this.ctx.clock.sleep(this.o.propagationDelayMs, this.ctx.signal);
@@ -92,9 +95,9 @@ class Execution {
             const moved = await this.ctx.uninterruptible(() => this.record());
             if (moved.length) {
               // Verified, then taken elsewhere (another command, a controller that reverts it): this switch no
-              // longer holds, and the other writer's change is theirs to keep; say where traffic is.
+              // longer holds. The other writer's change is theirs to keep; the Services still ours go back.
               this.steps.push({ step: "record", status: "failed", detail: moved.join("; ") });
-              return this.readBack(`switched and verified, but ${moved.join("; ")}`, { back: [], failed: [] }, "moved");
+              return this.back(`switched and verified, but ${moved.join("; ")}`, "moved");
             }
             this.done(step, "verified");
             break;
@@ -293,7 +296,7 @@ class Execution {
             : proven(why)
               ? `could not verify: ${message(why)}`
               : `${after}: ${message(why)}`;
-    if (cause !== "check") this.steps.push({ step: "verify", status: "failed", detail: reason });
+    if (cause === "verify" || cause === "interrupted") this.steps.push({ step: "verify", status: "failed", detail: reason });
     // Someone else's change is theirs to keep: say where every Service is now, as read.
     if (r.failed.length || this.unknown.size || cause === "moved") return this.readBack(reason, r, cause);
     const list = r.back.map((s) => `service/${s}`).join(", ");

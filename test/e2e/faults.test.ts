@@ -1,14 +1,11 @@
 // Faults against the real API server: lost replies, refused and slow requests, concurrent writers,
 // kill -9 and Ctrl-C mid-switch. A fault proxy of ours sits between the plugin and kube-apiserver, and
 // test bed components are stopped with SIGSTOP; every answer the plugin gets is still the API server's.
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp, selectorOf, testNamespaces } from "./lib/apps.js";
 import {
   EXTERNAL_CLUSTER,
   type RunResult,
-  TESTBED_DIR,
   bluegreen,
   bluegreenAsync,
   bluegreenChild,
@@ -16,6 +13,7 @@ import {
   kubectlJson,
   kubectlOk,
   waitFor,
+  withControllerManagerStopped,
 } from "./lib/cluster.js";
 import { type FaultProxy, startFaultProxy } from "./lib/faultproxy.js";
 
@@ -36,17 +34,6 @@ const record = (n: string, svc: string) => JSON.parse(kubectlJson(["get", "servi
 const slots = (n: string, ...svcs: string[]) => svcs.map((s) => selectorOf(n, s).version);
 const patchOf = (svc: string, n = "[^/]+") => ({ method: "PATCH", path: new RegExp(`/namespaces/${n}/services/${svc}$`) });
 const SLICES = { method: "GET", path: /\/endpointslices$/ };
-
-/** Stops the test bed's controller-manager (EndpointSlices stop following selectors) while fn runs. */
-async function withControllerManagerStopped<T>(fn: () => Promise<T>): Promise<T> {
-  const pid = Number(readFileSync(path.join(TESTBED_DIR, "run", "kube-controller-manager.pid"), "utf8").trim());
-  process.kill(pid, "SIGSTOP");
-  try {
-    return await fn();
-  } finally {
-    process.kill(pid, "SIGCONT");
-  }
-}
 
 describe.skipIf(EXTERNAL_CLUSTER)("lost replies are settled by reading back", () => {
   const layouts: [string, Record<string, string>, string, string[], string[]][] = [
@@ -267,8 +254,8 @@ describe.skipIf(EXTERNAL_CLUSTER)("interrupted switches", () => {
     expect(record(n, "myapp")).toMatchObject({ state: "verified" });
   });
 
-  it("a write conflicting with a concurrent change fails cleanly (exit 5) and changes nothing", async () => {
-    const n = await ns("fa-conflict");
+  it("a write that meets someone else's annotation is sent again on the fresh resourceVersion", async () => {
+    const n = await ns("fa-benign");
     await createApp(n);
     const hold = proxy.addRule({ ...patchOf("myapp"), fault: "hold" });
     const running = bluegreenAsync(["promote", "myapp"], via(n));
@@ -276,9 +263,25 @@ describe.skipIf(EXTERNAL_CLUSTER)("interrupted switches", () => {
     kubectlOk(["annotate", "service", "myapp", "-n", n, "team=payments"]);
     held.release();
     const r = await running;
+    expect(r.code, show(r)).toBe(0);
+    expect(proxy.find(patchOf("myapp", n)).map((x) => x.status).slice(0, 2)).toEqual([409, 200]);
+    expect(slots(n, "myapp")).toEqual(["v2"]);
+    expect(kubectlJson(["get", "service", "myapp", "-n", n]).metadata.annotations.team).toBe("payments");
+  });
+
+  it("a write conflicting with a change it depends on fails cleanly (exit 5) and changes nothing", async () => {
+    const n = await ns("fa-conflict");
+    await createApp(n);
+    const hold = proxy.addRule({ ...patchOf("myapp"), fault: "hold" });
+    const running = bluegreenAsync(["promote", "myapp"], via(n));
+    const held = await hold.waitForHeld();
+    // Someone else adds a key to the selector: the switch was planned on another one.
+    kubectlOk(["patch", "service", "myapp", "-n", n, "-p", '{"spec":{"selector":{"tier":"web"}}}']);
+    held.release();
+    const r = await running;
     expect(r.code, show(r)).toBe(5);
-    expect(r.stderr).toMatch(/^error: patch service\/myapp: conflict: .*the object has been modified.*; nothing changed\.\n/);
-    expect(slots(n, "myapp")).toEqual(["v1"]);
+    expect(r.stderr).toMatch(/^error: service\/myapp was changed by someone else since it was read \(its selector is app=myapp,tier=web,version=v1 now\); nothing changed\.\n/);
+    expect(selectorOf(n, "myapp")).toEqual({ app: "myapp", tier: "web", version: "v1" });
     expect(kubectl(["get", "service", "myapp", "-n", n, "-o", `jsonpath={.metadata.annotations.${RECORD.replace(/[./]/g, "\\$&")}}`]).stdout).toBe("");
   });
 });

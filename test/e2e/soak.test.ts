@@ -1,10 +1,11 @@
 // Ten switches at once, three times over, against the real control plane: promote, abort,
-// abort --scale-down and promote --to race each other. Whatever wins, the app ends settled: every live
-// Service on one slot, the preview Service on the other, the selected slot never at 0 replicas, and
-// what exit-0 commands reported is what the Services say.
+// abort --scale-down and promote --to race each other, while another writer annotates every Service every
+// 50 ms. Whatever wins, the app ends settled: every live Service on one slot, the preview Service on the
+// other, the selected slot never at 0 replicas, and what exit-0 commands reported is what the Services say.
 import { describe, expect, it } from "vitest";
 import { createApp, selectorOf, testNamespaces } from "./lib/apps.js";
 import { type RunResult, bluegreen, bluegreenAsync, kubectlJson, kubectlOk, waitForRollout } from "./lib/cluster.js";
+import { startAnnotator } from "./lib/writers.js";
 
 const ns = testNamespaces();
 
@@ -30,8 +31,12 @@ describe("concurrent switches", () => {
       // Both slots up, so every command has something to do.
       for (const d of ["myapp-v1", "myapp-v2"]) kubectlOk(["scale", `deployment/${d}`, "-n", n, "--replicas=3"]);
       for (const d of ["myapp-v1", "myapp-v2"]) await waitForRollout(n, d);
+      const writer = startAnnotator(n, ["services/myapp", "services/myapp-preview"], 50);
       const results: RunResult[] = await Promise.all(COMMANDS.map((args) => bluegreenAsync([...args, "--verify-timeout", "20s"], { namespace: n })));
+      await writer.stop();
       const trace = results.map((r, i) => `[${COMMANDS[i]!.join(" ")}] exit ${r.code}: ${r.stdout}${r.stderr}`).join("\n");
+      expect(writer.errors, trace).toEqual([]);
+      expect(writer.writes, trace).toBeGreaterThan(0);
 
       // Refusals, conflicts and failed verifications are fine; split (9), unexpected (10) and interrupted are not.
       for (const r of results) expect([0, 4, 5, 6], trace).toContain(r.code);

@@ -10,7 +10,7 @@
 //   BLUEGREEN_E2E_PLUGIN_DIR        folder holding the kubectl-bluegreen executable (default: <repo>/bin)
 import { type ChildProcessWithoutNullStreams, type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -304,4 +304,15 @@ export async function waitForRollout(ns: string, name: string, timeoutMs = 90_00
     },
     timeoutMs,
   );
+}
+
+/** Stops the test bed's controller-manager (EndpointSlices stop following selectors) while fn runs. */
+export async function withControllerManagerStopped<T>(fn: () => Promise<T>): Promise<T> {
+  const pid = Number(readFileSync(path.join(TESTBED_DIR, "run", "kube-controller-manager.pid"), "utf8").trim());
+  process.kill(pid, "SIGSTOP");
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
 }

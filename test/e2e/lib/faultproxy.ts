@@ -367,7 +367,7 @@ class Rule implements FaultRule {
   }
 }
 
-interface Upstream {
+export interface Upstream {
   url: URL;
   agent: https.Agent;
   token?: string;
@@ -696,7 +696,7 @@ interface KubeconfigView {
 }
 
 // The API server and admin credentials from a kubeconfig context (the test bed's: the admin client certificate).
-async function upstreamOf(kubeconfig: string, context: string): Promise<Upstream> {
+export async function upstreamOf(kubeconfig: string, context: string, keepAlive = false): Promise<Upstream> {
   const { stdout } = await run("kubectl", ["config", "view", "--raw", "--flatten", "--minify", "--context", context, "-o", "json", "--kubeconfig", kubeconfig]);
   const view = JSON.parse(stdout) as KubeconfigView;
   const cluster = view.clusters?.[0]?.cluster;
@@ -708,9 +708,9 @@ async function upstreamOf(kubeconfig: string, context: string): Promise<Upstream
   if (!(cert && key) && !user.token) {
     throw new Error(`fault proxy: context ${context} in ${kubeconfig} has neither a client certificate nor a token to use upstream`);
   }
-  // One connection a request: no idle connection the API server might close just as a PATCH goes out on it.
+  // By default one connection a request: no idle connection the API server might close just as a PATCH goes out on it.
   const agent = new https.Agent({
-    keepAlive: false,
+    keepAlive,
     ca: b64(cluster["certificate-authority-data"]),
     cert,
     key,
