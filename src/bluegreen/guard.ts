@@ -13,9 +13,11 @@ const ours = (annotations: Record<string, string> | undefined): Record<string, s
 /** What a write to a Service depends on: its selector and our annotations. */
 export const serviceGuard = (s: Service): string => canonicalJson({ selector: s.spec?.selector ?? {}, annotations: ours(s.metadata.annotations) });
 
-/** What a write to a Deployment depends on: its generation (any spec change), replicas and our annotations. */
-export const deploymentGuard = (d: Deployment): string =>
-  canonicalJson({ generation: d.metadata.generation ?? 0, replicas: d.spec?.replicas ?? 1, annotations: ours(d.metadata.annotations) });
+/**
+ * What a write to a Deployment depends on: its spec (template, replicas, strategy) and our annotations. Not its
+ * generation: the API server bumps a Deployment's generation for any change to its annotations too.
+ */
+export const deploymentGuard = (d: Deployment): string => canonicalJson({ spec: d.spec ?? {}, annotations: ours(d.metadata.annotations) });
 
 /**
  * The field manager that last wrote a Service's selector value for the slot label (from metadata.managedFields),
@@ -25,7 +27,8 @@ export function selectorWriter(s: Service, slotLabel: string): string | undefine
   const owners = (s.metadata.managedFields ?? []).filter((m) => {
     const spec = m.fieldsV1?.["f:spec"] as Record<string, unknown> | undefined;
     const selector = spec?.["f:selector"] as Record<string, unknown> | undefined;
-    return selector !== undefined && `f:${slotLabel}` in selector;
+    // A Service's selector is an atomic map: its writer owns it whole (`f:selector: {}`); a granular map lists keys.
+    return selector !== undefined && (Object.keys(selector).length === 0 || `f:${slotLabel}` in selector);
   });
   owners.sort((a, b) => (a.time ?? "").localeCompare(b.time ?? ""));
   return owners.at(-1)?.manager;

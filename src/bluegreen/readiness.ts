@@ -10,12 +10,14 @@ export interface RolloutStatus {
   message: string;
 }
 
+/** The Deployment controller has seen the Deployment's latest generation. */
+export const observed = (d: Deployment): boolean => (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
+
 /** The rules of kubectl's DeploymentStatusViewer (kubectl/pkg/polymorphichelpers/rollout_status.go). */
 export function rolloutStatus(d: Deployment): RolloutStatus {
   const name = d.metadata.name ?? "";
-  const generation = d.metadata.generation ?? 0;
   const s = d.status ?? {};
-  if (generation > (s.observedGeneration ?? 0)) {
+  if (!observed(d)) {
     return { done: false, failed: false, message: "Waiting for deployment spec update to be observed..." };
   }
   const progressing = s.conditions?.find((c) => c.type === "Progressing");

@@ -11,6 +11,7 @@ import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError
 import type { KubeClient, ProxyTarget } from "../kube/types.js";
 import { type Cause, type Final, type Outcome, type StepResult, type StepStatus, type SwitchBack, exitCodeOf } from "../bluegreen/outcome.js";
 import { deploymentGuard, selectorWriter, serviceGuard } from "../bluegreen/guard.js";
+import { observed } from "../bluegreen/readiness.js";
 import { readyPods } from "./load.js";
 import { progress } from "./progress.js";
 import { retireSlot } from "./slot.js";
@@ -212,10 +213,16 @@ class Execution {
   // --- check ---------------------------------------------------------------------------------------
 
   private async check(step: Extract<Step, { kind: "check" }>): Promise<void> {
-    // Read the target again: a scale-up may have just changed it, and the plan's copy may be old.
-    const target = await this.readDeployment(step.deployment, this.ctx.clock.now().getTime() + SETTLE_MS);
+    // Read the target again: a scale-up may have just changed it, and the plan's copy may be old. A generation
+    // the controller has not observed yet (any write bumps it, a foreign annotation too) is waited out briefly.
+    const deadline = this.ctx.clock.now().getTime() + OBSERVE_MS;
+    let target = await this.readDeployment(step.deployment, deadline);
+    while (!observed(target) && this.ctx.clock.now().getTime() < deadline && !this.ctx.signal.aborted) {
+      await this.ctx.clock.sleep(100, this.ctx.signal);
+      target = await this.readDeployment(step.deployment, deadline);
+    }
     const why = await checkTarget(this.kube, this.plan, target);
-    if (why.length) throw refusal(this.plan, why);
+    if (why.length) throw refusal(this.plan, why, this.unchangedSoFar());
     // Verification reads EndpointSlices: find out now, before any write, whether we may.
     for (const s of this.plan.steps.find((x) => x.kind === "verify")?.services ?? []) await this.kube.listEndpointSlices(this.ns, s);
     this.done(step, `deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replicas`);
@@ -663,6 +670,9 @@ function movedPhrase(w: ServiceWrite, read: Service, slotLabel: string): string 
   return `service/${w.service} was changed by someone else after the switch: it ${where}${writer ? ` (its selector was last written by ${writer})` : ""}`;
 }
 
+/** How long the check before the switch waits for the Deployment controller to observe the target's generation. */
+const OBSERVE_MS = 10_000;
+
 /** Verification reads the EndpointSlices again at least this often, even when no watch event came. */
 const VERIFY_REREAD_MS = 1000;
 
@@ -684,9 +694,9 @@ export async function checkTarget(kube: KubeClient, plan: SwitchPlan, target: De
 }
 
 /** The refusal for a target that is not ready. */
-export function refusal(plan: SwitchPlan, why: string[]): RefusedError {
+export function refusal(plan: SwitchPlan, why: string[], changed = "nothing changed"): RefusedError {
   return new RefusedError(
-    `cannot ${plan.action} app ${plan.app} to ${plan.slotLabel}=${plan.to.value}: ${why.join("; ")}; nothing changed.`,
+    `cannot ${plan.action} app ${plan.app} to ${plan.slotLabel}=${plan.to.value}: ${why.join("; ")}; ${changed}.`,
     `Wait for it (kubectl rollout status deployment/${plan.to.deployment.metadata.name} -n ${plan.namespace})${plan.action === "promote" ? ", or run promote with --wait" : ""}.`,
   );
 }

@@ -31,17 +31,18 @@ describe("serviceGuard: what a write to a Service depends on", () => {
 describe("deploymentGuard: what a write to a Deployment depends on", () => {
   const base = deployment("myapp-v2", { labels: { app: "myapp", version: "v2" } });
 
-  it("ignores its status and foreign annotations", () => {
+  it("ignores its status, foreign annotations and the generation they bump", () => {
     const d = structuredClone(base);
     d.status = { ...d.status, availableReplicas: 1, observedGeneration: 7 };
+    d.metadata.generation = 8;
     d.metadata.resourceVersion = "555";
     d.metadata.annotations = { "deployment.kubernetes.io/revision": "4" };
     expect(deploymentGuard(d)).toBe(deploymentGuard(base));
   });
 
-  it("sees a new generation, other replicas and our annotations", () => {
+  it("sees a new template, other replicas and our annotations", () => {
     for (const f of [
-      (d: typeof base) => (d.metadata.generation = 2),
+      (d: typeof base) => (d.spec!.template.spec!.containers[0]!.image = "myapp:v3"),
       (d: typeof base) => (d.spec!.replicas = 1),
       (d: typeof base) => (d.metadata.annotations = { "kubectl-bluegreen/scale-down-at": "{}" }),
     ]) {
@@ -65,6 +66,16 @@ describe("selectorWriter", () => {
     ];
     expect(selectorWriter(s, "version")).toBe("argocd-controller");
     expect(selectorWriter(s, "color")).toBeUndefined();
+  });
+
+  it("reads the atomic selector a Service has, as the API server writes it", () => {
+    const s = service("web", { app: "web", version: "v1" });
+    s.metadata.managedFields = [
+      { manager: "kubectl-client-side-apply", operation: "Update", time: "2026-12-03T21:12:49Z", fieldsV1: { "f:spec": { "f:type": {} } } },
+      { manager: "gitops-selfheal", operation: "Update", time: "2026-12-03T21:12:53Z", fieldsV1: { "f:spec": { "f:selector": {} } } },
+      { manager: "kubectl-bluegreen", operation: "Update", time: "2026-12-03T21:12:53Z", fieldsV1: { "f:metadata": { "f:annotations": {} } } },
+    ];
+    expect(selectorWriter(s, "version")).toBe("gitops-selfheal");
   });
 
   it("is undefined for a Service read without managedFields", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { deploymentGuard } from "../../src/bluegreen/guard.js";
 import { newer, replicaSetsOwnedBy, versionAge } from "../../src/bluegreen/evidence.js";
 import type { ReplicaSet } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
@@ -267,7 +268,7 @@ describe("planAbort", () => {
   it("scales a previous slot that was scaled to 0 back up, bounded by the live slot", () => {
     const t = promoted();
     t.deployments[0]!.spec!.replicas = 0;
-    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, was: 0, resourceVersion: "100", guard: '{"annotations":{},"generation":1,"replicas":0}' });
+    expect(asSwitch(abort(t)).steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v1", replicas: 3, was: 0, resourceVersion: "100", guard: deploymentGuard(t.deployments[0]!) });
     const rec = JSON.parse(t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION]!) as SwitchRecord;
     for (const [recorded, want] of [[2, 2], [0, 3], [5000, 3]]) {
       t.services[0]!.metadata.annotations![LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...rec, fromReplicas: recorded });

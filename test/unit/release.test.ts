@@ -15,6 +15,7 @@ import {
   versionHash,
 } from "../../src/bluegreen/record.js";
 import { appStatus, needsAttention } from "../../src/bluegreen/verdict.js";
+import { deploymentGuard } from "../../src/bluegreen/guard.js";
 import { replicaSet, service, tutorial, wellFormed } from "./builders.js";
 
 const now = new Date("2026-11-22T12:00:00Z");
@@ -301,8 +302,9 @@ describe("planPromote with checks and retirement", () => {
   });
 
   it("--scale-up scales a smaller target first; --scale-down-after retires the old slot last", () => {
-    const s = asKind<SwitchPlan>(promote(tutorial({ v2: { replicas: 1 } }), { scaleUp: true, scaleDownAfterMs: 5000 }), "switch");
-    expect(s.steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v2", replicas: 3, was: 1, resourceVersion: "100", guard: '{"annotations":{},"generation":1,"replicas":1}' });
+    const t = tutorial({ v2: { replicas: 1 } });
+    const s = asKind<SwitchPlan>(promote(t, { scaleUp: true, scaleDownAfterMs: 5000 }), "switch");
+    expect(s.steps[0]).toEqual({ kind: "scale-up", deployment: "myapp-v2", replicas: 3, was: 1, resourceVersion: "100", guard: deploymentGuard(dep(t, "myapp-v2")) });
     expect(s.steps.at(-1)).toEqual({ kind: "scale-down", deployment: "myapp-v1", delayMs: 5000, version: s.record.fromTemplate });
     expect(s.record.fromTemplate).toBe(versionHash(tutorial().deployments[0]!.spec!.template, "version"));
     const equal = asKind<SwitchPlan>(promote(tutorial(), { scaleUp: true }), "switch");
