@@ -2,7 +2,7 @@
 // was lost by reading the object back, switches back on failure (retrying while the selector is still
 // ours), and returns an Outcome that says exactly where traffic ended: all-new, all-old, split or unknown.
 import type { Context } from "../context.js";
-import type { Deployment, Service } from "../bluegreen/model.js";
+import { type Deployment, type Service, nameOf } from "../bluegreen/model.js";
 import { formatSelector } from "../bluegreen/pair.js";
 import { type ServiceWrite, type Step, type SwitchPlan, preflight } from "../bluegreen/plan.js";
 import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
@@ -44,6 +44,12 @@ class Execution {
   private readonly landed = new Map<string, string>();
   /** Services whose selector could not be settled. */
   private readonly unknown = new Set<string>();
+  /**
+   * The target Deployment as the check before the switch found it (deploymentGuard): the switch writes depend on
+   * it too. A deploy or a scale-down marks the Services busy and unmarks them after writing the Deployment, which
+   * leaves the Services as they were; the Deployment shows what happened.
+   */
+  private checkedTarget = "";
   private readonly ns: string;
 
   constructor(
@@ -223,6 +229,7 @@ class Execution {
     }
     const why = await checkTarget(this.kube, this.plan, target);
     if (why.length) throw refusal(this.plan, why, this.unchangedSoFar());
+    this.checkedTarget = deploymentGuard(target);
     // Verification reads EndpointSlices: find out now, before any write, whether we may.
     for (const s of this.plan.steps.find((x) => x.kind === "verify")?.services ?? []) await this.kube.listEndpointSlices(this.ns, s);
     this.done(step, `deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replicas`);
@@ -252,8 +259,16 @@ class Execution {
    * by reading back.
    */
   private async writeOne(w: ServiceWrite): Promise<{ status: "landed"; rv: string } | { status: "failed" | "unknown"; error: BlueGreenError }> {
+    const targetName = nameOf(this.plan.to.deployment);
+    let target: Deployment | undefined;
     const r = await writeConditionally<Service, string | BlueGreenError>(this.ctx, {
-      read: () => this.kube.getService(this.ns, w.service),
+      // The Service, then the target: a deploy or scale-down that unmarked the Service before we read it has
+      // written the Deployment before that.
+      read: async () => {
+        const svc = await this.kube.getService(this.ns, w.service);
+        target = await this.kube.getDeployment(this.ns, targetName);
+        return svc;
+      },
       decide: (read, failure) => {
         // After a lost reply or a 409: did our switch land? The operation id in the record tells. With our id on
         // it after a 409, another promote finished this very operation (it resumes a pending switch under its id).
@@ -262,7 +277,10 @@ class Execution {
           this.ctx.io.err(`service/${w.service}: ${how} (read back)\n`);
           return { result: read.metadata.resourceVersion ?? "" };
         }
-        if (serviceGuard(read) !== w.guard) return { result: new ConflictError(`service/${w.service} was changed by someone else since it was read (${changeOf(read, w, this.plan.slotLabel)})`) };
+        if (serviceGuard(read) !== w.guard) return { result: new ConflictError(`patch service/${w.service}: conflict: the Service was changed by someone else since it was read (${changeOf(read, w, this.plan.slotLabel)})`) };
+        if (this.checkedTarget && target && deploymentGuard(target) !== this.checkedTarget) {
+          return { result: new ConflictError(`patch service/${w.service}: conflict: deployment/${targetName} was changed since it was checked (a deploy or a scale ran meanwhile)`) };
+        }
         return { write: true };
       },
       write: async (resourceVersion) => (await this.kube.patchService(this.ns, w.service, { ...w.patch, metadata: { ...w.patch.metadata, resourceVersion } })).metadata.resourceVersion ?? "",
@@ -284,7 +302,7 @@ class Execution {
   private async fail(error: BlueGreenError): Promise<Outcome> {
     const r = await this.ctx.uninterruptible(() => this.switchBack());
     this.steps.push({ step: "switch", status: this.landed.size || this.unknown.size ? "undone" : "failed", detail: error.message });
-    if (r.failed.length || this.unknown.size) return this.readBack(error.message, r, "write", error);
+    if (r.failed.length || r.taken.length || this.unknown.size) return this.readBack(error.message, r, "write", error);
     const undone = r.back.length ? `${r.back.map((s) => `service/${s}`).join(", ")} ${r.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
     return this.ended(this.asRead(), true, `${error.message.replace(/\.$/, "")}; ${undone}.`, error.hint, "write", error);
   }
@@ -304,8 +322,10 @@ class Execution {
               ? `could not verify: ${message(why)}`
               : `${after}: ${message(why)}`;
     if (cause === "verify" || cause === "interrupted") this.steps.push({ step: "verify", status: "failed", detail: reason });
-    // Someone else's change is theirs to keep: say where every Service is now, as read.
-    if (r.failed.length || this.unknown.size || cause === "moved") return this.readBack(reason, r, cause);
+    // Someone else's change is theirs to keep: say where every Service is now, as read. A Service someone else took
+    // since is not a failed switch-back, and not one of ours either: the exit code says so (5, or 9 if split).
+    const taken = r.taken.length && (cause === "verify" || cause === "check");
+    if (r.failed.length || this.unknown.size || r.taken.length || cause === "moved") return this.readBack(reason, r, taken ? "moved" : cause);
     const list = r.back.map((s) => `service/${s}`).join(", ");
     const backTo = `${list} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}`;
     if (cause === "interrupted") return this.ended(this.asRead(), true, `interrupted: ${backTo}, so nothing changed.`, undefined, cause);
@@ -331,20 +351,22 @@ class Execution {
     return withExitCode(o);
   }
 
-  /** Switches back every Service our write landed on (or may have landed on). */
-  private async switchBack(): Promise<{ back: string[]; failed: string[] }> {
-    const back: string[] = [];
-    const failed: string[] = [];
+  /**
+   * Switches back every Service our write landed on (or may have landed on). Each ends back, taken (someone else
+   * changed it since: theirs to keep) or failed (still as our switch left it, or unknown).
+   */
+  private async switchBack(): Promise<SwitchedBack> {
+    const r: SwitchedBack = { back: [], taken: [], failed: [] };
     for (const w of this.plan.writes) {
       if (!this.landed.has(w.service) && !this.unknown.has(w.service)) continue;
-      const r = await this.undoOne(w);
-      if (r === undefined) {
-        back.push(w.service);
+      const u = await this.undoOne(w);
+      if (u.kind === "back") {
+        r.back.push(w.service);
         this.landed.delete(w.service);
         this.unknown.delete(w.service);
-      } else failed.push(`service/${w.service} ${r}`);
+      } else r[u.kind].push(`service/${w.service} ${u.why}`);
     }
-    return { back, failed };
+    return r;
   }
 
   /**
@@ -353,7 +375,7 @@ class Execution {
    * the old one put back by someone else, and our operation's record); changes to anything else are retried over
    * until the deadline. Returns undefined when the Service is back, else why not (a phrase).
    */
-  private async undoOne(w: ServiceWrite): Promise<string | undefined> {
+  private async undoOne(w: ServiceWrite): Promise<{ kind: "back" } | { kind: "taken" | "failed"; why: string }> {
     const label = this.plan.slotLabel;
     const r = await writeConditionally<Service, string | undefined>(this.ctx, {
       read: () => this.kube.getService(this.ns, w.service),
@@ -374,14 +396,16 @@ class Execution {
       deadline: this.ctx.clock.now().getTime() + Math.max(SETTLE_MS, this.o.verifyTimeoutMs),
     });
     if (r.kind === "done") {
-      if (r.result === undefined) this.unknown.delete(w.service);
-      return r.result;
+      if (r.result !== undefined) return { kind: "taken", why: r.result };
+      this.unknown.delete(w.service);
+      return { kind: "back" };
     }
     if (r.kind === "unknown") {
       this.unknown.add(w.service);
-      return `could not be read back (${message(r.error)})`;
+      return { kind: "failed", why: `could not be read back (${message(r.error)})` };
     }
-    return isConflict(r.error) ? `could not be switched back before the deadline (${message(r.error)})` : `could not be switched back (${message(r.error)})`;
+    const why = isConflict(r.error) ? `could not be switched back before the deadline (${message(r.error)})` : `could not be switched back (${message(r.error)})`;
+    return { kind: "failed", why };
   }
 
   /**
@@ -404,7 +428,7 @@ class Execution {
    * selects. The exit code follows from exitCodeOf: 9 when the switch-back did not finish or traffic is split or
    * unknown, whatever the cause.
    */
-  private async readBack(cause: string, r: { back: string[]; failed: string[] }, why: Cause, error?: BlueGreenError): Promise<Outcome> {
+  private async readBack(cause: string, r: SwitchedBack, why: Cause, error?: BlueGreenError): Promise<Outcome> {
     const deadline = this.ctx.clock.now().getTime() + 5000;
     const services: Outcome["services"] = [];
     for (const w of this.plan.writes) {
@@ -415,7 +439,7 @@ class Execution {
     const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : this.layout(services);
     const switchBack: SwitchBack = r.failed.length || this.unknown.size ? "incomplete" : "complete";
     const where = services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} → ${s.slot === undefined ? "unknown" : `${this.plan.slotLabel}=${s.slot}`}`).join(", ");
-    const detail = r.failed.length ? `; ${r.failed.join("; ")}` : "";
+    const detail = [...r.failed, ...r.taken].map((x) => `; ${x}`).join("");
     const head = final === "unknown" ? "traffic state unknown" : final === "split" ? "traffic is split" : `traffic is ${final}`;
     const unfinished = switchBack === "incomplete" && final !== "split" && final !== "unknown" ? "the switch-back did not finish, and " : "";
     const o: Outcome = {
@@ -645,6 +669,15 @@ class Execution {
         return `${which} could not be started: ${r.message}`;
     }
   }
+}
+
+/** What a switch-back did with each Service it had to put back: `service/NAME phrase` for the ones not back. */
+interface SwitchedBack {
+  back: string[];
+  /** Changed by someone else since: theirs to keep. */
+  taken: string[];
+  /** Still as our switch left it, or unknown. */
+  failed: string[];
 }
 
 /** Sets an Outcome's error to carry the exit code exitCodeOf derives from the Outcome. */

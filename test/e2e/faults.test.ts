@@ -280,7 +280,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("interrupted switches", () => {
     held.release();
     const r = await running;
     expect(r.code, show(r)).toBe(5);
-    expect(r.stderr).toMatch(/^error: service\/myapp was changed by someone else since it was read \(its selector is app=myapp,tier=web,version=v1 now\); nothing changed\.\n/);
+    expect(r.stderr).toMatch(/^error: patch service\/myapp: conflict: the Service was changed by someone else since it was read \(its selector is app=myapp,tier=web,version=v1 now\); nothing changed\.\n/);
     expect(selectorOf(n, "myapp")).toEqual({ app: "myapp", tier: "web", version: "v1" });
     expect(kubectl(["get", "service", "myapp", "-n", n, "-o", `jsonpath={.metadata.annotations.${RECORD.replace(/[./]/g, "\\$&")}}`]).stdout).toBe("");
   });
