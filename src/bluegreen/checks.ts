@@ -1,9 +1,9 @@
 // Checks around a switch: HTTP probes through the API server's proxy, and local commands. Pure: what to
 // ask and whom; the executor asks.
-import type { Service } from "./model.js";
+import type { PodTemplate, Service } from "./model.js";
 import { nameOf } from "./model.js";
 
-/** `--probe [PORT]/PATH`: PORT is a container port (number or name); none lets the API server pick the pod's first. */
+/** `--probe [PORT]/PATH`: PORT is a container port (number or name) or a Service port; none means the port the Service leads to. */
 export interface Probe {
   port?: string;
   path: string;
@@ -43,30 +43,92 @@ export function parseProbe(text: string): Probe | string {
 /** How a probe reads: "8080/healthz", or "/" without a port. */
 export const probeText = (p: Probe): string => `${p.port ?? ""}${p.path}`;
 
-/**
- * The Service port a probe of a container port goes through: the one whose targetPort is that port (or
- * whose port or name is), or the Service's only port when the probe names none. Undefined when there is none.
- */
-export function servicePortFor(svc: Service, probe: Probe): string | undefined {
-  const ports = svc.spec?.ports ?? [];
-  const key = (p: (typeof ports)[number]) => p.name || String(p.port);
-  if (probe.port === undefined) {
-    const [only] = ports;
-    return only && ports.length === 1 ? key(only) : undefined;
-  }
-  const want = probe.port;
-  const hit =
-    ports.find((p) => p.targetPort !== undefined && String(p.targetPort) === want) ??
-    ports.find((p) => p.targetPort === undefined && String(p.port) === want) ??
-    ports.find((p) => p.name === want || String(p.port) === want);
-  return hit ? key(hit) : undefined;
+type ServicePort = NonNullable<NonNullable<Service["spec"]>["ports"]>[number];
+
+/** The ports a pod template's containers declare (init containers serve no traffic). */
+export function declaredPorts(template: PodTemplate | undefined): { name?: string; port: number }[] {
+  return (template?.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.containerPort })));
 }
 
-/** Why a Service cannot carry a probe (no matching port), or undefined. */
-export function probeRouteProblem(svc: Service, probe: Probe): string | undefined {
-  if (servicePortFor(svc, probe) !== undefined) return undefined;
-  const ports = (svc.spec?.ports ?? []).map((p) => `${p.name ? `${p.name}:` : ""}${p.port}→${p.targetPort ?? p.port}`).join(", ") || "none";
-  return probe.port === undefined
-    ? `service/${nameOf(svc)} has ${(svc.spec?.ports ?? []).length} ports (${ports}); name the container port in --probe PORT/PATH`
-    : `service/${nameOf(svc)} has no port that leads to container port ${probe.port} (its ports: ${ports})`;
+/** The container port a Service port leads to for pods of this template, as kube-proxy resolves it; undefined when a named targetPort names no declared port. */
+export function targetPortOf(sp: ServicePort, template: PodTemplate | undefined): number | undefined {
+  const t = sp.targetPort ?? sp.port;
+  if (typeof t === "number") return t;
+  if (/^\d+$/.test(t)) return Number(t);
+  return declaredPorts(template).find((p) => p.name === t)?.port;
+}
+
+const portList = (svc: Service, template: PodTemplate | undefined): string =>
+  (svc.spec?.ports ?? [])
+    .map((p) => {
+      const t = p.targetPort ?? p.port;
+      const n = targetPortOf(p, template);
+      return `${p.name ? `${p.name}:` : ""}${p.port}→${t}${typeof t === "string" && !/^\d+$/.test(t) ? `(${n ?? "undeclared"})` : ""}`;
+    })
+    .join(", ") || "none";
+
+const declaredList = (template: PodTemplate | undefined): string =>
+  declaredPorts(template)
+    .map((p) => (p.name ? `${p.name} ${p.port}` : String(p.port)))
+    .join(", ") || "none";
+
+/** Where a probe goes: the pods' container port (a number, never a name: the pod proxy fails on names), and each live Service's port that leads there. */
+export interface ResolvedProbe {
+  containerPort: number;
+  servicePorts: { service: string; port: string }[];
+}
+
+/**
+ * Resolves a probe as the API server and kube-proxy would route it, against the target slot's pod template
+ * and the live Services: a number that a container declares is that port; a name is the container port so
+ * named, or else the container port a Service port of that name leads to; a number that only a Service port
+ * has is the container port behind it; no port is the container port a one-port Service leads to. After the
+ * switch the probe goes through each Service's port that leads to the same container port, so the gate
+ * tests the port users reach. Returns why not in one phrase when it cannot.
+ */
+export function resolveProbe(probe: Probe, deployment: string, template: PodTemplate | undefined, services: Service[]): ResolvedProbe | string {
+  const declared = declaredPorts(template);
+  let containerPort: number | undefined;
+  if (probe.port === undefined) {
+    for (const svc of services) {
+      const ports = svc.spec?.ports ?? [];
+      const [only] = ports;
+      if (!only || ports.length !== 1) return `service/${nameOf(svc)} has ${ports.length} ports (${portList(svc, template)}); name the port in --probe PORT/PATH`;
+      const n = targetPortOf(only, template);
+      if (n === undefined) return `service/${nameOf(svc)} leads to container port "${only.targetPort}", which deployment/${deployment} does not declare (its ports: ${declaredList(template)})`;
+      if (containerPort !== undefined && containerPort !== n) return `the live Services lead to different container ports (${containerPort} and ${n}); name the port in --probe PORT/PATH`;
+      containerPort = n;
+    }
+  } else if (/^\d+$/.test(probe.port)) {
+    const n = Number(probe.port);
+    if (declared.some((p) => p.port === n)) containerPort = n;
+    else {
+      // Only a Service port of that number: the user named the port they reach; probe what it leads to.
+      const behind = new Set(services.flatMap((svc) => (svc.spec?.ports ?? []).filter((p) => p.port === n).map((p) => targetPortOf(p, template))));
+      if (behind.size === 1) {
+        const [m] = [...behind];
+        if (m === undefined) return `port ${n} of the live Services leads to a container port that deployment/${deployment} does not declare (its ports: ${declaredList(template)})`;
+        containerPort = m;
+      } else if (behind.size > 1) return `port ${n} leads to different container ports on the live Services; name the container port in --probe PORT/PATH`;
+      else containerPort = n; // undeclared ports are legal: the container may listen there all the same
+    }
+  } else {
+    const name = probe.port;
+    const hit = declared.find((p) => p.name === name);
+    if (hit) containerPort = hit.port;
+    else {
+      const behind = new Set(services.flatMap((svc) => (svc.spec?.ports ?? []).filter((p) => p.name === name).map((p) => targetPortOf(p, template))));
+      const [m] = [...behind];
+      if (behind.size !== 1 || m === undefined) return `deployment/${deployment} declares no container port named "${name}" (its ports: ${declaredList(template)})`;
+      containerPort = m;
+    }
+  }
+  if (containerPort === undefined) return `there is no live Service to probe through`;
+  const servicePorts: { service: string; port: string }[] = [];
+  for (const svc of services) {
+    const hit = (svc.spec?.ports ?? []).find((p) => targetPortOf(p, template) === containerPort);
+    if (!hit) return `service/${nameOf(svc)} has no port that leads to container port ${containerPort} (its ports: ${portList(svc, template)})`;
+    servicePorts.push({ service: nameOf(svc), port: hit.name || String(hit.port) });
+  }
+  return { containerPort, servicePorts };
 }

@@ -4,7 +4,7 @@ import type { ReplicaSet, Service } from "./model.js";
 import { compareNames, nameOf } from "./model.js";
 import { type AppPair, type AppService, type SettledPair, type Slot, type WellFormedPair, describeServices } from "./pair.js";
 import { promotable, replicaCounts } from "./readiness.js";
-import { type Checks, NO_CHECKS, type Probe, probeRouteProblem, servicePortFor } from "./checks.js";
+import { type Checks, NO_CHECKS, type Probe, probeText, type ResolvedProbe, resolveProbe } from "./checks.js";
 import { deploymentGuard, serviceGuard } from "./guard.js";
 import { RECORD_FORMAT, type SwitchRecord, busyMark, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
 
@@ -50,8 +50,8 @@ export type Step =
    */
   | { kind: "scale-down"; deployment: string; delayMs: number; version: string };
 
-/** Whom a probe asks: each ready pod of a Deployment (before the switch), or a Service (after). */
-type ProbeTarget = { kind: "pods"; deployment: string; probe: Probe } | { kind: "service"; service: string; port?: string; probe: Probe };
+/** Whom a probe asks: each ready pod of a Deployment at a container port (before the switch), or a Service at the port that leads there (after). */
+type ProbeTarget = { kind: "pods"; deployment: string; port: number; probe: Probe } | { kind: "service"; service: string; port: string; containerPort: number; probe: Probe };
 
 /** A switch of traffic between the two slots, as promote and abort perform it. */
 export interface SwitchPlan {
@@ -200,19 +200,24 @@ function switchPlan(
   const after: Step[] = [];
   if (checks.probes.length) {
     const liveServices = services.filter((s) => s.role === "live");
-    for (const p of checks.probes) {
-      for (const s of liveServices) {
-        const problem = probeRouteProblem(s.service, p);
-        if (problem) return { kind: "refused", message: `cannot probe ${p.port ?? ""}${p.path} after the switch: ${problem}; nothing changed`, hint: "Name a container port the Service leads to: --probe PORT/PATH." };
-      }
+    const resolved: { probe: Probe; at: ResolvedProbe }[] = [];
+    for (const probe of checks.probes) {
+      const at = resolveProbe(probe, nameOf(to.deployment), to.deployment.spec?.template, liveServices.map((s) => s.service));
+      if (typeof at === "string") return { kind: "refused", message: `cannot probe ${probeText(probe)}: ${at}; nothing changed`, hint: "Name a container port the Service leads to: --probe PORT/PATH." };
+      resolved.push({ probe, at });
     }
     const timeoutMs = checks.probeTimeoutMs;
-    before.push({ kind: "probe", when: "before", timeoutMs, targets: checks.probes.map((probe) => ({ kind: "pods", deployment: nameOf(to.deployment), probe })) });
+    before.push({
+      kind: "probe",
+      when: "before",
+      timeoutMs,
+      targets: resolved.map(({ probe, at }) => ({ kind: "pods", deployment: nameOf(to.deployment), port: at.containerPort, probe })),
+    });
     after.push({
       kind: "probe",
       when: "after",
       timeoutMs,
-      targets: checks.probes.flatMap((probe) => liveServices.map((s) => ({ kind: "service" as const, service: s.name, port: servicePortFor(s.service, probe), probe }))),
+      targets: resolved.flatMap(({ probe, at }) => at.servicePorts.map((sp) => ({ kind: "service" as const, service: sp.service, port: sp.port, containerPort: at.containerPort, probe }))),
     });
   }
   if (checks.preCheck !== undefined) before.push({ kind: "command", when: "before", command: checks.preCheck, timeoutMs: checks.checkTimeoutMs });

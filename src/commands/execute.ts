@@ -122,7 +122,7 @@ class Execution {
               return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
             }
             if (why && step.when === "before") {
-              return this.stop(step, new RefusedError(`the ${what} before the switch failed: ${why}; ${this.unchangedSoFar()}.`, checkHint(step)));
+              return this.stop(step, new RefusedError(`the ${what} before the switch failed: ${why}; ${this.unchangedSoFar()}.`, checkHint(step, Array.isArray(failed) ? failed : [])));
             }
             if (why) return this.back(`the ${what} after the switch failed: ${why}`, "check");
             this.done(step, step.kind === "probe" ? `${step.targets.length} probe(s) answered 2xx` : `${step.command}: exit 0`);
@@ -608,7 +608,7 @@ class Execution {
       }
       const pods = await this.targetPods();
       if (pods.length === 0) return [`deployment/${t.deployment} has no ready pods under the new selectors`];
-      for (const pod of pods) asks.push({ who: `pod/${pod}`, target: { kind: "pod", name: pod, port: t.probe.port, path: t.probe.path } });
+      for (const pod of pods) asks.push({ who: `pod/${pod}`, target: { kind: "pod", name: pod, port: String(t.port), path: t.probe.path } });
     }
     const p = progress(this.ctx);
     const failed: string[] = [];
@@ -619,7 +619,7 @@ class Execution {
         const a = await this.kube.proxyGet(this.ns, target, step.timeoutMs);
         if (a.status < 200 || a.status > 299) failed.push(`${who} ${url} answered ${a.status}${a.message ? ` (${a.message})` : ""}`);
       } catch (e) {
-        failed.push(`${who} ${url}: ${message(e)}`);
+        failed.push(`${who} ${url}: ${await this.proxyFailure(e)}`);
       }
       answered++;
       if (this.ctx.io.errIsTTY) p.update(`probing ${step.when} the switch: ${answered} of ${asks.length} answered`);
@@ -630,6 +630,23 @@ class Execution {
     const whom = step.when === "before" ? `${asks.length} pod(s)` : asks.map((a) => a.who).join(", ");
     this.ctx.io.err(`probed ${whom} ${step.when} the switch: ${failed.length ? `${failed.length} failed` : "every answer 2xx"}\n`);
     return failed;
+  }
+
+  /**
+   * Why a proxy request got no answer. A broken proxy request is the probe's failure when the API server
+   * still answers a plain read (the proxy, the pod or the port failed); only when it does not is the cluster
+   * unreachable.
+   */
+  private async proxyFailure(e: unknown): Promise<string> {
+    const text = message(e);
+    if (!(e instanceof UnreachableError) || this.ctx.signal.aborted) return text;
+    try {
+      await this.kube.getDeployment(this.ns, nameOf(this.plan.to.deployment));
+    } catch {
+      return text;
+    }
+    const cause = text.replace(/^.*?: (cannot reach the cluster at \S+: )?/, "").replace(/\.$/, "");
+    return `no answer through the API server's proxy, although the API server answers other requests (${cause})`;
   }
 
   /** Names of the target's ready pods under every live Service's new selector. */
@@ -709,8 +726,16 @@ const OBSERVE_MS = 10_000;
 /** Verification reads the EndpointSlices again at least this often, even when no watch event came. */
 const VERIFY_REREAD_MS = 1000;
 
-const checkHint = (step: Extract<Step, { kind: "probe" | "command" }>): string =>
-  step.kind === "probe" ? "Check the pods of the target slot, or allow longer with --probe-timeout." : "See the check's output above.";
+/** Where to look after a failed check: what the probes' answers point at, or the command's output. */
+function checkHint(step: Extract<Step, { kind: "probe" | "command" }>, failed: string[]): string {
+  if (step.kind === "command") return "See the check's output above.";
+  const port = step.targets.map((t) => (t.kind === "pods" ? t.port : t.containerPort))[0];
+  if (failed.length && failed.every((f) => /connection refused|ECONNREFUSED/i.test(f))) {
+    return `Nothing listens on container port ${port} of the target's pods: name the port they serve with --probe PORT/PATH.`;
+  }
+  if (failed.length && failed.every((f) => /\b(timed out|did not answer within|deadline)\b/i.test(f))) return "Check the pods of the target slot, or allow longer with --probe-timeout.";
+  return "Check the pods of the target slot and the answers above.";
+}
 
 /** Why the plan's target cannot take traffic now: rollout rules, then its pods under the new selectors. */
 export async function checkTarget(kube: KubeClient, plan: SwitchPlan, target: Deployment): Promise<string[]> {

@@ -40,8 +40,8 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
     case "probe":
       return step.targets.map((t) =>
         t.kind === "pods"
-          ? `probe every ready pod of deployment/${t.deployment} at ${probeText(t.probe)} through the API server's pod proxy; each must answer 2xx within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`
-          : `probe service/${t.service}${t.port ? `:${t.port}` : ""} at ${t.probe.path} through the API server's service proxy; it must answer 2xx within ${secs(step.timeoutMs)}, else switch every Service back`,
+          ? `probe every ready pod of deployment/${t.deployment} on container port ${t.port}${t.probe.port !== undefined && t.probe.port !== String(t.port) ? ` (--probe ${probeText(t.probe)})` : ""} at ${t.probe.path} through the API server's pod proxy; each must answer 2xx within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`
+          : `probe service/${t.service}:${t.port} (container port ${t.containerPort}) at ${t.probe.path} through the API server's service proxy; it must answer 2xx within ${secs(step.timeoutMs)}, else switch every Service back`,
       );
     case "command":
       return [

@@ -311,7 +311,7 @@ describe("release lifecycle", () => {
       [["deploy", "shop", "--image", "x:1", "--env", "1X=y"], 2, /^error: invalid --env "1X=y"/],
       [["deploy", "shop", "--image", "x:1", "--replicas", "-1"], 2, /^error: /],
       [["promote", "shop", "--probe", "healthz"], 2, /^error: invalid --probe: "healthz" has no path/],
-      [["promote", "shop", "--probe", "9999/x"], 4, /^error: cannot probe 9999\/x after the switch: service\/shop has no port that leads to container port 9999/],
+      [["promote", "shop", "--probe", "9999/x"], 4, /^error: cannot probe 9999\/x: service\/shop has no port that leads to container port 9999/],
     ];
     for (const [args, code, error] of cases) {
       const r = bluegreen(args, { namespace: n });

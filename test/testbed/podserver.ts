@@ -9,6 +9,7 @@
 //
 //   any request  → 200 with {"pod", "namespace", "labels", "image"} (the image of the container declaring the port)
 //   pod annotation testbed.kubectl-bluegreen.io/http-status: "503"  → answers with that status
+//   pod annotation testbed.kubectl-bluegreen.io/http-status-8080: "503" → that status on port 8080 only
 //   pod annotation testbed.kubectl-bluegreen.io/delay-ms: "200"     → answers after that delay
 //
 // A connection to an IP no pod owns is reset, and when a pod goes away its open connections are reset: the
@@ -30,6 +31,8 @@ interface PodInfo {
   labels: Record<string, string>;
   /** container image by declared TCP port */
   images: Map<number, string>;
+  /** the answer's status by port; `status` for ports not listed */
+  statusByPort: Map<number, number>;
   status: number;
   delayMs: number;
 }
@@ -92,14 +95,21 @@ function podInfo(pod: Pod): PodInfo {
       if ((p.protocol ?? "TCP") === "TCP" && typeof p.containerPort === "number") images.set(p.containerPort, c.image);
     }
   }
+  const valid = (n: number) => (Number.isInteger(n) && n >= 100 && n <= 599 ? n : 500);
   const status = Number(ann[ANNOTATION_STATUS] ?? 200);
   const delayMs = Number(ann[ANNOTATION_DELAY] ?? 0);
+  const statusByPort = new Map<number, number>();
+  for (const [key, value] of Object.entries(ann)) {
+    const port = key.startsWith(`${ANNOTATION_STATUS}-`) ? Number(key.slice(ANNOTATION_STATUS.length + 1)) : Number.NaN;
+    if (Number.isInteger(port)) statusByPort.set(port, valid(Number(value)));
+  }
   return {
+    statusByPort,
     pod: pod.metadata.name,
     namespace: pod.metadata.namespace,
     labels: pod.metadata.labels ?? {},
     images,
-    status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
+    status: valid(status),
     delayMs: Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0,
   };
 }
@@ -167,7 +177,7 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
   const body = `${JSON.stringify({ pod: info.pod, namespace: info.namespace, labels: info.labels, image: info.images.get(port) ?? "" })}\n`;
   const send = () => {
     if (res.destroyed) return;
-    res.writeHead(info.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.writeHead(info.statusByPort.get(port) ?? info.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(req.method === "HEAD" ? undefined : body);
   };
   req.resume();

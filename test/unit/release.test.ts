@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseProbe, probeRouteProblem, servicePortFor } from "../../src/bluegreen/checks.js";
+import { parseProbe, resolveProbe } from "../../src/bluegreen/checks.js";
 import { type DeployOptions, type DeployPlan, mergePatchOf, planDeploy } from "../../src/bluegreen/deploy.js";
-import type { Deployment, Service } from "../../src/bluegreen/model.js";
+import type { Deployment, PodTemplate, Service } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
 import { type ScaleDownPlan, type SwitchPlan, planAbort, planPromote, planScaleDown } from "../../src/bluegreen/plan.js";
 import {
@@ -260,19 +260,56 @@ describe("checks", () => {
     expect(parseProbe("Bad_Name/x")).toBe('"Bad_Name" in "Bad_Name/x" is neither a port number nor a port name');
   });
 
-  it("servicePortFor maps a container port to the Service port that leads there", () => {
-    const svc = (ports: NonNullable<Service["spec"]>["ports"]) => ({ ...service("s", { app: "a" }), spec: { selector: { app: "a" }, ports } });
-    const two = svc([{ name: "web", port: 80, targetPort: 8080 }, { port: 9000 }]);
-    expect(servicePortFor(two, { port: "8080", path: "/" })).toBe("web");
-    expect(servicePortFor(two, { port: "9000", path: "/" })).toBe("9000");
-    expect(servicePortFor(two, { port: "web", path: "/" })).toBe("web");
-    expect(servicePortFor(two, { port: "7777", path: "/" })).toBeUndefined();
-    expect(servicePortFor(two, { path: "/" })).toBeUndefined();
-    expect(servicePortFor(svc([{ port: 80, targetPort: 8080 }]), { path: "/" })).toBe("80");
-    expect(probeRouteProblem(two, { port: "8080", path: "/" })).toBeUndefined();
-    expect(probeRouteProblem(two, { port: "7777", path: "/" })).toBe("service/s has no port that leads to container port 7777 (its ports: web:80→8080, 9000→9000)");
-    expect(probeRouteProblem(two, { path: "/" })).toBe("service/s has 2 ports (web:80→8080, 9000→9000); name the container port in --probe PORT/PATH");
-    expect(probeRouteProblem(svc([]), { port: "80", path: "/" })).toBe("service/s has no port that leads to container port 80 (its ports: none)");
+  describe("resolveProbe routes a probe as the API server and kube-proxy do", () => {
+    type Ports = NonNullable<Service["spec"]>["ports"];
+    const svc = (name: string, ports: Ports) => ({ ...service(name, { app: "a" }), spec: { selector: { app: "a" }, ports } });
+    // A Helm-shaped pod: metrics declared first, http second.
+    const template = {
+      spec: {
+        containers: [
+          { name: "app", ports: [{ name: "metrics", containerPort: 9090 }, { name: "http", containerPort: 8080 }] },
+          { name: "sidecar", ports: [{ name: "admin", containerPort: 15000 }] },
+        ],
+      },
+    };
+    const pay = svc("pay", [{ name: "http", port: 80, targetPort: "http" }, { name: "metrics", port: 9090, targetPort: "metrics" }]);
+    const resolve = (port: string | undefined, services = [pay], t: PodTemplate | undefined = template) =>
+      resolveProbe({ ...(port === undefined ? {} : { port }), path: "/" }, "pay-green", t, services);
+
+    it("a declared container port number: that port, through the Service port whose named target leads there", () => {
+      expect(resolve("8080")).toEqual({ containerPort: 8080, servicePorts: [{ service: "pay", port: "http" }] });
+      expect(resolve("9090")).toEqual({ containerPort: 9090, servicePorts: [{ service: "pay", port: "metrics" }] });
+    });
+    it("a port name: the container port of that name, as a number (the pod proxy fails on names)", () => {
+      expect(resolve("http")).toEqual({ containerPort: 8080, servicePorts: [{ service: "pay", port: "http" }] });
+    });
+    it("a Service port number that no container declares: the container port behind it", () => {
+      expect(resolve("80")).toEqual({ containerPort: 8080, servicePorts: [{ service: "pay", port: "http" }] });
+    });
+    it("a Service port name that no container declares: the container port behind it", () => {
+      const web = svc("web", [{ name: "web", port: 80, targetPort: 8080 }]);
+      expect(resolve("web", [web])).toEqual({ containerPort: 8080, servicePorts: [{ service: "web", port: "web" }] });
+    });
+    it("no port on a one-port Service with a named target: the container port it names, not the pod's first", () => {
+      const one = svc("pay", [{ port: 80, targetPort: "http" }]);
+      expect(resolve(undefined, [one])).toEqual({ containerPort: 8080, servicePorts: [{ service: "pay", port: "80" }] });
+    });
+    it("an undeclared number, when no Service port has it, is taken as it is (a container may listen on it all the same)", () => {
+      const wide = svc("s", [{ port: 80, targetPort: 7000 }]);
+      expect(resolve("7000", [wide], { spec: { containers: [{ name: "app" }] } })).toEqual({ containerPort: 7000, servicePorts: [{ service: "s", port: "80" }] });
+    });
+    it("refuses what it cannot route, in one phrase", () => {
+      expect(resolve(undefined)).toBe("service/pay has 2 ports (http:80→http(8080), metrics:9090→metrics(9090)); name the port in --probe PORT/PATH");
+      expect(resolve("grpc")).toBe('deployment/pay-green declares no container port named "grpc" (its ports: metrics 9090, http 8080, admin 15000)');
+      expect(resolve("15000")).toBe("service/pay has no port that leads to container port 15000 (its ports: http:80→http(8080), metrics:9090→metrics(9090))");
+      const stale = svc("pay", [{ port: 80, targetPort: "web" }]);
+      expect(resolve(undefined, [stale])).toBe('service/pay leads to container port "web", which deployment/pay-green does not declare (its ports: metrics 9090, http 8080, admin 15000)');
+      expect(resolve("80", [svc("s", [])])).toBe("service/s has no port that leads to container port 80 (its ports: none)");
+    });
+    it("several live Services: each through its own port that leads to the same container port", () => {
+      const other = svc("pay-internal", [{ name: "h", port: 8080, targetPort: 8080 }]);
+      expect(resolve("http", [pay, other])).toEqual({ containerPort: 8080, servicePorts: [{ service: "pay", port: "http" }, { service: "pay-internal", port: "h" }] });
+    });
   });
 });
 
@@ -285,9 +322,9 @@ describe("planPromote with checks and retirement", () => {
     const s = asKind<SwitchPlan>(promote(t, { checks }), "switch");
     expect(s.steps.map((x) => x.kind)).toEqual(["check", "probe", "command", "switch", "verify", "probe", "command", "record"]);
     const probe = { port: "8080", path: "/" };
-    expect(s.steps[1]).toEqual({ kind: "probe", when: "before", timeoutMs: 5000, targets: [{ kind: "pods", deployment: "myapp-v2", probe }] });
+    expect(s.steps[1]).toEqual({ kind: "probe", when: "before", timeoutMs: 5000, targets: [{ kind: "pods", deployment: "myapp-v2", port: 8080, probe }] });
     expect(s.steps[2]).toEqual({ kind: "command", when: "before", command: "a", timeoutMs: 1000 });
-    expect(s.steps[5]).toEqual({ kind: "probe", when: "after", timeoutMs: 5000, targets: [{ kind: "service", service: "myapp", port: "80", probe }] });
+    expect(s.steps[5]).toEqual({ kind: "probe", when: "after", timeoutMs: 5000, targets: [{ kind: "service", service: "myapp", port: "80", containerPort: 8080, probe }] });
     expect(s.steps[6]).toEqual({ kind: "command", when: "after", command: "b", timeoutMs: 1000 });
   });
 
@@ -296,7 +333,7 @@ describe("planPromote with checks and retirement", () => {
     t.services[0]!.spec!.ports = [{ port: 80, targetPort: 9090 }];
     expect(promote(t, { checks })).toEqual({
       kind: "refused",
-      message: "cannot probe 8080/ after the switch: service/myapp has no port that leads to container port 8080 (its ports: 80→9090); nothing changed",
+      message: "cannot probe 8080/: service/myapp has no port that leads to container port 8080 (its ports: 80→9090); nothing changed",
       hint: "Name a container port the Service leads to: --probe PORT/PATH.",
     });
   });
