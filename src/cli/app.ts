@@ -4,6 +4,7 @@ import yargs, { type Argv, type Options } from "yargs";
 import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
 import { EXIT_CODES_HELP } from "./help.js";
+import { splitShortFlags } from "./shorthand.js";
 import {
   type RawArgs,
   abortInvocation,
@@ -100,7 +101,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
   };
   // Completion gets half-typed command lines, flags included, word for word; it must never fail.
   if (argv[0] === "__complete") return { inv: { command: "__complete", words: argv.slice(1) } };
-  argv = precheck(argv);
+  argv = precheck(splitShortFlags(argv));
   const y = yargs(argv)
     .scriptName("kubectl bluegreen")
     .usage("$0 COMMAND [APP] [flags]\n\nBlue/green releases of plain Kubernetes Deployments: two Deployments, one Service, one safe switch.")

@@ -127,6 +127,55 @@ describe("command line parsing", () => {
   });
 });
 
+describe("short flags as kubectl (pflag) reads them", () => {
+  const global = async (...argv: string[]) => {
+    const i = await inv(...argv);
+    if (!("global" in i)) throw new Error(`no global options for ${argv.join(" ")}`);
+    return { output: i.global.output, namespace: i.global.kube.namespace, selector: i.global.selection.selector, all: i.global.selection.allNamespaces, verbose: i.global.verbose, watch: i.command === "status" && i.watch };
+  };
+  const base = { output: "table", namespace: undefined, selector: undefined, all: false, verbose: false, watch: false };
+
+  it("takes a value flag's value from the rest of the word, with or without a leading =", async () => {
+    expect(await global("status", "-owide")).toEqual({ ...base, output: "wide" });
+    expect(await global("status", "-oyaml")).toEqual({ ...base, output: "yaml" });
+    expect(await global("status", "-o=json")).toEqual({ ...base, output: "json" });
+    expect(await global("status", "-nprod")).toEqual({ ...base, namespace: "prod" });
+    expect(await global("status", "-n=prod")).toEqual({ ...base, namespace: "prod" });
+    expect(await global("status", "-lapp=web")).toEqual({ ...base, selector: "app=web" });
+    expect(await global("status", "-l=app=web")).toEqual({ ...base, selector: "app=web" });
+    expect(await global("status", "-lapp in (a,b),!canary")).toEqual({ ...base, selector: "app in (a,b),!canary" });
+    expect(await global("promote", "myapp", "-oyaml", "--dry-run=client")).toMatchObject({ output: "yaml" });
+    expect(await global("diff", "myapp", "-ojson")).toMatchObject({ output: "json" });
+    expect(((await inv("version", "-ojson")) as { output?: string }).output).toBe("json");
+  });
+
+  it("reads booleans in a cluster one by one, and a value flag ends the cluster", async () => {
+    expect(await global("status", "-Aw")).toEqual({ ...base, all: true, watch: true });
+    expect(await global("status", "-wA")).toEqual({ ...base, all: true, watch: true });
+    expect(await global("status", "-Aowide")).toEqual({ ...base, all: true, output: "wide" });
+    expect(await global("status", "-Ao", "json")).toEqual({ ...base, all: true, output: "json" });
+    expect(await global("status", "-Ao=yaml")).toEqual({ ...base, all: true, output: "yaml" });
+    expect(await global("status", "-vnprod")).toEqual({ ...base, verbose: true, namespace: "prod" });
+    expect(await global("status", "-Aw=false")).toEqual({ ...base, all: true, watch: false });
+    expect(await global("status", "-v6")).toEqual({ ...base, verbose: true });
+    expect((await parse(["status", "-Ah"], 100)).help).toMatch(/^kubectl bluegreen status/);
+  });
+
+  it("refuses what kubectl refuses, naming the flag", async () => {
+    // -oA: the value is "A" (pflag), not -o followed by -A.
+    await expect(parse(["status", "-oA"], 100)).rejects.toThrow('unknown output format "A": use one of table, wide, json, yaml.');
+    // -o=: a value flag takes the rest of the word, "=" included, when nothing follows it.
+    await expect(parse(["status", "-o="], 100)).rejects.toThrow('unknown output format "=": use one of table, wide, json, yaml.');
+    await expect(parse(["status", "-nProd"], 100)).rejects.toThrow(/^invalid namespace "Prod"/);
+    await expect(parse(["status", "-Aw=maybe"], 100)).rejects.toThrow('invalid value "maybe" for -w: use true or false.');
+    await expect(parse(["promote", "myapp", "-Aw"], 100)).rejects.toThrow(new UsageError("unknown flag: -A."));
+    await expect(parse(["status", "-xowide"], 100)).rejects.toThrow(new UsageError("unknown flag: -xowide."));
+    // A word that is a flag's value is never read as flags.
+    await expect(parse(["status", "--context", "-owide"], 100)).rejects.toThrow('missing value for --context: "-owide" reads as a flag.');
+    expect(await global("status", "--", "-owide").catch((e: Error) => e.message)).toBe('unexpected argument "-owide".');
+  });
+});
+
 describe("parseDuration", () => {
   it("accepts kubectl durations", () => {
     expect(["30s", "2m", "1h30m", "500ms", "10", "0"].map((d) => parseDuration("t", d))).toEqual([30_000, 120_000, 5_400_000, 500, 10_000, 0]);
