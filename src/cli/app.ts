@@ -3,7 +3,7 @@
 import yargs, { type Argv, type Options } from "yargs";
 import type { Context } from "../context.js";
 import { BlueGreenError, UsageError } from "../errors.js";
-import { EXIT_CODES_HELP } from "./help.js";
+import { type Example, helpFooter } from "./help.js";
 import { splitShortFlags } from "./shorthand.js";
 import {
   type RawArgs,
@@ -17,7 +17,7 @@ import {
   statusInvocation,
   versionInvocation,
 } from "../commands/arguments.js";
-import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS, flagWords } from "../commands/flags.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS, flagWords } from "../commands/flags.js";
 import type { Invocation, Runner } from "../commands/index.js";
 
 /** The flag table (src/commands/flags.ts) as yargs options; `global` ones apply to every command. */
@@ -27,6 +27,65 @@ function yargsOptions(flags: Flags, global = false): Record<string, Options> {
   );
 }
 
+/**
+ * What each --help ends with (src/cli/help.ts prints it after yargs' part, so that no example is ever
+ * wrapped); "" is the help without a command.
+ */
+const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Example[]; notes?: readonly string[]; exitCodes: boolean }>> = {
+  "": {
+    examples: [
+      { command: "kubectl bluegreen status myapp" },
+      { command: "kubectl bluegreen deploy myapp --image registry.example/myapp:v2" },
+      { command: "kubectl bluegreen diff myapp" },
+      { command: "kubectl bluegreen promote myapp --probe /healthz --scale-down-after 10m" },
+      { command: "kubectl bluegreen abort myapp" },
+    ],
+    exitCodes: true,
+  },
+  status: {
+    examples: [
+      { command: "kubectl bluegreen status myapp", describe: "One app in the current namespace" },
+      { command: "kubectl bluegreen status -A -o json", describe: "Every app in every namespace, for scripts" },
+    ],
+    exitCodes: true,
+  },
+  promote: {
+    examples: [
+      { command: "kubectl bluegreen promote myapp", describe: "Switch myapp's Service(s) to the idle slot" },
+      { command: "kubectl bluegreen promote myapp --probe 8080/healthz --post-check ./smoke.sh", describe: "Probe the new pods first; run a smoke test after, switch back if it fails" },
+      { command: "kubectl bluegreen promote myapp --scale-up --scale-down-after 10m", describe: "Scale a preview up first; retire the old slot 10 minutes after" },
+      { command: "kubectl bluegreen promote myapp --wait", describe: "Wait (up to --timeout) for the idle slot first" },
+      { command: "kubectl bluegreen promote myapp --dry-run=server", describe: "Show and validate the plan; change nothing" },
+    ],
+    exitCodes: true,
+  },
+  abort: {
+    examples: [
+      { command: "kubectl bluegreen abort myapp", describe: "Send traffic back to the previous slot" },
+      { command: "kubectl bluegreen abort myapp --scale-down", describe: "Send traffic back, then scale the aborted slot to 0" },
+    ],
+    exitCodes: true,
+  },
+  deploy: {
+    examples: [
+      { command: "kubectl bluegreen deploy myapp --image registry.example/myapp:v3", describe: "The live slot's template with a new image, into the idle slot" },
+      { command: "kubectl bluegreen deploy myapp --image web=web:v3 --image sidecar=proxy:2 --replicas 1", describe: "Two images, one replica as a preview" },
+    ],
+    exitCodes: true,
+  },
+  "scale-down": {
+    examples: [{ command: "kubectl bluegreen scale-down myapp", describe: "Retire the old slot once the release is settled" }],
+    exitCodes: true,
+  },
+  diff: {
+    examples: [{ command: "kubectl bluegreen diff myapp", describe: "Unified diff of the two slots and the Service change" }],
+    notes: ["Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff)."],
+    exitCodes: true,
+  },
+  version: { examples: [{ command: "kubectl bluegreen version --client", describe: "The plugin's version" }], exitCodes: false },
+  completion: { examples: [{ command: "source <(kubectl bluegreen completion bash)", describe: "Complete in the current bash" }], exitCodes: false },
+};
+
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
 /** Boolean flags by name (no dashes), whose =VALUE is checked before yargs reads it loosely. */
 const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAG_SPELLINGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
@@ -35,9 +94,9 @@ const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
 /**
  * Checks what yargs would read loosely: `--wait=bogus` (yargs reads false), and an unknown command.
- * Returns argv with boolean values spelled as yargs understands them (pflag's ParseBool words).
+ * Returns argv with boolean values spelled as yargs understands them (pflag's ParseBool words), and the command.
  */
-function precheck(argv: string[]): string[] {
+function precheck(argv: string[]): { argv: string[]; command?: CommandName } {
   const { words, isValue } = flagWords(argv);
   const command = words.find((w, i) => !isValue[i] && !w.startsWith("-"));
   const out = [...argv];
@@ -51,7 +110,7 @@ function precheck(argv: string[]): string[] {
     const near = COMMANDS.find((c) => editDistance(c, command) <= 2 || (command.length >= 2 && c.startsWith(command)));
     throw new UsageError(`unknown command "${command}": use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`, near ? `Did you mean ${near}? See --help.` : "See --help.");
   }
-  return out;
+  return { argv: out, command: command as CommandName | undefined };
 }
 
 function editDistance(a: string, b: string): number {
@@ -101,11 +160,13 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
   };
   // Completion gets half-typed command lines, flags included, word for word; it must never fail.
   if (argv[0] === "__complete") return { inv: { command: "__complete", words: argv.slice(1) } };
-  argv = precheck(splitShortFlags(argv));
+  const checked = precheck(splitShortFlags(argv));
+  argv = checked.argv;
+  const width = Math.min(columns, 110);
   const y = yargs(argv)
     .scriptName("kubectl bluegreen")
     .usage("$0 COMMAND [APP] [flags]\n\nBlue/green releases of plain Kubernetes Deployments: two Deployments, one Service, one safe switch.")
-    .wrap(Math.min(columns, 110))
+    .wrap(width)
     .exitProcess(false)
     .strict()
     .recommendCommands()
@@ -124,10 +185,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP); all apps when omitted" })
-          .options(yargsOptions(COMMAND_FLAGS.status))
-          .example("$0 status myapp", "One app in the current namespace")
-          .example("$0 status -A -o json", "Every app in every namespace, for scripts")
-          .epilogue(EXIT_CODES_HELP),
+          .options(yargsOptions(COMMAND_FLAGS.status)),
       handle(statusInvocation),
     )
     .command(
@@ -136,13 +194,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS.promote))
-          .example("$0 promote myapp", "Switch myapp's Service(s) to the idle slot")
-          .example("$0 promote myapp --probe 8080/healthz --post-check ./smoke.sh", "Probe the new pods first; run a smoke test after, switch back if it fails")
-          .example("$0 promote myapp --scale-up --scale-down-after 10m", "Scale a preview up first; retire the old slot 10 minutes after")
-          .example("$0 promote myapp --wait", "Wait (up to --timeout) for the idle slot first")
-          .example("$0 promote myapp --dry-run=server", "Show and validate the plan; change nothing")
-          .epilogue(EXIT_CODES_HELP),
+          .options(yargsOptions(COMMAND_FLAGS.promote)),
       handle(promoteInvocation),
     )
     .command(
@@ -151,10 +203,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS.abort))
-          .example("$0 abort myapp", "Send traffic back to the previous slot")
-          .example("$0 abort myapp --scale-down", "…and scale the aborted slot to 0")
-          .epilogue(EXIT_CODES_HELP),
+          .options(yargsOptions(COMMAND_FLAGS.abort)),
       handle(abortInvocation),
     )
     .command(
@@ -163,10 +212,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS.deploy))
-          .example("$0 deploy myapp --image registry.example/myapp:v3", "The live slot's template with a new image, into the idle slot")
-          .example("$0 deploy myapp --image web=web:v3 --image sidecar=proxy:2 --replicas 1", "Two images, one replica as a preview")
-          .epilogue(EXIT_CODES_HELP),
+          .options(yargsOptions(COMMAND_FLAGS.deploy)),
       handle(deployInvocation),
     )
     .command(
@@ -175,9 +221,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS["scale-down"]))
-          .example("$0 scale-down myapp", "Retire the old slot once the release is settled")
-          .epilogue(EXIT_CODES_HELP),
+          .options(yargsOptions(COMMAND_FLAGS["scale-down"])),
       handle(scaleDownInvocation),
     )
     .command(
@@ -186,9 +230,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS.diff))
-          .example("$0 diff myapp", "Unified diff of the two slots and the Service change")
-          .epilogue(`Exit 0: no differences; 1: differences; more than 1: an error (as kubectl diff).\n\n${EXIT_CODES_HELP}`),
+          .options(yargsOptions(COMMAND_FLAGS.diff)),
       handle(diffInvocation),
     )
     .command(
@@ -196,8 +238,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       "Print the plugin's version (never contacts the cluster)",
       (c: Argv) =>
         c
-          .options(yargsOptions(COMMAND_FLAGS.version))
-          .example("$0 version --client", "The plugin's version"),
+          .options(yargsOptions(COMMAND_FLAGS.version)),
       handle(versionInvocation),
     )
     .command(
@@ -205,8 +246,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       "Print a shell completion script (bash, zsh or fish)",
       (c: Argv) =>
         c
-          .positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" })
-          .example("source <($0 completion bash)", "Complete in the current bash"),
+          .positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" }),
       handle(completionInvocation),
     )
     .command(
@@ -215,11 +255,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       (c: Argv) => c.strict(false),
       handle(completeInvocation),
     )
-    .demandCommand(1, MISSING_COMMAND)
-    .epilogue(
-      `Examples:\n  kubectl bluegreen status myapp\n  kubectl bluegreen deploy myapp --image registry.example/myapp:v2\n  kubectl bluegreen diff myapp\n` +
-        `  kubectl bluegreen promote myapp --probe /healthz --scale-down-after 10m\n  kubectl bluegreen abort myapp\n\n${EXIT_CODES_HELP}`,
-    );
+    .demandCommand(1, MISSING_COMMAND);
 
   // After a command's handler, yargs renders that command's whole help, in case the handler fails and
   // help must be shown later (14 ms, a sixth of `status APP`). Handlers here only remember what to build,
@@ -232,7 +268,7 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       failure ??= err instanceof BlueGreenError ? err : usageFromYargs(err?.message ?? msg ?? "invalid command line", argv);
     })
     .parseAsync(argv, {}, (_err: unknown, _a: unknown, output: string) => {
-      if (output) help = output;
+      if (output) help = `${output.trimEnd()}\n\n${helpFooter(HELP_FOOTERS[checked.command ?? ""], width)}\n`;
     });
   if (failure) throw failure;
   const inv = help === undefined ? make?.() : undefined;

@@ -15,13 +15,39 @@ function wrap(text: string, width: number): string[] {
   return line ? [...lines, line] : lines;
 }
 
-const MEANING_WIDTH = 94;
+/** Text wrapped to the help's width, never narrower than this. */
+const MIN_TEXT_WIDTH = 30;
 
-/** The exit-code table every --help ends with, from the one list of meanings in errors.ts. */
-export const EXIT_CODES_HELP = `Exit codes (the same for every command):\n${Object.entries(EXIT_CODE_MEANINGS)
-  .map(([code, meaning]) =>
-    wrap(meaning, MEANING_WIDTH)
-      .map((l, i) => `${i === 0 ? `  ${code.padEnd(4)}` : "      "}${l}`)
-      .join("\n"),
-  )
-  .join("\n")}`;
+/** One example in a command's --help: a command line to copy, and what it does. */
+export interface Example {
+  command: string;
+  describe?: string;
+}
+
+/** The exit-code table every --help ends with, from the one list of meanings in errors.ts, wrapped to `width`. */
+export function exitCodesHelp(width: number): string {
+  const text = Math.max(width - 6, MIN_TEXT_WIDTH);
+  return `Exit codes (the same for every command):\n${Object.entries(EXIT_CODE_MEANINGS)
+    .map(([code, meaning]) =>
+      wrap(meaning, text)
+        .map((l, i) => `${i === 0 ? `  ${code.padEnd(4)}` : "      "}${l}`)
+        .join("\n"),
+    )
+    .join("\n")}`;
+}
+
+/**
+ * What a --help ends with, after yargs' part: examples as kubectl prints them (a `#` comment, then the
+ * command line whole on a line of its own at any width, so it copies into a shell as it is), notes, and
+ * the exit codes; everything but the command lines wrapped to `width`.
+ */
+export function helpFooter(o: { examples: readonly Example[]; notes?: readonly string[]; exitCodes: boolean }, width: number): string {
+  const text = Math.max(width - 4, MIN_TEXT_WIDTH);
+  const examples = o.examples.map((e) => [...(e.describe ? wrap(e.describe, text).map((l) => `  # ${l}`) : []), `  ${e.command}`].join("\n"));
+  const sections = [
+    ...(examples.length ? [`Examples:\n${examples.join(o.examples.some((e) => e.describe) ? "\n\n" : "\n")}`] : []),
+    ...(o.notes ?? []).map((n) => wrap(n, Math.max(width, MIN_TEXT_WIDTH)).join("\n")),
+    ...(o.exitCodes ? [exitCodesHelp(width)] : []),
+  ];
+  return sections.join("\n\n");
+}

@@ -122,7 +122,7 @@ describe("command line parsing", () => {
   it("returns help text instead of printing it", async () => {
     const r = await parse(["promote", "--help"], 100);
     expect(r.inv).toBeUndefined();
-    expect(r.help).toMatch(/kubectl bluegreen promote myapp --wait +Wait/);
+    expect(r.help).toContain("  # Wait (up to --timeout) for the idle slot first\n  kubectl bluegreen promote myapp --wait\n");
     expect(r.help).toMatch(/6 {3}verification or a check after the switch \(--probe, --post-check\) failed/);
   });
 });
@@ -173,6 +173,39 @@ describe("short flags as kubectl (pflag) reads them", () => {
     // A word that is a flag's value is never read as flags.
     await expect(parse(["status", "--context", "-owide"], 100)).rejects.toThrow('missing value for --context: "-owide" reads as a flag.');
     expect(await global("status", "--", "-owide").catch((e: Error) => e.message)).toBe('unexpected argument "-owide".');
+  });
+});
+
+describe("help that copies cleanly", () => {
+  const help = async (width: number, ...argv: string[]) => (await parse([...argv, "--help"], width)).help ?? "";
+  // Indented lines that name the plugin: the examples (the usage line starts at column 0).
+  const commandLines = (text: string) => text.split("\n").filter((l) => l.startsWith("  ") && l.includes("kubectl bluegreen"));
+
+  it("never wraps an example: each command line is whole on a line of its own, whatever the width", async () => {
+    const long = "kubectl bluegreen deploy myapp --image web=web:v3 --image sidecar=proxy:2 --replicas 1";
+    for (const width of [40, 80, 200]) {
+      const text = await help(width, "deploy");
+      expect(text.split("\n"), `width ${width}`).toContain(`  ${long}`);
+      for (const command of ["status", "promote", "abort", "deploy", "scale-down", "diff", "version", "completion"]) {
+        const lines = commandLines(await help(width, command));
+        expect(lines.length, `${command} at ${width}`).toBeGreaterThan(0);
+        // A line that starts an example ends it: the next line is blank, a comment or the end of the section.
+        for (const l of lines) expect(l, `${command} at ${width}`).toMatch(/^ {2}(kubectl bluegreen|source <\(kubectl bluegreen) \S/);
+      }
+    }
+    expect(await help(40, "promote")).toContain("\n  kubectl bluegreen promote myapp --probe 8080/healthz --post-check ./smoke.sh\n");
+    expect(await help(40)).toContain("\n  kubectl bluegreen promote myapp --probe /healthz --scale-down-after 10m\n");
+  });
+
+  it("wraps the rest to the width, the exit codes with a hanging indent", async () => {
+    for (const width of [60, 100]) {
+      const text = await help(width, "promote");
+      const tail = text.slice(text.indexOf("Exit codes"));
+      for (const l of tail.split("\n")) expect(l.length, l).toBeLessThanOrEqual(width);
+      expect(tail, `width ${width}`).toMatch(/\n {2}5 {3}conflict: /);
+      // Continuation lines are indented under the meaning, never at the code's column.
+      expect(tail.split("\n").slice(1).filter((l) => l !== "" && !/^ {2}\d+ +\S/.test(l)).every((l) => /^ {6}\S/.test(l)), `width ${width}`).toBe(true);
+    }
   });
 });
 

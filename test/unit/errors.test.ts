@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { EXIT_CODES_HELP } from "../../src/cli/help.js";
+import { exitCodesHelp } from "../../src/cli/help.js";
 import { EXIT_CODE_MEANINGS, ExitCode } from "../../src/errors.js";
 import { toBlueGreenError } from "../../src/kube/errors.js";
 import { HttpError } from "../../src/kube/http.js";
@@ -117,7 +117,7 @@ describe("the exit-code table", () => {
   });
 
   it("--help says it too, wrapped", () => {
-    const help = EXIT_CODES_HELP.split("\n").slice(1);
+    const help = exitCodesHelp(100).split("\n").slice(1);
     expect(help.every((l) => l.length <= 100)).toBe(true);
     const byCode = help.join("\n").split(/\n(?= {2}\d)/).map((entry) => {
       const m = /^ {2}(\d+)\s+([\s\S]*)$/.exec(entry);
