@@ -86,6 +86,9 @@ const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Examp
   completion: { examples: [{ command: "source <(kubectl bluegreen completion bash)", describe: "Complete in the current bash" }], exitCodes: false },
 };
 
+/** A local command's help lists only its own flags: the global ones are taken but not shown (see LOCAL_COMMANDS). */
+const hideGlobalFlags = (c: Argv): Argv => [...Object.keys(CLUSTER_FLAGS), ...Object.keys(SELECTION_FLAGS)].reduce((y, name) => y.hide(name), c);
+
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
 /** Boolean flags by name (no dashes), whose =VALUE is checked before yargs reads it loosely. */
 const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAG_SPELLINGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
@@ -236,17 +239,13 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
     .command(
       "version",
       "Print the plugin's version (never contacts the cluster)",
-      (c: Argv) =>
-        c
-          .options(yargsOptions(COMMAND_FLAGS.version)),
+      (c: Argv) => hideGlobalFlags(c).options(yargsOptions(COMMAND_FLAGS.version)),
       handle(versionInvocation),
     )
     .command(
       "completion [shell]",
       "Print a shell completion script (bash, zsh or fish)",
-      (c: Argv) =>
-        c
-          .positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" }),
+      (c: Argv) => hideGlobalFlags(c).positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" }),
       handle(completionInvocation),
     )
     .command(

@@ -2,7 +2,7 @@
 // (src/cli/app.ts) into that command's Invocation, or throws a UsageError (exit 2). Nothing here loads
 // a command's implementation, so --help and version stay light.
 import { UsageError } from "../errors.js";
-import { repeated } from "./flags.js";
+import { SELECTION_FLAGS, flagWords, repeated, spellings } from "./flags.js";
 import type { Invocation } from "./index.js";
 import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "./options.js";
 import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
@@ -204,16 +204,26 @@ export function diffInvocation(a: RawArgs): Invocation {
   return { command: "diff", global: globalOptions(a, appArg(a, true)) };
 }
 
-/** version: takes the global flags too, and uses only -o. */
-export function versionInvocation(a: RawArgs): Invocation {
+/** version and completion select no app: an app-selection flag is refused as unknown (see LOCAL_COMMANDS). */
+function noAppSelection(argv: string[]): void {
+  const selection = new Set(Object.entries(SELECTION_FLAGS).flatMap(([name, spec]) => spellings(name, spec)));
+  const { words, isValue } = flagWords(argv);
+  const flag = words.map((w) => w.split("=", 1)[0] ?? w).find((w, i) => !isValue[i] && selection.has(w));
+  if (flag !== undefined) throw new UsageError(`unknown flag: ${flag}.`);
+}
+
+/** version: takes kubectl's cluster flags and checks them, but uses only -o (and -v). */
+export function versionInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
+  noAppSelection(argv);
   const global = globalOptions(a);
   return { command: "version", output: global.output, client: Boolean(a.client), global };
 }
 
 /** completion SHELL. */
-export function completionInvocation(a: RawArgs): Invocation {
+export function completionInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
+  noAppSelection(argv);
   const shell = a.shell === undefined ? undefined : String(a.shell);
   if (shell !== "bash" && shell !== "zsh" && shell !== "fish") {
     throw new UsageError(shell === undefined ? "missing SHELL: use bash, zsh or fish." : `unknown shell "${shell}": use bash, zsh or fish.`);

@@ -4,7 +4,7 @@ import type { Context } from "../context.js";
 import { findApps } from "../bluegreen/pair.js";
 import { dns1123LabelErrors, labelKeyErrors } from "../bluegreen/names.js";
 import { escapeTerminal } from "../render/escape.js";
-import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS, spellings } from "./flags.js";
+import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, FLAG_SPELLINGS, type Flags, LOCAL_COMMANDS, SELECTION_FLAGS, VALUE_FLAGS, spellings } from "./flags.js";
 
 const APP_COMMANDS = new Set<string>(["status", "promote", "abort", "deploy", "scale-down", "diff"]);
 const isCommand = (w: string | undefined): w is CommandName => (COMMANDS as readonly string[]).includes(w ?? "");
@@ -48,7 +48,11 @@ export async function complete(ctx: Context, args: string[]): Promise<string[]> 
     if (prev === "-n" || prev === "--namespace") return pick(await fromCluster(ctx, words, "namespaces"));
     return [];
   }
-  if (partial.startsWith("-")) return pick([...(isCommand(command) ? spellingsOf(COMMAND_FLAGS[command]) : []), ...GLOBAL_FLAGS]);
+  if (partial.startsWith("-")) {
+    // A local command is offered what its help lists: its own flags.
+    const shared = isCommand(command) && LOCAL_COMMANDS.has(command) ? ["--help"] : GLOBAL_FLAGS;
+    return pick([...(isCommand(command) ? spellingsOf(COMMAND_FLAGS[command]) : []), ...shared]);
+  }
   if (!command) return pick([...COMMANDS]);
   if (command === "completion" && positionals.length === 1) return pick(["bash", "zsh", "fish"]);
   if (APP_COMMANDS.has(command) && positionals.length === 1) return pick(await fromCluster(ctx, words, "apps"));

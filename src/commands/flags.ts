@@ -118,6 +118,13 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
   completion: {},
 };
 
+/**
+ * Commands that never reach a cluster: their help and completion list only their own flags. They take
+ * kubectl's cluster flags and ignore them (as kubectl's own version and completion do, so an alias that
+ * always passes --context still works) and refuse the app-selection flags.
+ */
+export const LOCAL_COMMANDS: ReadonlySet<CommandName> = new Set(["version", "completion"]);
+
 /** Every spelling of a flag on the command line: --name, and -a for its alias. */
 export const spellings = (name: string, spec: FlagSpec): string[] => [name.length === 1 ? `-${name}` : `--${name}`, ...(spec.alias ? [`-${spec.alias}`] : [])];
 

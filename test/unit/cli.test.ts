@@ -197,6 +197,18 @@ describe("help that copies cleanly", () => {
     expect(await help(40)).toContain("\n  kubectl bluegreen promote myapp --probe /healthz --scale-down-after 10m\n");
   });
 
+  it("lists for version and completion only their own flags; they take kubectl's cluster flags and ignore them", async () => {
+    const flagsOf = (text: string) => [...text.matchAll(/^ {2}(?:-\w, )? *(--[\w-]+|-\w)\b/gm)].map((m) => m[1]);
+    expect(flagsOf(await help(100, "version"))).toEqual(["--client", "--output", "--help"]);
+    expect(flagsOf(await help(100, "completion"))).toEqual(["--help"]);
+    for (const command of ["version", "completion"]) expect(await help(100, command), command).not.toMatch(/Cluster flags:|App selection:/);
+    expect(await help(100, "status")).toMatch(/Cluster flags:[\s\S]*--kubeconfig[\s\S]*App selection:[\s\S]*--selector/);
+    expect((await inv("version", "--context", "prod", "-n", "shop", "-ojson")).command).toBe("version");
+    expect((await inv("completion", "bash", "--kubeconfig", "/k")).command).toBe("completion");
+    await expect(parse(["version", "-l", "app=web"], 100)).rejects.toThrow(new UsageError("unknown flag: -l."));
+    await expect(parse(["completion", "bash", "--app-label=x"], 100)).rejects.toThrow(new UsageError("unknown flag: --app-label."));
+  });
+
   it("wraps the rest to the width, the exit codes with a hanging indent", async () => {
     for (const width of [60, 100]) {
       const text = await help(width, "promote");

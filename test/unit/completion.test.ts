@@ -33,6 +33,11 @@ describe("completion", () => {
     expect(await complete(ctx, ["promote", "myapp", ""])).toEqual([]);
   });
 
+  it("offers version and completion only their own flags, as their help lists them", async () => {
+    expect(await complete(ctx, ["version", "-"])).toEqual(["--client", "--output", "-o", "--help"]);
+    expect(await complete(ctx, ["completion", "-"])).toEqual(["--help"]);
+  });
+
   it("offers every flag of each command, and only flags its parser takes (one table for both)", async () => {
     for (const command of COMMANDS) {
       const offered = (await complete(ctx, [command, "--"])).filter((f) => f !== "--help");
