@@ -1,4 +1,5 @@
 import type { Deployment } from "./model.js";
+import { plural } from "./plural.js";
 
 /** Where a Deployment's rollout stands, by the rules of `kubectl rollout status`. */
 export interface RolloutStatus {
@@ -32,21 +33,21 @@ export function rolloutStatus(d: Deployment): RolloutStatus {
     return {
       done: false,
       failed: false,
-      message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${desired} new replicas have been updated...`,
+      message: `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${plural(desired, "new replica")} ${desired === 1 ? "has" : "have"} been updated...`,
     };
   }
   if (replicas > updated) {
     return {
       done: false,
       failed: false,
-      message: `Waiting for deployment "${name}" rollout to finish: ${replicas - updated} old replicas are pending termination...`,
+      message: `Waiting for deployment "${name}" rollout to finish: ${plural(replicas - updated, "old replica")} ${replicas - updated === 1 ? "is" : "are"} pending termination...`,
     };
   }
   if (available < updated) {
     return {
       done: false,
       failed: false,
-      message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...`,
+      message: `Waiting for deployment "${name}" rollout to finish: ${available} of ${plural(updated, "updated replica")} ${updated === 1 ? "is" : "are"} available...`,
     };
   }
   return { done: true, failed: false, message: `deployment "${name}" successfully rolled out` };
@@ -70,7 +71,7 @@ export function promotable(idle: Deployment, minAvailable: number): string | und
   if (!r.done) return r.message;
   const { available } = replicaCounts(idle);
   if (available < minAvailable) {
-    return `deployment "${idle.metadata.name}" has ${available} available replicas; at least ${minAvailable} are needed`;
+    return `deployment "${idle.metadata.name}" has ${plural(available, "available replica")}; at least ${minAvailable} ${minAvailable === 1 ? "is" : "are"} needed`;
   }
   return undefined;
 }
@@ -81,6 +82,6 @@ export function degraded(live: Deployment): string | undefined {
   if (r.failed) return r.message;
   const { desired, available } = replicaCounts(live);
   if (available === 0) return `deployment "${live.metadata.name}" has no available replicas`;
-  if (available < desired) return `deployment "${live.metadata.name}" has ${available} of ${desired} replicas available`;
+  if (available < desired) return `deployment "${live.metadata.name}" has ${available} of ${plural(desired, "replica")} available`;
   return undefined;
 }

@@ -66,7 +66,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   }
   const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
   const lines = unchanged
-    ? [`deployment.apps/${plan.deployment} unchanged: it already runs ${plan.record.images.join(", ")} with ${plan.replicas} replicas`]
+    ? [`deployment.apps/${plan.deployment} unchanged: it already runs ${plan.record.images.join(", ")} with ${plan.replicas} replica${plan.replicas === 1 ? "" : "s"}`]
     : plan.changes.map((c) => `deployment.apps/${plan.deployment} ${c}`);
   const state = f.wait ? "rolled out" : "written (not waited for)";
   lines.push(

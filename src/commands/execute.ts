@@ -232,7 +232,7 @@ class Execution {
     this.checkedTarget = deploymentGuard(target);
     // Verification reads EndpointSlices: find out now, before any write, whether we may.
     for (const s of this.plan.steps.find((x) => x.kind === "verify")?.services ?? []) await this.kube.listEndpointSlices(this.ns, s);
-    this.done(step, `deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replicas`);
+    this.done(step, `deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replica${step.minAvailable === 1 ? "" : "s"}`);
   }
 
   // --- switch ----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import type { Context } from "../context.js";
 import { planScaleDown } from "../bluegreen/plan.js";
 import { nameOf } from "../bluegreen/model.js";
 import { formatSelector, requireWellFormed, selects, templateLabels } from "../bluegreen/pair.js";
+import { plural } from "../bluegreen/plural.js";
 import { replicaCounts } from "../bluegreen/readiness.js";
 import { formatDuration } from "../render/time.js";
 import { BlueGreenError, ConflictError, ExitCode, RefusedError } from "../errors.js";
@@ -65,7 +66,7 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
         `  1. wait ${formatDuration(plan.delayMs)} (--delay ${formatDuration(f.delayMs)} after that switch)`,
         `  2. mark ${plan.liveServices.map((s) => `service/${s}`).join(", ")} busy, so no switch sends traffic to the slot meanwhile`,
         `  3. scale deployment/${name} to 0, only if unchanged since read, still on that version, and no Service but the app's previews selects it`,
-        `  abort scales it back to ${replicas} replicas (bounded by the live slot)`,
+        `  abort scales it back to ${plural(replicas, "replica")} (bounded by the live slot)`,
       ];
       ctx.io.out(`${lines.map(escapeTerminal).join("\n")}\n`);
     }

@@ -20,7 +20,7 @@ export function renderDeployPlan(plan: DeployPlan, context: string, o: { dryRun?
     for (const c of plan.changes) lines.push(`    ${c}`);
     lines.push(
       `  1. mark ${live} (${BUSY_ANNOTATION}), only if unchanged since read, so no switch sends traffic to the slot meanwhile`,
-      `  2. patch deployment/${plan.deployment}: pod template and ${plan.replicas} replicas, only if unchanged since resourceVersion ${plan.resourceVersion}; record it in ${DEPLOY_ANNOTATION}`,
+      `  2. patch deployment/${plan.deployment}: pod template and ${plan.replicas} replica${plan.replicas === 1 ? "" : "s"}, only if unchanged since resourceVersion ${plan.resourceVersion}; record it in ${DEPLOY_ANNOTATION}`,
       `  3. remove the marks`,
     );
   }

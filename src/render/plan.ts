@@ -3,6 +3,7 @@ import type { Step, SwitchPlan } from "../bluegreen/plan.js";
 import { HISTORY_ANNOTATION, LAST_SWITCH_ANNOTATION } from "../bluegreen/record.js";
 import type { Outcome } from "../bluegreen/outcome.js";
 import { probeText } from "../bluegreen/checks.js";
+import { plural } from "../bluegreen/plural.js";
 import { escapeTerminal } from "./escape.js";
 
 const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
@@ -11,11 +12,11 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
   switch (step.kind) {
     case "scale-up":
       return [
-        `scale deployment/${step.deployment} to ${step.replicas} replicas (only if unchanged since resourceVersion ${step.resourceVersion}) and wait up to ${secs(o.waitTimeoutMs)} for it`,
+        `scale deployment/${step.deployment} to ${plural(step.replicas, "replica")} (only if unchanged since resourceVersion ${step.resourceVersion}) and wait up to ${secs(o.waitTimeoutMs)} for it`,
       ];
     case "check":
       return [
-        `check deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replicas, and that its pods match the new selectors: ` +
+        `check deployment/${step.deployment} is rolled out with at least ${plural(step.minAvailable, "available replica")}, and that its pods match the new selectors: ` +
           (o.blockers.length ? `NOT MET: ${o.blockers.join("; ")}` : "ok"),
       ];
     case "switch":

@@ -1,3 +1,4 @@
+import { plural } from "../bluegreen/plural.js";
 import { type AppStatus, VERDICT_TEXT, type Verdict } from "../bluegreen/verdict.js";
 import { paint } from "./color.js";
 import { escapeTerminal as esc } from "./escape.js";
@@ -63,7 +64,7 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
   const d = s.lastDeploy;
   if (d) {
     const replaced = d.current ? "" : " (replaced since by another change)";
-    tail.push(`Last deploy:  ${esc(`${d.slot} (deployment/${d.deployment}): ${d.images.join(", ")}, ${d.replicas} replicas, from the ${d.source} template, by ${d.by || "unknown"}, ${age(d.at, o.now)} ago (${d.at})${replaced}`)}`);
+    tail.push(`Last deploy:  ${esc(`${d.slot} (deployment/${d.deployment}): ${d.images.join(", ")}, ${plural(d.replicas, "replica")}, from the ${d.source} template, by ${d.by || "unknown"}, ${age(d.at, o.now)} ago (${d.at})${replaced}`)}`);
   }
   const sd = s.pendingScaleDown;
   if (sd) {

@@ -180,7 +180,7 @@ describe("release lifecycle", () => {
     expect(replicasOf(n, "shop-green")).toBe(1);
     const refused = bluegreen(["promote", "shop"], { namespace: n });
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toContain('deployment "shop-green" has 1 available replicas; at least 3 are needed');
+    expect(refused.stderr).toContain('deployment "shop-green" has 1 available replica; at least 3 are needed');
     const r = bluegreen(["promote", "shop", "--scale-up", "--propagation-delay", "0s"], { namespace: n });
     expectOk(r);
     expect(r.stderr).toContain("deployment.apps/shop-green scaled to 3\n");
