@@ -1,4 +1,4 @@
-import type { Deployment } from "./model.js";
+import type { Deployment, PodTemplate } from "./model.js";
 import { nameOf } from "./model.js";
 import type { SettledPair } from "./pair.js";
 
@@ -44,6 +44,9 @@ function normalizeSlot(d: Deployment, slotLabel: string): Record<string, unknown
   }
   return clean({ spec }) as Record<string, unknown>;
 }
+
+/** A pod template normalised as `diff` shows it (under spec.template), so the two read alike. */
+export const normalizeTemplate = (template: PodTemplate, slotLabel: string): Record<string, unknown> => normalizeSlot({ metadata: {}, spec: { template } }, slotLabel);
 
 /** One container whose image differs between the slots. */
 interface ImageChange {

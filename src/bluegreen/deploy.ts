@@ -12,10 +12,22 @@ export interface ImageChange {
   image: string;
 }
 
+/** `--env [CONTAINER:]NAME=VALUE`. */
+export interface EnvChange {
+  container?: string;
+  name: string;
+  value: string;
+}
+
+/** The pod template label that Helm (and the recommended labels) use for the app's version. */
+export const VERSION_LABEL = "app.kubernetes.io/version";
+
 export interface DeployOptions {
   images: ImageChange[];
-  /** `--env NAME=VALUE`, set on every container. */
-  env: { name: string; value: string }[];
+  /** Without a container: on the containers --image changes, else on the pod's only container. */
+  env: EnvChange[];
+  /** `--set-label KEY=VALUE`: pod template labels (never the slot label or a selector's). */
+  labels?: { key: string; value: string }[];
   /** Start from the live slot's template (default) or the idle slot's own. */
   from: "live" | "idle";
   /** Default: the live slot's desired replicas. */
@@ -39,12 +51,18 @@ export interface DeployPlan {
   /** The pod template as read, and as it will be. */
   before: PodTemplate;
   template: PodTemplate;
+  /** The template as read with only what the flags name: what differs from it in `template` came from the source slot. */
+  named: PodTemplate;
   replicas: number;
   /** The JSON merge patch to send (its metadata.resourceVersion makes it conditional). */
   patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { replicas: number; template?: unknown } };
   record: DeployRecord;
-  /** What changes, one line each ("image of container web: a → b"). */
+  /** What the flags change, one line each ("image of container web: a → b"), and replicas. */
   changes: string[];
+  /** What else changes because the template is the live slot's (other images, env, resources…), one line each. */
+  extraChanges: string[];
+  /** Said before the write (a version label that cannot follow the image, …). */
+  notes: string[];
   /** The template and replicas stay as they are: nothing to write. */
   unchanged: boolean;
   /** Live Services, marked busy while the write is made so no switch sends traffic to the slot meanwhile. */
@@ -82,12 +100,35 @@ export function mergePatchOf(a: unknown, b: unknown): unknown {
 
 const containersOf = (t: PodTemplate): Container[] => [...(t.spec?.containers ?? []), ...(t.spec?.initContainers ?? [])];
 
-/** Sets the images and env on a template (in place); a BadInput when a container cannot be told. */
-function applyChanges(t: PodTemplate, d: Deployment, o: DeployOptions): BadInput | undefined {
-  const main = t.spec?.containers ?? [];
-  const names = containersOf(t).map((c) => c.name);
+/** The tag of an image reference (`registry:5000/web:1.2@sha256:…` → `1.2`); undefined when it has none. */
+export function imageTag(image: string): string | undefined {
+  const name = image.split("@")[0] ?? "";
+  const last = name.slice(name.lastIndexOf("/") + 1);
+  const colon = last.lastIndexOf(":");
+  return colon >= 0 && colon < last.length - 1 ? last.slice(colon + 1) : undefined;
+}
+
+// The rules of k8s.io/apimachinery's IsValidLabelValue, for a tag that is to become a label value.
+const isLabelValue = (v: string) => v.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v);
+
+/** What the flags name, resolved against the source template: each change by container name. */
+interface Named {
+  images: { container: string; image: string }[];
+  env: { container: string; name: string; value: string }[];
+  labels: Record<string, string>;
+}
+
+/** Resolves the flags against the template deploy starts from; a BadInput when a container or label cannot be told. */
+function resolveNamed(source: PodTemplate, d: Deployment, o: DeployOptions, fixedLabels: Map<string, string>, notes: string[]): Named | BadInput {
+  const main = source.spec?.containers ?? [];
+  const names = containersOf(source).map((c) => c.name);
+  const notFound = (container: string, flag: string): BadInput => ({
+    kind: "not-found",
+    message: `deployment/${nameOf(d)} has no container named ${container}; its containers are ${names.join(", ")}`,
+    hint: `Name one of them: ${flag}.`,
+  });
+  const images: Named["images"] = [];
   for (const change of o.images) {
-    let target: Container | undefined;
     if (change.container === undefined) {
       if (main.length !== 1) {
         return {
@@ -96,56 +137,150 @@ function applyChanges(t: PodTemplate, d: Deployment, o: DeployOptions): BadInput
           hint: "Write --image CONTAINER=IMAGE.",
         };
       }
-      target = main[0];
+      images.push({ container: main[0]?.name ?? "", image: change.image });
     } else {
-      target = containersOf(t).find((c) => c.name === change.container);
-      if (!target) {
-        return { kind: "not-found", message: `deployment/${nameOf(d)} has no container named ${change.container}; its containers are ${names.join(", ")}`, hint: "Name one of them: --image CONTAINER=IMAGE." };
+      if (!names.includes(change.container)) return notFound(change.container, "--image CONTAINER=IMAGE");
+      images.push({ container: change.container, image: change.image });
+    }
+  }
+  // --env without a container goes where the new version goes: the app containers --image changes, not a
+  // sidecar that happens to share the pod; with no such --image, the pod's only container.
+  const imaged = [...new Set(images.map((i) => i.container).filter((n) => main.some((c) => c.name === n)))];
+  const env: Named["env"] = [];
+  for (const e of o.env) {
+    if (e.container !== undefined) {
+      if (!names.includes(e.container)) return notFound(e.container, "--env CONTAINER:NAME=VALUE");
+      env.push({ container: e.container, name: e.name, value: e.value });
+      continue;
+    }
+    const targets = imaged.length ? imaged : main.length === 1 ? [main[0]?.name ?? ""] : [];
+    if (!targets.length) {
+      return {
+        kind: "usage",
+        message: `deployment/${nameOf(d)} has ${main.length} containers (${main.map((c) => c.name).join(", ")}) and no --image names one of them, so --env ${e.name}=${e.value} must name its container`,
+        hint: "Write --env CONTAINER:NAME=VALUE.",
+      };
+    }
+    for (const container of targets) env.push({ container, name: e.name, value: e.value });
+  }
+  const labels: Record<string, string> = {};
+  for (const l of o.labels ?? []) {
+    const why = fixedLabels.get(l.key);
+    if (why !== undefined) {
+      return { kind: "usage", message: `--set-label ${l.key}=${l.value} would change ${why}, which must not change`, hint: "" };
+    }
+    labels[l.key] = l.value;
+  }
+  // A version label that followed the image's tag follows the new one (Helm's app.kubernetes.io/version).
+  const version = source.metadata?.labels?.[VERSION_LABEL];
+  if (version && !(VERSION_LABEL in labels)) {
+    const followed = images.find((i) => {
+      const was = containersOf(source).find((c) => c.name === i.container)?.image;
+      return was !== undefined && was !== i.image && imageTag(was) === version;
+    });
+    if (followed) {
+      const tag = imageTag(followed.image);
+      if (tag !== undefined && isLabelValue(tag)) labels[VERSION_LABEL] = tag;
+      else {
+        notes.push(
+          `pod template label ${VERSION_LABEL}=${version} followed the image tag of container ${followed.container}, but ${followed.image} has no tag that can be a label value, so the label stays ${version}; set it with --set-label ${VERSION_LABEL}=VALUE`,
+        );
       }
     }
-    if (target) target.image = change.image;
   }
-  for (const c of main) {
-    for (const e of o.env) {
-      c.env = c.env ?? [];
-      const env = c.env;
-      const i = env.findIndex((x) => x.name === e.name);
-      if (i >= 0) env[i] = { name: e.name, value: e.value };
-      else env.push({ name: e.name, value: e.value });
-    }
-  }
-  return undefined;
+  return { images, env, labels };
 }
 
-/** What differs between two templates, for people: images, env, and whether anything else changed. */
-function describeChanges(before: PodTemplate, after: PodTemplate, slotLabel: string): string[] {
-  const lines: string[] = [];
-  const old = new Map(containersOf(before).map((c) => [c.name, c]));
-  for (const c of containersOf(after)) {
-    const was = old.get(c.name);
-    if (!was) lines.push(`container ${c.name}: added (${c.image ?? ""})`);
-    else if (was.image !== c.image) lines.push(`image of container ${c.name}: ${was.image ?? ""} → ${c.image ?? ""}`);
-    const oldEnv = new Map((was?.env ?? []).map((e) => [e.name, e]));
-    for (const e of c.env ?? []) {
-      const x = oldEnv.get(e.name);
-      if (!x || canonicalJson(x) !== canonicalJson(e)) lines.push(`env of container ${c.name}: ${e.name}=${e.value ?? "(from a source)"}`);
-    }
-    const newEnv = new Set((c.env ?? []).map((e) => e.name));
-    for (const name of oldEnv.keys()) if (!newEnv.has(name)) lines.push(`env of container ${c.name}: ${name} removed`);
+/** Applies resolved changes to a template (in place), by container name; containers it lacks are left out. */
+function applyNamed(t: PodTemplate, n: Named): void {
+  const byName = new Map(containersOf(t).map((c) => [c.name, c]));
+  for (const i of n.images) {
+    const c = byName.get(i.container);
+    if (c) c.image = i.image;
   }
-  for (const name of old.keys()) if (!containersOf(after).some((c) => c.name === name)) lines.push(`container ${name}: removed`);
-  // Everything else the template carries (probes, resources, volumes, labels…): said once, diff shows it.
-  const strip = (t: PodTemplate) => {
-    const x = clone(t) as PodTemplate & { metadata?: { labels?: Record<string, string> } };
-    for (const c of containersOf(x)) {
-      c.image = "";
-      c.env = [];
+  for (const e of n.env) {
+    const c = byName.get(e.container);
+    if (!c) continue;
+    c.env = c.env ?? [];
+    const i = c.env.findIndex((x) => x.name === e.name);
+    if (i >= 0) c.env[i] = { name: e.name, value: e.value };
+    else c.env.push({ name: e.name, value: e.value });
+  }
+  if (Object.keys(n.labels).length) {
+    t.metadata ??= {};
+    t.metadata.labels = { ...(t.metadata.labels ?? {}), ...n.labels };
+  }
+}
+
+type Fields = Record<string, unknown>;
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+const compact = (v: unknown) => (v === undefined || v === null ? "(none)" : canonicalJson(v));
+/** The keys whose values differ between two objects, sorted, leaving out `skip`. */
+const differing = (a: Fields | undefined, b: Fields | undefined, skip: string[]) =>
+  [...new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])].filter((k) => !skip.includes(k) && !same(a?.[k], b?.[k])).sort();
+
+/** One line per changed label or annotation: "pod template label k: a → b", "… k=v added", "… k removed". */
+function mapChanges(what: string, a: Record<string, string> | undefined, b: Record<string, string> | undefined, skip: string[]): string[] {
+  return differing(a, b, skip).map((k) => {
+    const [x, y] = [a?.[k], b?.[k]];
+    return x === undefined ? `${what} ${k}=${y} added` : y === undefined ? `${what} ${k} removed` : `${what} ${k}: ${x} → ${y}`;
+  });
+}
+
+/** What differs between two templates, for people, one line each: containers, images, env, resources, labels, and what else. */
+export function describeChanges(before: PodTemplate, after: PodTemplate, slotLabel: string): string[] {
+  const lines: string[] = [];
+  for (const [field, kind] of [
+    ["containers", "container"],
+    ["initContainers", "init container"],
+  ] as const) {
+    const was = new Map((before.spec?.[field] ?? []).map((c) => [c.name, c]));
+    const now = after.spec?.[field] ?? [];
+    for (const c of now) {
+      const old = was.get(c.name);
+      if (!old) {
+        lines.push(`${kind} ${c.name}: added (${c.image ?? ""})`);
+        continue;
+      }
+      if (old.image !== c.image) lines.push(`image of ${kind} ${c.name}: ${old.image ?? ""} → ${c.image ?? ""}`);
+      const oldEnv = new Map((old.env ?? []).map((e) => [e.name, e]));
+      for (const e of c.env ?? []) {
+        const x = oldEnv.get(e.name);
+        if (x && same(x, e)) continue;
+        const value = (v: typeof e) => (v.valueFrom === undefined ? (v.value ?? "") : "(from a source)");
+        lines.push(`env of ${kind} ${c.name}: ${e.name}=${value(e)}${x ? ` (was ${value(x)})` : ""}`);
+      }
+      const newEnv = new Set((c.env ?? []).map((e) => e.name));
+      for (const name of oldEnv.keys()) if (!newEnv.has(name)) lines.push(`env of ${kind} ${c.name}: ${name} removed`);
+      const [a, b] = [old as unknown as Fields, c as unknown as Fields];
+      if (!same(a.resources, b.resources)) lines.push(`resources of ${kind} ${c.name}: ${compact(a.resources)} → ${compact(b.resources)}`);
+      const rest = differing(a, b, ["name", "image", "env", "resources"]);
+      if (rest.length) lines.push(`other fields of ${kind} ${c.name}: ${rest.join(", ")}`);
     }
-    if (x.metadata?.labels) delete x.metadata.labels[slotLabel];
-    return x;
-  };
-  if (canonicalJson(strip(before)) !== canonicalJson(strip(after))) lines.push("other pod template fields: as in the live slot (kubectl bluegreen diff shows them)");
+    for (const name of was.keys()) if (!now.some((c) => c.name === name)) lines.push(`${kind} ${name}: removed`);
+  }
+  lines.push(...mapChanges("pod template label", before.metadata?.labels, after.metadata?.labels, [slotLabel]));
+  lines.push(...mapChanges("pod template annotation", before.metadata?.annotations, after.metadata?.annotations, []));
+  const spec = differing(before.spec as Fields | undefined, after.spec as Fields | undefined, ["containers", "initContainers"]);
+  const meta = differing(before.metadata as Fields | undefined, after.metadata as Fields | undefined, ["labels", "annotations", "name", "creationTimestamp"]);
+  if (spec.length || meta.length) lines.push(`other pod template fields: ${[...spec.map((k) => `spec.${k}`), ...meta.map((k) => `metadata.${k}`)].join(", ")}`);
   return lines;
+}
+
+/** Label keys the slots are told apart or selected by, each with what it is: --set-label must not change them. */
+function fixedLabels(pair: WellFormedPair, live: Deployment, idle: Deployment, services: Service[]): Map<string, string> {
+  const fixed = new Map<string, string>([[pair.slotLabel, `the slot label ${pair.slotLabel}`]]);
+  for (const d of [idle, live]) {
+    const sel = d.spec?.selector as { matchLabels?: Record<string, string>; matchExpressions?: { key: string }[] } | undefined;
+    for (const k of [...Object.keys(sel?.matchLabels ?? {}), ...(sel?.matchExpressions ?? []).map((e) => e.key)]) {
+      if (!fixed.has(k)) fixed.set(k, `label ${k} of the selector of deployment/${nameOf(d)}`);
+    }
+  }
+  for (const s of services) {
+    if (![idle, live].some((d) => selects(s.spec?.selector, templateLabels(d)))) continue;
+    for (const k of Object.keys(s.spec?.selector ?? {})) if (!fixed.has(k)) fixed.set(k, `label ${k} of the selector of service/${nameOf(s)}`);
+  }
+  return fixed;
 }
 
 /** Plans deploy: the idle slot gets the new template, conditionally; refuses while the slot is or may become live. */
@@ -167,8 +302,13 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
   const template = clone(o.from === "live" ? (live.deployment.spec?.template ?? {}) : before);
   template.metadata ??= {};
   template.metadata.labels = { ...(template.metadata.labels ?? {}), [slotLabel]: idle.value };
-  const bad = applyChanges(template, d, o);
-  if (bad) return bad;
+  const notes: string[] = [];
+  const resolved = resolveNamed(template, d, o, fixedLabels(pair, live.deployment, d, services), notes);
+  if ("kind" in resolved) return resolved;
+  applyNamed(template, resolved);
+  // The idle slot's own template with only what was named: the rest of the difference comes from the source.
+  const named = clone(before);
+  applyNamed(named, resolved);
   // The Deployment's selector must still select its pods.
   const selector = d.spec?.selector?.matchLabels ?? {};
   const missing = Object.entries(selector).filter(([k, v]) => template.metadata?.labels?.[k] !== v);
@@ -193,7 +333,8 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
   }
   const replicas = o.replicas ?? replicaCounts(live.deployment).desired;
   const templatePatch = mergePatchOf(before, template);
-  const changes = describeChanges(before, template, slotLabel);
+  const changes = describeChanges(before, named, slotLabel);
+  const extraChanges = describeChanges(named, template, slotLabel);
   const oldReplicas = replicaCounts(d).desired;
   if (replicas !== oldReplicas) changes.push(`replicas: ${oldReplicas} → ${replicas}`);
   const images = containersOf(template).map((c) => `${c.name}=${c.image ?? ""}`);
@@ -215,6 +356,7 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
     resourceVersion: d.metadata.resourceVersion ?? "",
     before,
     template,
+    named,
     replicas,
     patch: {
       metadata: {
@@ -226,6 +368,8 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
     },
     record,
     changes,
+    extraChanges,
+    notes,
     unchanged: templatePatch === undefined && replicas === oldReplicas,
     liveServices: pair.liveServices.map(nameOf),
     replaces,

@@ -6,7 +6,8 @@ import { SELECTION_FLAGS, flagWords, repeated, spellings } from "./flags.js";
 import type { Invocation } from "./index.js";
 import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "./options.js";
 import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
-import type { ImageChange } from "../bluegreen/deploy.js";
+import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
+import { labelKeyErrors, labelValueErrors } from "../bluegreen/names.js";
 import { parseDuration } from "./duration.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
@@ -106,13 +107,30 @@ function imageChanges(argv: string[]): ImageChange[] {
   });
 }
 
-function envChanges(argv: string[]): { name: string; value: string }[] {
+/** --env [CONTAINER:]NAME=VALUE: a container name and a variable name hold no ":", so the first one splits them. */
+function envChanges(argv: string[]): EnvChange[] {
   return repeated(argv, "--env").map((text) => {
     const eq = text.indexOf("=");
-    const name = eq > 0 ? text.slice(0, eq) : "";
+    const left = eq > 0 ? text.slice(0, eq) : "";
+    const colon = left.indexOf(":");
+    const container = colon >= 0 ? left.slice(0, colon) : undefined;
+    const name = left.slice(colon + 1);
+    if (container !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(container)) throw new UsageError(`invalid --env "${text}": "${container}" is not a container name.`);
     // Kubernetes' rule for environment variable names (C identifiers and more, no "=").
-    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) throw new UsageError(`invalid --env "${text}": write NAME=VALUE with a name of letters, digits, _, - and . that does not start with a digit.`);
-    return { name, value: text.slice(eq + 1) };
+    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) throw new UsageError(`invalid --env "${text}": write [CONTAINER:]NAME=VALUE with a name of letters, digits, _, - and . that does not start with a digit.`);
+    return { container, name, value: text.slice(eq + 1) };
+  });
+}
+
+/** --set-label KEY=VALUE: a label key and a label value, by Kubernetes' rules. */
+function labelChanges(argv: string[]): { key: string; value: string }[] {
+  return repeated(argv, "--set-label").map((text) => {
+    const eq = text.indexOf("=");
+    const key = eq >= 0 ? text.slice(0, eq) : "";
+    const value = text.slice(eq + 1);
+    const errs = eq < 0 ? ["write KEY=VALUE"] : key === "" ? ["the key is empty"] : [...labelKeyErrors(key).map((e) => `key: ${e}`), ...labelValueErrors(value).map((e) => `value: ${e}`)];
+    if (errs.length) throw new UsageError(`invalid --set-label "${text}": ${errs.join("; ")}.`, "Write KEY=VALUE, for example --set-label team=payments.");
+    return { key, value };
   });
 }
 
@@ -175,7 +193,8 @@ export function deployInvocation(a: RawArgs, argv: string[]): Invocation {
   if (from !== "live" && from !== "idle") throw new UsageError(`invalid --from "${from}": use live or idle.`);
   const images = imageChanges(argv);
   const env = envChanges(argv);
-  if (images.length === 0 && env.length === 0) throw new UsageError("missing --image: say what to deploy, for example --image registry.example/myapp:v2.");
+  const labels = labelChanges(argv);
+  if (images.length === 0 && env.length === 0 && labels.length === 0) throw new UsageError("missing --image: say what to deploy, for example --image registry.example/myapp:v2.");
   if (a.wait && a["no-wait"]) throw new UsageError("give either --wait or --no-wait, not both.");
   return {
     command: "deploy",
@@ -183,6 +202,7 @@ export function deployInvocation(a: RawArgs, argv: string[]): Invocation {
     flags: {
       images,
       env,
+      labels,
       from,
       replicas: nonNegativeInt(a, "replicas"),
       wait: !a["no-wait"],

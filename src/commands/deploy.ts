@@ -1,11 +1,11 @@
 import type { GlobalOptions } from "./options.js";
-import type { ImageChange } from "../bluegreen/deploy.js";
+import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import type { Context } from "../context.js";
 import { planDeploy } from "../bluegreen/deploy.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
 import { NotFoundError, RefusedError, UsageError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
-import { deployDocument, renderDeployPlan } from "../render/deploy.js";
+import { deployDocument, renderDeployPlan, renderExtraChanges } from "../render/deploy.js";
 import { escapeTerminal } from "../render/escape.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
 import { operationId } from "./operation-id.js";
@@ -15,7 +15,9 @@ import { waitForRollout, writeDeploy } from "./slot.js";
 /** deploy's own flags. */
 export interface DeployFlags {
   images: ImageChange[];
-  env: { name: string; value: string }[];
+  env: EnvChange[];
+  /** --set-label KEY=VALUE, in order (the last of a key wins). */
+  labels: { key: string; value: string }[];
   from: "live" | "idle";
   replicas?: number;
   wait: boolean;
@@ -29,17 +31,20 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   const by = await kube.whoAmI();
   const pair = requireWellFormed(await loadPair(kube, g.selection));
   const services = (await kube.listServices(pair.namespace)).filter((s) => s.metadata.namespace === pair.namespace);
-  const plan = planDeploy(pair, services, { images: f.images, env: f.env, from: f.from, replicas: f.replicas, by, now: ctx.clock.now(), id: operationId() });
+  const plan = planDeploy(pair, services, { images: f.images, env: f.env, labels: f.labels, from: f.from, replicas: f.replicas, by, now: ctx.clock.now(), id: operationId() });
   if (plan.kind === "usage") throw new UsageError(`${plan.message}.`, plan.hint);
   if (plan.kind === "not-found") throw new NotFoundError(`${plan.message}.`, plan.hint);
   if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
   const format = dataFormat(g.output);
   const context = kube.contextName;
-  const warnings: string[] = [];
+  const warnings: string[] = [...plan.notes];
   if (plan.replaces) warnings.push(plan.replaces);
   const warn = () => {
     for (const w of warnings.splice(0)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
   };
+  // Before anything is written, so a CI job's log shows what else the live slot's template brings.
+  const extra = renderExtraChanges(plan);
+  if (extra) ctx.io.err(extra);
   if (f.dryRun) {
     warn();
     if (f.dryRun === "server" && !plan.unchanged) await kube.patchDeployment(plan.namespace, plan.deployment, plan.patch, { dryRun: true });
@@ -67,7 +72,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
   const lines = unchanged
     ? [`deployment.apps/${plan.deployment} unchanged: it already runs ${plan.record.images.join(", ")} with ${plan.replicas} replica${plan.replicas === 1 ? "" : "s"}`]
-    : plan.changes.map((c) => `deployment.apps/${plan.deployment} ${c}`);
+    : [...plan.changes, ...plan.extraChanges.map((c) => `${c} (from the live slot's template)`)].map((c) => `deployment.apps/${plan.deployment} ${c}`);
   const state = f.wait ? "rolled out" : "written (not waited for)";
   lines.push(
     `app ${plan.app}: ${plan.slotLabel}=${plan.slot.value} (idle) ${state} with ${plan.record.images.join(", ")}; ${plan.slotLabel}=${plan.live.value} stays live; ${where}`,

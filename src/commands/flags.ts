@@ -89,7 +89,8 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
   },
   deploy: {
     image: { type: "string", describe: "[CONTAINER=]IMAGE (repeatable); CONTAINER may be left out when there is one" },
-    env: { type: "string", describe: "NAME=VALUE (repeatable), set on every container" },
+    env: { type: "string", describe: "[CONTAINER:]NAME=VALUE (repeatable); without CONTAINER, on the containers --image changes, else on the only one" },
+    "set-label": { type: "string", describe: "KEY=VALUE (repeatable): a pod template label (not the slot label or a selector's)" },
     from: {
       type: "string",
       default: "live",

@@ -8,18 +8,15 @@ const yaml = (o: unknown) => dump(o, { noRefs: true, lineWidth: -1, sortKeys: tr
 
 /** The unified diff of two normalised slots, or "" when they are the same. */
 export function slotDiff(c: SlotComparison): string {
-  const a = yaml(c.from.normalized);
-  const b = yaml(c.to.normalized);
+  return unifiedDiff(`${c.from.deployment} (${c.slotLabel}=${c.from.slot}, live)`, `${c.to.deployment} (${c.slotLabel}=${c.to.slot}, idle)`, c.from.normalized, c.to.normalized);
+}
+
+/** The unified diff of two normalised objects as YAML, under the two headers, or "" when they are the same. */
+export function unifiedDiff(fromHeader: string, toHeader: string, from: unknown, to: unknown): string {
+  const a = yaml(from);
+  const b = yaml(to);
   if (a === b) return "";
-  const patch = createTwoFilesPatch(
-    `${c.from.deployment} (${c.slotLabel}=${c.from.slot}, live)`,
-    `${c.to.deployment} (${c.slotLabel}=${c.to.slot}, idle)`,
-    a,
-    b,
-    undefined,
-    undefined,
-    { context: 3 },
-  );
+  const patch = createTwoFilesPatch(fromHeader, toHeader, a, b, undefined, undefined, { context: 3 });
   // Drop the "=====" banner line; keep the ---/+++ headers and hunks.
   return patch
     .split("\n")

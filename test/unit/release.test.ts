@@ -123,15 +123,13 @@ describe("planDeploy", () => {
     expect(live.record.template).not.toBe(idle.record.template);
   });
 
-  // Known bug (see the report): describeChanges never lists an env var that disappears, so a deploy whose only
-  // change is dropping the idle slot's own env var has empty `changes` while its patch rewrites the template,
-  // and the deploy command (which treats empty `changes` as "unchanged") skips the write.
-  it("a deploy that only drops an env var of the idle slot says so in its changes, and writes", () => {
+  it("a deploy that only drops an env var of the idle slot says so in its extra changes, and writes", () => {
     const t = tutorial({ v2: { image: "myapp:v1" } });
     dep(t, "myapp-v2").spec!.template.spec!.containers[0]!.env = [{ name: "DEBUG", value: "1" }];
     const p = asKind<DeployPlan>(deploy(t, { images: [{ image: "myapp:v1" }] }), "deploy");
     expect(p.patch.spec.template).toEqual({ spec: { containers: [{ name: "app", image: "myapp:v1" }] } });
-    expect(p.changes).toEqual(["env of container app: DEBUG removed"]);
+    expect(p.changes).toEqual([]);
+    expect(p.extraChanges).toEqual(["env of container app: DEBUG removed"]);
     expect(p.unchanged).toBe(false);
   });
 
@@ -144,24 +142,23 @@ describe("planDeploy", () => {
     expect(p.replaces).toBeUndefined();
   });
 
-  it("--env is set on every container, added or replacing a value", () => {
+  it("--env is set on the container --image changes, added or replacing a value; not on the sidecar", () => {
     const t = tutorial();
     const idle = dep(t, "myapp-v2").spec!.template.spec!;
     idle.containers = [
       { name: "app", image: "myapp:v2", env: [{ name: "LOG", value: "info" }, { name: "X", value: "1" }] },
       { name: "sidecar", image: "envoy:1" },
     ];
-    const p = asKind<DeployPlan>(deploy(t, { from: "idle", env: [{ name: "LOG", value: "debug" }, { name: "NEW", value: "y" }] }), "deploy");
+    const env = [
+      { name: "LOG", value: "debug" },
+      { name: "NEW", value: "y" },
+    ];
+    const p = asKind<DeployPlan>(deploy(t, { from: "idle", images: [{ container: "app", image: "myapp:v3" }], env }), "deploy");
     expect(p.template.spec!.containers).toEqual([
-      { name: "app", image: "myapp:v2", env: [{ name: "LOG", value: "debug" }, { name: "X", value: "1" }, { name: "NEW", value: "y" }] },
-      { name: "sidecar", image: "envoy:1", env: [{ name: "LOG", value: "debug" }, { name: "NEW", value: "y" }] },
+      { name: "app", image: "myapp:v3", env: [{ name: "LOG", value: "debug" }, { name: "X", value: "1" }, { name: "NEW", value: "y" }] },
+      { name: "sidecar", image: "envoy:1" },
     ]);
-    expect(p.changes).toEqual([
-      "env of container app: LOG=debug",
-      "env of container app: NEW=y",
-      "env of container sidecar: LOG=debug",
-      "env of container sidecar: NEW=y",
-    ]);
+    expect(p.changes).toEqual(["image of container app: myapp:v2 → myapp:v3", "env of container app: LOG=debug (was info)", "env of container app: NEW=y"]);
   });
 
   it("an image must name its container when there are several; unknown names are not found; init containers count", () => {
@@ -182,7 +179,7 @@ describe("planDeploy", () => {
     const p = asKind<DeployPlan>(deploy(t, { from: "idle", images: [{ container: "init", image: "busybox:2" }] }), "deploy");
     expect(p.template.spec!.initContainers).toEqual([{ name: "init", image: "busybox:2" }]);
     expect(p.record.images).toEqual(["app=myapp:v2", "sidecar=envoy:1", "init=busybox:2"]);
-    expect(p.changes).toEqual(["image of container init: busybox:1 → busybox:2"]);
+    expect(p.changes).toEqual(["image of init container init: busybox:1 → busybox:2"]);
     expect(p.patch.spec.template).toEqual({ spec: { initContainers: [{ name: "init", image: "busybox:2" }] } });
   });
 
