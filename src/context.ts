@@ -10,6 +10,11 @@ export interface IO {
   readonly color: boolean;
   /** Terminal width, for wrapping tables. */
   readonly columns: number;
+  /**
+   * The locale is UTF-8. When it is not, out and err spell our arrows and dashes in ASCII ("->"), except
+   * in a -o json|yaml document on out; text measured for alignment (a table cell) spells them itself.
+   */
+  readonly unicode: boolean;
 }
 
 /** Time, injected so ages and timeouts are testable. */

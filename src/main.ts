@@ -5,15 +5,19 @@ import type { Clock, Context, IO, ShellResult } from "./context.js";
 import { BlueGreenError, ExitCode } from "./errors.js";
 import { runInvocation } from "./commands/index.js";
 import { escapeTerminal } from "./render/escape.js";
+import { asciiGlyphs, utf8Locale } from "./render/glyphs.js";
 
-function makeIO(env: NodeJS.ProcessEnv): IO {
+/** The streams; `dataOut()` says stdout carries a -o json|yaml document (its values go out as they are). */
+function makeIO(env: NodeJS.ProcessEnv, dataOut: () => boolean): IO {
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
+  const unicode = utf8Locale(env);
   return {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: (t) => void process.stdout.write(unicode || dataOut() ? t : asciiGlyphs(t)),
+    err: (t) => void process.stderr.write(unicode ? t : asciiGlyphs(t)),
     errIsTTY: Boolean(process.stderr.isTTY),
     color: Boolean(process.stdout.isTTY) && !noColor && env.TERM !== "dumb",
     columns: process.stdout.columns || 100,
+    unicode,
   };
 }
 
@@ -76,7 +80,9 @@ async function main(): Promise<number> {
   const execName = basename(process.execPath, ".exe");
   if (invokedAs === "kubectl_complete-bluegreen" || execName === "kubectl_complete-bluegreen") argv = ["__complete", ...argv];
 
-  const io = makeIO(process.env);
+  // Set from the parsed command line, before the command runs.
+  let dataOut = false;
+  const io = makeIO(process.env, () => dataOut);
   const controller = new AbortController();
   let shielded = 0;
   const stop = () => {
@@ -123,6 +129,7 @@ async function main(): Promise<number> {
   try {
     return await run(argv, ctx, (c, inv) => {
       verbose = "global" in inv && inv.global.verbose;
+      dataOut = "global" in inv && (inv.global.output === "json" || inv.global.output === "yaml");
       return runInvocation(c, inv);
     });
   } catch (e) {

@@ -46,6 +46,7 @@ function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
     wide: g.output === "wide",
     noHeaders: g.noHeaders,
     color: ctx.io.color,
+    unicode: ctx.io.unicode,
     namespaces: g.selection.allNamespaces,
   };
   const single = g.selection.app !== undefined || g.selection.selector !== undefined;

@@ -12,6 +12,8 @@ interface StatusRenderOptions {
   color: boolean;
   /** Show the NAMESPACE column (all namespaces). */
   namespaces: boolean;
+  /** false: the locale is not UTF-8, so a table cell spells its arrow in ASCII (before the columns are measured). */
+  unicode?: boolean;
 }
 
 const VERDICT_STYLE: Record<Verdict, "green" | "yellow" | "red"> = {
@@ -100,7 +102,7 @@ export function renderAppTable(list: AppStatus[], o: StatusRenderOptions): strin
         live ? `${live.available}/${live.desired}` : "-",
         idle ? `${idle.available}/${idle.desired}` : "-",
         s.slots.map((v) => `${v.slot || v.deployment}=${v.images.join(",")}`).join(" "),
-        s.lastSwitch ? `${s.lastSwitch.from}→${s.lastSwitch.to} ${age(s.lastSwitch.at, o.now)} ago` : "-",
+        s.lastSwitch ? `${s.lastSwitch.from}${o.unicode === false ? "->" : "→"}${s.lastSwitch.to} ${age(s.lastSwitch.at, o.now)} ago` : "-",
         s.reason,
       );
     }

@@ -174,6 +174,7 @@ function pluginInvocation(args: string[], opts: BluegreenOptions): { argv: strin
     PATH: `${PLUGIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
     KUBECONFIG: opts.kubeconfig ?? KUBECONFIG,
     NO_COLOR: "1",
+    LC_ALL: "C.UTF-8", // the tests read "→" whatever the runner's locale; a test that wants another one says so
     ...opts.env,
   };
   return { argv, env };
