@@ -31,6 +31,8 @@ interface PairParts {
 /** A pair nothing may act on: one sentence says why. What was found before the problem is kept. */
 export interface MisconfiguredPair extends PairParts {
   problem: string;
+  /** A layout the plugin recognises but cannot switch yet (slot Services for a router), not a mistake. */
+  unsupported?: true;
   slotLabel?: string;
   slots?: [Slot, Slot];
   live?: undefined;
@@ -69,6 +71,12 @@ export type AppPair = MisconfiguredPair | WellFormedPair;
 /** The pair, well formed; refuses (exit 4) to act on a misconfigured one. */
 export function requireWellFormed(pair: AppPair): WellFormedPair {
   if (pair.problem === undefined) return pair;
+  if (pair.unsupported) {
+    throw new RefusedError(
+      `app ${pair.app} in namespace ${pair.namespace}: ${pair.problem}; nothing changed.`,
+      "Switch the route that chooses between the slot Services yourself (kubectl edit httproute or ingress); do not mark either Service as preview, which would swap both.",
+    );
+  }
   throw new RefusedError(
     `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${pair.problem}.`,
     "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
@@ -265,10 +273,16 @@ export function findPair(app: string, namespace: string, deployments: Deployment
     }
     if (liveSlots.size > 1 && !services.some((s) => s.switchedBy) && !services.some((s) => s.service.metadata.annotations?.[ROLE_ANNOTATION])) {
       const list = services.map((s) => `${s.name} → ${s.slot}`).join(", ");
+      // One Service per slot, each named after its slot: what an HTTPRoute or Ingress chooses between. Marking
+      // one as preview would make promote swap both selectors, reversing what the route sends where.
+      const slotServices = services.every((s) => s.name.split(/[-.]/).includes(s.slot) || s.name === slotByValue(s.slot)?.deployment.metadata.name);
       return {
         ...withSlots,
         services,
-        problem: `Services select both slots (${list}) and none is marked as preview; annotate the preview Service with ${ROLE_ANNOTATION}=preview`,
+        ...(slotServices ? { unsupported: true as const } : {}),
+        problem: slotServices
+          ? `its Services are slot Services, one per slot (${list}), for an HTTPRoute or Ingress to choose between; switching routes is not supported yet, so this app cannot be switched by its Services`
+          : `Services select both slots (${list}) and none is marked as preview; annotate the preview Service with ${ROLE_ANNOTATION}=preview`,
       };
     }
     // Live Services disagree (or a preview Service selects the live slot) and no switch is pending: split, not guessed.

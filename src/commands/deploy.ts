@@ -1,4 +1,6 @@
 import type { GlobalOptions } from "./options.js";
+import { requirePermissions } from "./permissions.js";
+import { deployNeeds } from "../bluegreen/permissions.js";
 import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import type { Context } from "../context.js";
 import { planDeploy } from "../bluegreen/deploy.js";
@@ -39,6 +41,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   const context = kube.contextName;
   const warnings: string[] = [...plan.notes];
   if (plan.replaces) warnings.push(plan.replaces);
+  if (!plan.unchanged) warnings.push(...(await requirePermissions(kube, plan.namespace, deployNeeds(), `deploy into deployment/${plan.deployment}`)));
   const warn = () => {
     for (const w of warnings.splice(0)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
   };

@@ -11,8 +11,10 @@ import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError
 import type { KubeClient, ProxyTarget } from "../kube/types.js";
 import { type Cause, type Final, type Outcome, type StepResult, type StepStatus, type SwitchBack, exitCodeOf } from "../bluegreen/outcome.js";
 import { deploymentGuard, selectorWriter, serviceGuard } from "../bluegreen/guard.js";
-import { observed } from "../bluegreen/readiness.js";
+import { observed, replicaCounts, rolloutStatus } from "../bluegreen/readiness.js";
 import { readyPods } from "./load.js";
+import { requirePermissions } from "./permissions.js";
+import { switchNeeds } from "../bluegreen/permissions.js";
 import { progress } from "./progress.js";
 import { retireSlot } from "./slot.js";
 import { SETTLE_MS, asError, backoff, isConflict, message, proven, readUntil, writeConditionally } from "./write.js";
@@ -62,6 +64,12 @@ class Execution {
   }
 
   async all(): Promise<Outcome> {
+    const [first] = this.plan.steps;
+    try {
+      this.warnings.push(...(await requirePermissions(this.kube, this.ns, switchNeeds(this.plan.steps), `${this.plan.action} app ${this.plan.app}`)));
+    } catch (e) {
+      if (first) return this.stop(first, asError(e));
+    }
     for (const step of this.plan.steps) {
       const beforeSwitch = step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || ((step.kind === "probe" || step.kind === "command") && step.when === "before");
       if (this.ctx.signal.aborted && beforeSwitch) {
@@ -228,7 +236,7 @@ class Execution {
       target = await this.readDeployment(step.deployment, deadline);
     }
     const why = await checkTarget(this.kube, this.plan, target);
-    if (why.length) throw refusal(this.plan, why, this.unchangedSoFar());
+    if (why.length) throw refusal(this.plan, why, this.unchangedSoFar(), target);
     this.checkedTarget = deploymentGuard(target);
     // Verification reads EndpointSlices: find out now, before any write, whether we may.
     for (const s of this.plan.steps.find((x) => x.kind === "verify")?.services ?? []) await this.kube.listEndpointSlices(this.ns, s);
@@ -751,13 +759,21 @@ export async function checkTarget(kube: KubeClient, plan: SwitchPlan, target: De
   return [];
 }
 
-/** The refusal for a target that is not ready. */
-export function refusal(plan: SwitchPlan, why: string[], changed = "nothing changed"): RefusedError {
-  return new RefusedError(
-    `cannot ${plan.action} app ${plan.app} to ${plan.slotLabel}=${plan.to.value}: ${why.join("; ")}; ${changed}.`,
-    `Wait for it (kubectl rollout status deployment/${plan.to.deployment.metadata.name} -n ${plan.namespace})${plan.action === "promote" ? ", or run promote with --wait" : ""}.`,
-  );
+/** The refusal for a target that is not ready, with the way out that can help: waiting, or more replicas. */
+export function refusal(plan: SwitchPlan, why: string[], changed = "nothing changed", target: Deployment = plan.to.deployment): RefusedError {
+  const name = nameOf(target);
+  const { desired } = replicaCounts(target);
+  // A finished rollout of fewer replicas than needed: waiting can never help.
+  const short = rolloutStatus(target).done && desired < plan.minAvailable;
+  const hint = !short
+    ? `Wait for it (kubectl rollout status deployment/${name} -n ${plan.namespace})${plan.action === "promote" ? ", or run promote with --wait" : ""}.`
+    : plan.action === "promote"
+      ? `deployment/${name} runs ${plural(desired, "replica")} where ${plan.minAvailable} are needed: scale it to the live slot's size first with --scale-up, or accept fewer with --min-ready ${Math.max(1, desired)}.`
+      : `deployment/${name} runs ${plural(desired, "replica")} where ${plan.minAvailable} are needed: scale it first (kubectl scale deployment/${name} --replicas ${plan.minAvailable} -n ${plan.namespace}).`;
+  return new RefusedError(`cannot ${plan.action} app ${plan.app} to ${plan.slotLabel}=${plan.to.value}: ${why.join("; ")}; ${changed}.`, hint);
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Polls the target Deployment until it can take traffic, or refuses when the timeout passes. */
 export async function waitForTarget(ctx: Context, kube: KubeClient, plan: SwitchPlan, timeoutMs: number): Promise<void> {

@@ -28,7 +28,7 @@ export function loadReplicaSets(kube: KubeClient, sel: AppSelection, ns: string 
   return kube.listReplicaSets(ns, deploymentSelector(sel));
 }
 
-/** Says why nothing was found: a missing namespace, or no Deployments with the label. */
+/** Says why nothing was found: a missing namespace, or no Deployments with the label, and where the app may be instead. */
 export async function notFound(kube: KubeClient, sel: AppSelection): Promise<NotFoundError> {
   const ns = kube.namespace;
   if (!sel.allNamespaces && (await kube.namespaceExists(ns)) === false) {
@@ -36,7 +36,65 @@ export async function notFound(kube: KubeClient, sel: AppSelection): Promise<Not
   }
   const where = sel.allNamespaces ? "any namespace" : `namespace "${ns}"`;
   const what = sel.app !== undefined ? `app "${sel.app}" (no Deployment has label ${deploymentSelector(sel)})` : `no Deployments match ${deploymentSelector(sel)}`;
-  return new NotFoundError(`${what} in ${where}.`, "Check the app name and -n, or select it with --app-label KEY or -l SELECTOR.");
+  const found = await lookElsewhere(kube, sel);
+  return new NotFoundError(`${what} in ${where}.`, found.length ? found.join(" ") : "Check the app name and -n, or select it with --app-label KEY or -l SELECTOR.");
+}
+
+/** Label keys apps are commonly named by, for the hints. */
+const APP_KEYS = ["app", "app.kubernetes.io/name", "app.kubernetes.io/instance", "k8s-app", "name"];
+
+/**
+ * Where an app that was not found may be (two more requests, each allowed to fail): the name under another
+ * label key, as a Deployment's name, close to an app's name, or in other namespaces the user may list.
+ */
+export async function lookElsewhere(kube: KubeClient, sel: AppSelection): Promise<string[]> {
+  if (sel.selector !== undefined) return [];
+  const ns = kube.namespace;
+  const hints: string[] = [];
+  const here = sel.allNamespaces ? [] : await kube.listDeployments(ns).catch(() => [] as Deployment[]);
+  const labelsOf = (d: Deployment) => ({ ...d.spec?.template?.metadata?.labels, ...d.metadata.labels });
+  if (sel.app === undefined) {
+    const keys = APP_KEYS.filter((k) => k !== sel.appLabel && here.some((d) => labelsOf(d)[k] !== undefined));
+    const [key] = keys;
+    if (key) hints.push(`${here.filter((d) => labelsOf(d)[key] !== undefined).length} Deployment(s) there have label ${key}: add --app-label ${key}.`);
+    else if (here.length && !sel.allNamespaces) hints.push(`namespace "${ns}" has ${here.length} Deployment(s), none with label ${sel.appLabel}; name the label apps have with --app-label KEY.`);
+    return hints;
+  }
+  const app = sel.app;
+  const keys = [...new Set(here.flatMap((d) => Object.entries(labelsOf(d)).filter(([k, v]) => v === app && k !== sel.appLabel).map(([k]) => k)))].sort(
+    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+  );
+  if (keys[0]) hints.push(`Deployments there have ${keys[0]}=${app}: add --app-label ${keys[0]}.`);
+  const named = here.find((d) => d.metadata.name === app);
+  if (named) {
+    const owner = labelsOf(named)[sel.appLabel];
+    hints.push(owner ? `deployment/${app} belongs to app "${owner}" (${sel.appLabel}=${owner}): name the app, not the Deployment.` : `deployment/${app} exists but has no label ${sel.appLabel}.`);
+  }
+  const apps = [...new Set(here.map((d) => labelsOf(d)[sel.appLabel]).filter((v): v is string => v !== undefined))];
+  const close = apps.filter((a) => a !== app && editDistance(a, app) <= Math.max(1, Math.floor(app.length / 4))).sort();
+  if (close.length) hints.push(`Did you mean ${close.map((a) => `"${a}"`).join(" or ")}?`);
+  if (!sel.allNamespaces) {
+    const elsewhere = await kube.listDeployments(undefined, deploymentSelector(sel)).catch(() => [] as Deployment[]);
+    const namespaces = [...new Set(elsewhere.map((d) => d.metadata.namespace ?? "").filter((n) => n && n !== ns))].sort();
+    if (namespaces.length) hints.push(`App "${app}" is in namespace ${namespaces.map((n) => `"${n}"`).join(", ")}: add -n ${namespaces[0]}.`);
+  }
+  return hints;
+}
+
+const rank = (key: string) => {
+  const i = APP_KEYS.indexOf(key);
+  return i < 0 ? APP_KEYS.length : i;
+};
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length] ?? 0;
 }
 
 /** The one app the command names, or a not-found error. */

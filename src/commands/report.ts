@@ -6,6 +6,8 @@ import { type Outcome, exitCodeOf } from "../bluegreen/outcome.js";
 import { BlueGreenError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { checkTarget, dryRunWrites, execute, refusal } from "./execute.js";
+import { requirePermissions } from "./permissions.js";
+import { switchNeeds } from "../bluegreen/permissions.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
 import { DONE, type PlanRenderOptions, renderPlan, switchDocument } from "../render/plan.js";
@@ -74,6 +76,7 @@ export async function runSwitch(
     const blockers = scaled ? [] : await checkTarget(kube, plan, plan.to.deployment);
     reportPlan(ctx, g, kube.contextName, plan, { ...o, blockers });
     if (blockers.length) throw refusal(plan, blockers);
+    for (const w of await requirePermissions(kube, plan.namespace, switchNeeds(plan.steps), `${plan.action} app ${plan.app}`)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
     if (o.dryRun === "server") await dryRunWrites(kube, plan);
     return reportOutcome(ctx, g, kube.contextName, plan, undefined, o.dryRun);
   }

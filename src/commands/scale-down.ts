@@ -1,4 +1,6 @@
 import type { GlobalOptions } from "./options.js";
+import { requirePermissions } from "./permissions.js";
+import { scaleDownNeeds } from "../bluegreen/permissions.js";
 import type { Context } from "../context.js";
 import { planScaleDown } from "../bluegreen/plan.js";
 import { nameOf } from "../bluegreen/model.js";
@@ -38,6 +40,8 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
       `Point service/${nameOf(user)} elsewhere first, or check with kubectl bluegreen status ${plan.app}.`,
     );
   }
+  const allowed = await requirePermissions(kube, plan.namespace, scaleDownNeeds(), `scale down deployment/${name}`);
+  for (const w of allowed) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
   const replicas = replicaCounts(plan.slot.deployment).desired;
   const format = dataFormat(g.output);
   const where = `${kube.contextName ? `context ${kube.contextName}` : "no context"}, namespace ${plan.namespace}`;

@@ -5,10 +5,11 @@ import { type AppStatus, appStatus, driftOf, needsAttention } from "../bluegreen
 import { selectorWriter } from "../bluegreen/guard.js";
 import type { KubeClient } from "../kube/types.js";
 import { dataFormat, renderData } from "../render/data.js";
+import { escapeTerminal } from "../render/escape.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
 import { type AppPair, deploymentSelector } from "../bluegreen/pair.js";
 import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
-import { loadPairs, loadReplicaSets, notFound, pairsOf } from "./load.js";
+import { loadPairs, loadReplicaSets, lookElsewhere, notFound, pairsOf } from "./load.js";
 import { Mirror } from "./mirror.js";
 
 async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]> {
@@ -60,6 +61,7 @@ export async function status(ctx: Context, g: GlobalOptions, watch: boolean): Pr
   if (watch) return follow(ctx, kube, g);
   const list = await collect(kube, g);
   show(ctx, g, kube, list, render(ctx, g, list));
+  if (list.length === 0 && !dataFormat(g.output)) for (const h of await lookElsewhere(kube, g.selection)) ctx.io.err(`hint: ${escapeTerminal(h)}\n`);
   return list.some(needsAttention) ? 1 : 0;
 }
 

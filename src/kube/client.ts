@@ -25,7 +25,7 @@ import {
   redactUrls,
   splitServerUrl,
 } from "./transport.js";
-import type { Collection, KubeClient, KubeOptions, Listed, ProxyAnswer, ProxyTarget, WatchEvent, WriteOptions } from "./types.js";
+import type { Collection, KubeClient, KubeOptions, Listed, ProxyAnswer, ProxyTarget, ResourceAttributes, WatchEvent, WriteOptions } from "./types.js";
 
 type Trace = (line: string) => void;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -355,6 +355,26 @@ class Client implements KubeClient {
         count: 1,
       },
     });
+  }
+
+  async canI(ns: string, a: ResourceAttributes): Promise<boolean | undefined> {
+    try {
+      // A POST that stores nothing: bounded and retried like a read.
+      const r = await this.request<{ status?: { allowed?: boolean } }>(`create selfsubjectaccessreview for ${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ""}`, "read", {
+        method: "POST",
+        path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectAccessReview",
+          spec: { resourceAttributes: { namespace: ns, verb: a.verb, group: a.group, resource: a.resource, ...(a.subresource ? { subresource: a.subresource } : {}) } },
+        },
+      });
+      return r.status?.allowed === true;
+    } catch (e) {
+      // A policy that forbids asking, or an API server without the API: the write itself will tell.
+      if (e instanceof ForbiddenError || e instanceof NotFoundError) return undefined;
+      throw e;
+    }
   }
 
   async whoAmI(): Promise<string> {

@@ -32,6 +32,14 @@ export interface ProxyAnswer {
   message: string;
 }
 
+/** A verb on a resource, as SelfSubjectAccessReview and RBAC name it. */
+export interface ResourceAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+}
+
 /** A collection to list and watch: a resource in a namespace (all namespaces when none), with a label selector. */
 export interface Collection {
   resource: "deployments" | "services" | "replicasets" | "endpointslices";
@@ -95,4 +103,6 @@ export interface KubeClient {
   createEvent(ns: string, event: EventRecord, now: Date): Promise<void>;
   /** The authenticated user: SelfSubjectReview where allowed, else the kubeconfig user. */
   whoAmI(): Promise<string>;
+  /** Whether the user may do it (SelfSubjectAccessReview): true / false, or undefined when the server would not say. */
+  canI(ns: string, a: ResourceAttributes): Promise<boolean | undefined>;
 }

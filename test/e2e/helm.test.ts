@@ -1,7 +1,7 @@
 // Apps shaped like common Helm charts, on the real control plane: Services whose targetPort is a port name,
 // pods that declare a metrics port before the HTTP one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selectorOf, testNamespaces } from "./lib/apps.js";
+import { createApp, selectorOf, testNamespaces } from "./lib/apps.js";
 import { EXTERNAL_CLUSTER, type RunResult, apply, bluegreen, bluegreenAsync, kubectlJson, waitForRollout } from "./lib/cluster.js";
 import { dataplane } from "./lib/dataplane.js";
 import { type FaultProxy, startFaultProxy } from "./lib/faultproxy.js";
@@ -112,7 +112,7 @@ describe.skipIf(!plane.on)("probes reach named ports", () => {
     const r = bluegreen(["promote", "pay", "--probe", "grpc/"], { namespace: n });
     expect(r.code, show(r)).toBe(4);
     expect(r.stderr).toBe(
-      'error: cannot probe grpc/: deployment/pay-green declares no container port named "grpc" (its ports: metrics 9090, http 8080); nothing changed.\nhint: Name a container port the Service leads to: --probe PORT/PATH.\n',
+      'error: cannot probe grpc/: deployment/pay-green declares no container port named "grpc" (its ports: metrics 9090, http 8080); nothing changed.\nName a container port the Service leads to: --probe PORT/PATH.\n',
     );
     expect(versions(n)).toEqual(before);
   });
@@ -136,6 +136,60 @@ describe.skipIf(!plane.on || EXTERNAL_CLUSTER)("a probe that gets no answer thro
     expect(r.code, show(r)).toBe(4);
     expect(r.stderr).toMatch(/^error: the probe before the switch failed: pod\/pay-green-\S+ :8080\/: no answer through the API server's proxy, although the API server answers other requests \(/m);
     expect(r.stderr).not.toContain("cannot reach the cluster");
+    expect(versions(n)).toEqual(before);
+  });
+});
+
+describe("hints that lead somewhere", () => {
+  it("an idle slot that finished rolling out with fewer replicas than needed: --scale-up and --min-ready, not 'wait'", async () => {
+    const n = await ns("hint-cap");
+    await createApp(n, { slots: [{ value: "v1", replicas: 5 }, { value: "v2", replicas: 3 }] });
+    const before = versions(n);
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code, show(r)).toBe(4);
+    expect(r.stderr).toContain('deployment "myapp-v2" has 3 available replicas; at least 5 are needed; nothing changed.\n');
+    expect(r.stderr).toContain("deployment/myapp-v2 runs 3 replicas where 5 are needed: scale it to the live slot's size first with --scale-up, or accept fewer with --min-ready 3.\n");
+    expect(r.stderr).not.toContain("--wait");
+    expect(versions(n)).toEqual(before);
+  });
+
+  it("an app named by app.kubernetes.io/name: says which --app-label finds it, and status of the namespace says so too", async () => {
+    const n = await ns("hint-helm");
+    await createApp(n, { app: "shop", appLabel: "app.kubernetes.io/name" });
+    const r = bluegreen(["status", "shop"], { namespace: n });
+    expect(r.code, show(r)).toBe(3);
+    expect(r.stderr).toBe(`error: app "shop" (no Deployment has label app=shop) in namespace "${n}".\nDeployments there have app.kubernetes.io/name=shop: add --app-label app.kubernetes.io/name.\n`);
+    const all = bluegreen(["status"], { namespace: n });
+    expect(all.code, show(all)).toBe(0);
+    expect(all.stderr).toBe(`No blue/green apps (Deployments with label app) found in namespace ${n}.\nhint: 2 Deployment(s) there have label app.kubernetes.io/name: add --app-label app.kubernetes.io/name.\n`);
+    expect(bluegreen(["status", "shop", "--app-label", "app.kubernetes.io/name"], { namespace: n }).code).toBe(0);
+  });
+
+  it("a typo, a Deployment's name, and an app in another namespace are each named", async () => {
+    const n = await ns("hint-where");
+    const other = await ns("hint-empty");
+    await createApp(n, { app: "api" });
+    const typo = bluegreen(["status", "apii"], { namespace: n });
+    expect(typo.code, show(typo)).toBe(3);
+    expect(typo.stderr).toContain('\nDid you mean "api"?\n');
+    const byName = bluegreen(["promote", "api-v1"], { namespace: n });
+    expect(byName.code, show(byName)).toBe(3);
+    expect(byName.stderr).toContain('\ndeployment/api-v1 belongs to app "api" (app=api): name the app, not the Deployment.\n');
+    const elsewhere = bluegreen(["status", "api"], { namespace: other });
+    expect(elsewhere.code, show(elsewhere)).toBe(3);
+    expect(elsewhere.stderr).toContain(`\nApp "api" is in namespace "${n}": add -n ${n}.\n`);
+  });
+
+  it("one Service per slot is named as such, with no advice to mark one as preview (which would swap both)", async () => {
+    const n = await ns("hint-slotsvc");
+    await createApp(n, { app: "web", slotLabel: "color", slots: [{ value: "blue" }, { value: "green" }], services: { "web-blue": "blue", "web-green": "green" } });
+    const before = versions(n);
+    const r = bluegreen(["promote", "web", "--to", "green"], { namespace: n });
+    expect(r.code, show(r)).toBe(4);
+    expect(r.stderr).toContain(
+      `error: app web in namespace ${n}: its Services are slot Services, one per slot (web-blue → blue, web-green → green), for an HTTPRoute or Ingress to choose between; switching routes is not supported yet, so this app cannot be switched by its Services; nothing changed.\n`,
+    );
+    expect(r.stderr).not.toMatch(/annotate|role=preview/);
     expect(versions(n)).toEqual(before);
   });
 });
