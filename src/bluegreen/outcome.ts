@@ -34,6 +34,11 @@ export interface Outcome {
   /** Set when a switch that wrote failed: why, and whether the switch-back (if one was needed) finished. */
   cause?: Cause;
   switchBack?: SwitchBack;
+  /**
+   * Another command's switch is in progress on the Services (its record pending) when this one ended: a split
+   * is that command's unfinished work, not ours, and the switch-back had nothing of ours left to undo.
+   */
+  otherSwitch?: string;
   /** Things done that the user should know about, printed to stderr (a missing Event, a skipped scale-down). */
   warnings: string[];
 }
@@ -44,7 +49,8 @@ export interface Outcome {
  * - 9 whenever a switch that wrote left traffic split or unknown, or its switch-back did not finish — whatever
  *   the Services happen to look like.
  * - 6 only when verification or a check failed and every Service is back, all-old.
- * - 130 for an interruption whose switch-back finished; 5 when someone else moved a Service we had switched.
+ * - 130 for an interruption whose switch-back finished; 5 when someone else moved a Service we had switched,
+ *   also when that leaves traffic split while another command's switch is in progress (its split, not ours).
  * - Otherwise the error's own code: a refusal before any write (even on Services an earlier, interrupted
  *   switch left split), a switch write the API server refused (and that was undone), a failure after the switch
  *   was verified (traffic all-new).
@@ -53,6 +59,7 @@ export function exitCodeOf(o: Outcome): ExitCode {
   if (!o.error) return o.final === "all-new" ? ExitCode.ok : ExitCode.split;
   const wrote = o.steps.some((s) => s.step === "switch" && s.status !== "failed");
   if (!wrote) return o.error.exitCode;
+  if (o.cause === "moved" && o.switchBack === "complete" && o.final === "split" && o.otherSwitch) return ExitCode.conflict;
   if (o.switchBack === "incomplete" || o.final === "split" || o.final === "unknown") return ExitCode.split;
   switch (o.cause) {
     case "verify":

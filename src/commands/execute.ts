@@ -439,16 +439,25 @@ class Execution {
   private async readBack(cause: string, r: SwitchedBack, why: Cause, error?: BlueGreenError): Promise<Outcome> {
     const deadline = this.ctx.clock.now().getTime() + 5000;
     const services: Outcome["services"] = [];
+    const others = new Set<string>();
     for (const w of this.plan.writes) {
       const read = await this.readService(w.service, deadline);
       services.push({ name: w.service, role: w.role, slot: read?.spec?.selector?.[this.plan.slotLabel] });
+      const rec = recordOf(read);
+      if (rec?.state === "pending" && rec.id !== this.plan.record.id) others.add(`${rec.action} ${rec.from} → ${rec.to} (switch ${rec.id} by ${rec.by || "unknown"})`);
     }
     const allAt = (f: (w: ServiceWrite) => string) => this.plan.writes.every((w, i) => services[i]?.slot === f(w));
     const final: Final = services.some((s) => s.slot === undefined) ? "unknown" : allAt((w) => w.to) ? "all-new" : allAt((w) => w.back) ? "all-old" : this.layout(services);
     const switchBack: SwitchBack = r.failed.length || this.unknown.size ? "incomplete" : "complete";
     const where = services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} → ${s.slot === undefined ? "unknown" : `${this.plan.slotLabel}=${s.slot}`}`).join(", ");
     const detail = [...r.failed, ...r.taken].map((x) => `; ${x}`).join("");
-    const head = final === "unknown" ? "traffic state unknown" : final === "split" ? "traffic is split" : `traffic is ${final}`;
+    const otherSwitch = others.size === 1 ? [...others][0] : undefined;
+    const head =
+      final === "unknown"
+        ? "traffic state unknown"
+        : final === "split"
+          ? `traffic is split${why === "moved" && switchBack === "complete" && otherSwitch ? ` while another command's ${otherSwitch} is in progress` : ""}`
+          : `traffic is ${final}`;
     const unfinished = switchBack === "incomplete" && final !== "split" && final !== "unknown" ? "the switch-back did not finish, and " : "";
     const o: Outcome = {
       final,
@@ -456,6 +465,7 @@ class Execution {
       services,
       cause: why,
       switchBack,
+      ...(otherSwitch ? { otherSwitch } : {}),
       warnings: this.warnings,
       error: new BlueGreenError(
         `${cause.replace(/\.$/, "")}; ${unfinished}${head}: ${where}${detail}.`,

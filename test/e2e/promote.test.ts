@@ -243,7 +243,8 @@ spec:
     const rv = resourceVersionOf(n, "myapp");
     const r = bluegreen(["promote", "myapp"], { namespace: n, context: VIEWER_CONTEXT });
     expect(r.code).toBe(7);
-    expect(r.stderr).toMatch(/^error: (list pods|patch service\/myapp): forbidden: .*\n/);
+    // Asked before the first write: every missing permission at once.
+    expect(r.stderr).toMatch(/^error: cannot promote app myapp: your credentials \(context viewer\) may not list pods \(.*\), patch services \(.*\); nothing changed\.\n/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(resourceVersionOf(n, "myapp")).toBe(rv);
   });

@@ -70,6 +70,14 @@ describe("exitCodeOf", () => {
     }
   }
 
+  it("a split that is another command's switch in progress, after someone else took every Service we switched, is 5; any other split 9", () => {
+    const moved = (extra: Partial<Outcome>) => exitCodeOf(outcome("split", SWITCHED, ExitCode.conflict, { cause: "moved", switchBack: "complete", ...extra }));
+    expect(moved({ otherSwitch: "promote v1 → v2 (switch abc by admin)" })).toBe(5);
+    expect(moved({})).toBe(9);
+    expect(moved({ otherSwitch: "x", switchBack: "incomplete" })).toBe(9);
+    expect(exitCodeOf(outcome("split", SWITCHED, ExitCode.verifyFailed, { cause: "verify", switchBack: "complete", otherSwitch: "x" }))).toBe(9);
+  });
+
   it("a write that failed with an unreachable cluster keeps exit 8 once every Service is back", () => {
     expect(exitCodeOf(outcome("all-old", SWITCHED, ExitCode.unreachable, { cause: "write", switchBack: "complete" }))).toBe(8);
   });
