@@ -74,6 +74,13 @@ export interface ReplicaSet {
   spec?: { replicas?: number; template?: PodTemplate };
 }
 
+/** A HorizontalPodAutoscaler (autoscaling/v2): what it scales, and the range it keeps the replicas in. */
+export interface Autoscaler {
+  metadata: ObjectMeta;
+  spec?: { scaleTargetRef: { kind: string; name: string; apiVersion?: string }; minReplicas?: number; maxReplicas: number };
+  status?: { currentReplicas?: number; desiredReplicas?: number };
+}
+
 export interface Service {
   metadata: ObjectMeta;
   spec?: { selector?: Labels; type?: string; ports?: ServicePort[] };

@@ -1,4 +1,5 @@
-import type { Deployment, ReplicaSet } from "./model.js";
+import type { Autoscaler, Deployment, ReplicaSet } from "./model.js";
+import { type AutoscalerView, autoscalerOf } from "./autoscaler.js";
 import { nameOf } from "./model.js";
 import { type AppPair, type Slot, describeServices, templateLabels } from "./pair.js";
 import { promoteDecision } from "./plan.js";
@@ -32,6 +33,8 @@ interface SlotView {
   createdAt?: string;
   rollout: string;
   rolledOut: boolean;
+  /** The HPA that keeps this slot's replicas in a range, when there is one. */
+  autoscaler?: AutoscalerView;
 }
 
 /** Everything status shows about one app: the data of its screen and of -o json. */
@@ -112,9 +115,10 @@ function releaseNotes(pair: AppPair): Pick<AppStatus, "lastDeploy" | "pendingSca
 
 const iso = (t: string | Date | undefined): string | undefined => (t instanceof Date ? t.toISOString() : t);
 
-function slotView(d: Deployment, slotLabel: string | undefined, role: SlotView["role"]): SlotView {
+function slotView(d: Deployment, slotLabel: string | undefined, role: SlotView["role"], autoscalers: Autoscaler[]): SlotView {
   const c = replicaCounts(d);
   const r = rolloutStatus(d);
+  const autoscaler = autoscalerOf(d, autoscalers);
   return {
     slot: slotLabel ? (templateLabels(d)[slotLabel] ?? "") : "",
     role,
@@ -127,21 +131,22 @@ function slotView(d: Deployment, slotLabel: string | undefined, role: SlotView["
     createdAt: iso(d.metadata.creationTimestamp),
     rollout: r.message,
     rolledOut: r.done,
+    ...(autoscaler ? { autoscaler } : {}),
   };
 }
 
 const roleOf = (pair: AppPair, s: Slot): SlotView["role"] => (pair.live === s ? "live" : pair.idle === s ? "idle" : "unknown");
 
 /** The verdict and screen data for one app, by the same rules promote follows. */
-export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Record<string, string> = {}): AppStatus {
+export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Record<string, string> = {}, autoscalers: Autoscaler[] = []): AppStatus {
   const firstLive = pair.services.find((s) => s.role === "live")?.service;
   const base = {
     app: pair.app,
     namespace: pair.namespace,
     slotLabel: pair.slotLabel,
     slots: pair.slots
-      ? pair.slots.map((s) => slotView(s.deployment, pair.slotLabel, roleOf(pair, s)))
-      : pair.deployments.map((d) => slotView(d, pair.slotLabel, "unknown")),
+      ? pair.slots.map((s) => slotView(s.deployment, pair.slotLabel, roleOf(pair, s), autoscalers))
+      : pair.deployments.map((d) => slotView(d, pair.slotLabel, "unknown", autoscalers)),
     liveSlot: pair.live?.value,
     services: [
       ...pair.services.map((s) => ({ name: s.name, role: s.role, selects: s.slot })),

@@ -5,6 +5,7 @@ import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import type { Context } from "../context.js";
 import { planDeploy } from "../bluegreen/deploy.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
+import { autoscalerOf, outsideRange } from "../bluegreen/autoscaler.js";
 import { NotFoundError, RefusedError, UsageError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { deployDocument, renderDeployPlan, renderExtraChanges } from "../render/deploy.js";
@@ -37,6 +38,17 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   if (plan.kind === "usage") throw new UsageError(`${plan.message}.`, plan.hint);
   if (plan.kind === "not-found") throw new NotFoundError(`${plan.message}.`, plan.hint);
   if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
+  if (f.replicas !== undefined) {
+    // A count outside the slot's HPA range would not hold: the HPA sets it back within seconds.
+    const hpa = autoscalerOf(plan.slot.deployment, await kube.listAutoscalers(plan.namespace).catch(() => []));
+    const why = outsideRange(hpa, f.replicas);
+    if (hpa && why) {
+      throw new RefusedError(
+        `will not set deployment/${plan.deployment} to --replicas ${f.replicas}: ${why}; nothing changed.`,
+        `Choose a count from ${hpa.min} to ${hpa.max}, or change the HPA's range first (kubectl patch hpa ${hpa.name} -n ${plan.namespace} ...).`,
+      );
+    }
+  }
   const format = dataFormat(g.output);
   const context = kube.contextName;
   const warnings: string[] = [...plan.notes];

@@ -9,6 +9,7 @@ import { requireWellFormed } from "../bluegreen/pair.js";
 import { operationId } from "./operation-id.js";
 import { loadPair, loadReplicaSets } from "./load.js";
 import { checkTarget, waitForTarget } from "./execute.js";
+import { autoscalerOf, autoscalerText } from "../bluegreen/autoscaler.js";
 
 /** promote's own flags. */
 export interface PromoteFlags {
@@ -56,6 +57,7 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
   if (typeof p === "string") return reportNoop(ctx, g, p);
   // A plan that scales the target up waits for it itself.
   const scales = p.steps.some((s) => s.kind === "scale-up");
+  if (scales) await refuseCappedScaleUp(kube, p);
   if (f.wait && !f.dryRun && !scales && (await checkTarget(kube, p, p.to.deployment)).length) {
     await waitForTarget(ctx, kube, p, f.timeoutMs);
     // Plan again on fresh objects: the Services may have changed while we waited.
@@ -63,4 +65,16 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
     if (typeof p === "string") return reportNoop(ctx, g, p);
   }
   return runSwitch(ctx, g, kube, p, f);
+}
+
+/** --scale-up to more replicas than the target's HPA allows would be cut back after the switch: refuse first. */
+async function refuseCappedScaleUp(kube: KubeClient, p: SwitchPlan): Promise<void> {
+  const step = p.steps.find((s) => s.kind === "scale-up");
+  if (step?.kind !== "scale-up") return;
+  const hpa = autoscalerOf(p.to.deployment, await kube.listAutoscalers(p.namespace).catch(() => []));
+  if (!hpa || step.replicas <= hpa.max) return;
+  throw new RefusedError(
+    `cannot promote app ${p.app} with --scale-up: deployment/${step.deployment} would be scaled to ${step.replicas}, but ${autoscalerText(hpa)} would cut it back to ${hpa.max} after the switch; nothing changed.`,
+    `Raise the HPA's maxReplicas to ${step.replicas} first (kubectl patch hpa ${hpa.name} -n ${p.namespace} -p '{"spec":{"maxReplicas":${step.replicas}}}'), or promote without --scale-up and with --min-ready ${Math.min(hpa.max, step.replicas)}.`,
+  );
 }

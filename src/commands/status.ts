@@ -13,13 +13,16 @@ import { loadPairs, loadReplicaSets, lookElsewhere, notFound, pairsOf } from "./
 import { Mirror } from "./mirror.js";
 
 async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]> {
-  const [pairs, replicaSets] = await Promise.all([
+  const ns = g.selection.allNamespaces ? undefined : kube.namespace;
+  const [pairs, replicaSets, autoscalers] = await Promise.all([
     loadPairs(kube, g.selection),
-    loadReplicaSets(kube, g.selection, g.selection.allNamespaces ? undefined : kube.namespace),
+    loadReplicaSets(kube, g.selection, ns),
+    // Shown where there are some; one not allowed to list them sees none.
+    kube.listAutoscalers(ns).catch(() => []),
   ]);
   if (pairs.length === 0 && (g.selection.app !== undefined || g.selection.selector !== undefined)) throw await notFound(kube, g.selection);
   const owned = replicaSetsOwnedBy(replicaSets);
-  return Promise.all(pairs.map(async (p) => appStatus(p, owned(p.deployments), await selectorWriters(kube, p))));
+  return Promise.all(pairs.map(async (p) => appStatus(p, owned(p.deployments), await selectorWriters(kube, p), autoscalers)));
 }
 
 /**

@@ -1,7 +1,7 @@
 // The plugin's conversation with the API server (KubeClient): plain JSON over Node's http/https (./http.ts),
 // authenticated as the kubeconfig says (./auth.ts, which takes client-node's exec plugin runner, and its whole
 // KubeConfig only for auth-providers and proxy-url). The kubeconfig is read by kubectl's rules (./kubeconfig.ts).
-import type { Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
+import type { Autoscaler, Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import type { Agent } from "node:http";
 import { ForbiddenError, NotFoundError, UnreachableError } from "../errors.js";
 import { type Credentials, credentials } from "./auth.js";
@@ -270,6 +270,10 @@ class Client implements KubeClient {
 
   listReplicaSets(ns: string | undefined, labelSelector?: string): Promise<ReplicaSet[]> {
     return this.list("list replicasets", apps(ns, "replicasets"), { labelSelector });
+  }
+
+  listAutoscalers(ns: string | undefined): Promise<Autoscaler[]> {
+    return this.list("list horizontalpodautoscalers", ns ? `/apis/autoscaling/v2/namespaces/${seg(ns)}/horizontalpodautoscalers` : "/apis/autoscaling/v2/horizontalpodautoscalers");
   }
 
   listEndpointSlices(ns: string, serviceName: string): Promise<Listed<EndpointSlice>> {

@@ -1,4 +1,4 @@
-import type { Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
+import type { Autoscaler, Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 
 /** kubectl-style connection flags. */
 export interface KubeOptions {
@@ -73,6 +73,8 @@ export interface KubeClient {
   listPods(ns: string, labelSelector: string): Promise<Pod[]>;
   /** All namespaces when ns is undefined. */
   listReplicaSets(ns: string | undefined, labelSelector?: string): Promise<ReplicaSet[]>;
+  /** HorizontalPodAutoscalers (autoscaling/v2) of a namespace, or of every namespace. */
+  listAutoscalers(ns: string | undefined): Promise<Autoscaler[]>;
   listEndpointSlices(ns: string, serviceName: string): Promise<Listed<EndpointSlice>>;
   /** A list read in pages (limit/continue) at one resourceVersion, retried like any read. */
   listAt<T>(what: Collection): Promise<Listed<T>>;

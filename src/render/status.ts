@@ -63,6 +63,11 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
     ? s.services.map((x) => `${x.name} (${x.role} → ${x.selects})`).join(", ")
     : "none";
   const tail = [`Services:     ${esc(services)}`, `Last switch:  ${esc(lastSwitchText(s, o.now))}`];
+  const scaled = s.slots.filter((v) => v.autoscaler);
+  if (scaled.length) {
+    const text = scaled.map((v) => `${v.slot} by hpa/${v.autoscaler?.name} (min ${v.autoscaler?.min}, max ${v.autoscaler?.max}${v.autoscaler?.current !== undefined ? `, current ${v.autoscaler.current}` : ""})`);
+    tail.push(`Autoscalers:  ${esc(text.join("; "))}`);
+  }
   const d = s.lastDeploy;
   if (d) {
     const replaced = d.current ? "" : " (replaced since by another change)";

@@ -193,3 +193,49 @@ describe("hints that lead somewhere", () => {
     expect(versions(n)).toEqual(before);
   });
 });
+
+describe("HPAs in view", () => {
+  const hpa = (target: string, min: number, max: number) => `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: ${target} }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: ${target} }
+  minReplicas: ${min}
+  maxReplicas: ${max}
+  metrics: [{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 80 } } }]
+`;
+
+  it("status shows each slot's HPA; deploy --replicas outside its range is refused, nothing changed", async () => {
+    const n = await ns("hpa-deploy");
+    await createApp(n);
+    apply(n, hpa("myapp-v2", 3, 3));
+    const s = bluegreen(["status", "myapp"], { namespace: n });
+    expect(s.code, show(s)).toBe(0);
+    expect(s.stdout).toMatch(/^Autoscalers: {2}v2 by hpa\/myapp-v2 \(min 3, max 3(, current \d+)?\)$/m);
+    const json = JSON.parse(bluegreen(["status", "myapp", "-o", "json"], { namespace: n }).stdout).items[0];
+    expect(json.slots.find((x: { slot: string }) => x.slot === "v2").autoscaler).toMatchObject({ name: "myapp-v2", min: 3, max: 3 });
+    expect(json.slots.find((x: { slot: string }) => x.slot === "v1").autoscaler).toBeUndefined();
+    const before = versions(n);
+    const r = bluegreen(["deploy", "myapp", "--image", "registry.example/myapp:v9", "--replicas", "1"], { namespace: n });
+    expect(r.code, show(r)).toBe(4);
+    expect(r.stderr).toBe(
+      "error: will not set deployment/myapp-v2 to --replicas 1: hpa/myapp-v2 (min 3, max 3) would set it back to 3 within seconds; nothing changed.\n" +
+        `Choose a count from 3 to 3, or change the HPA's range first (kubectl patch hpa myapp-v2 -n ${n} ...).\n`,
+    );
+    expect(versions(n)).toEqual(before);
+  });
+
+  it("promote --scale-up beyond the target's HPA maximum is refused before anything is written", async () => {
+    const n = await ns("hpa-scaleup");
+    await createApp(n, { slots: [{ value: "v1", replicas: 5 }, { value: "v2", replicas: 1 }] });
+    apply(n, hpa("myapp-v2", 1, 3));
+    const before = versions(n);
+    const r = bluegreen(["promote", "myapp", "--scale-up"], { namespace: n });
+    expect(r.code, show(r)).toBe(4);
+    expect(r.stderr).toContain(
+      "error: cannot promote app myapp with --scale-up: deployment/myapp-v2 would be scaled to 5, but hpa/myapp-v2 (min 1, max 3) would cut it back to 3 after the switch; nothing changed.\n",
+    );
+    expect(versions(n)).toEqual(before);
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+});

@@ -58,6 +58,49 @@ describe("promote", () => {
     expect(events[0].involvedObject.kind).toBe("Service");
   });
 
+  it("says the Service is switched when the write lands, then what it waits for, while it waits", async () => {
+    const n = await ns("pr-progress");
+    await createApp(n);
+    await waitForEndpoints(n, "myapp", "v1", 3);
+    const run = bluegreenChild(["promote", "myapp", "--propagation-delay", "8s"], { namespace: n });
+    let stderr = "";
+    run.child.stderr.on("data", (d: string) => {
+      stderr += d;
+    });
+    // True as soon as stderr holds text; false if the command ended without it.
+    const said = (text: string) =>
+      new Promise<boolean>((resolve) => {
+        const check = () => {
+          if (!stderr.includes(text)) return;
+          run.child.stderr.off("data", check);
+          resolve(true);
+        };
+        run.child.stderr.on("data", check);
+        check();
+        run.done.then(() => resolve(stderr.includes(text)));
+      });
+
+    expect(await said("service/myapp switched: version v1 → v2\n"), stderr).toBe(true);
+    // At that moment the write has landed, and the command has not ended.
+    expect(selectorOf(n, "myapp").version).toBe("v2");
+    expect(run.child.exitCode).toBeNull();
+    expect(await said("waiting 8s for kube-proxy and load balancers"), stderr).toBe(true);
+    const waitSaid = Date.now();
+    expect(run.child.exitCode).toBeNull();
+
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    // The line came before the wait, not at its end.
+    expect(Date.now() - waitSaid).toBeGreaterThan(5000);
+    // Not a terminal: one line a phase, no countdown.
+    expect(r.stderr).toBe(
+      "service/myapp switched: version v1 → v2\n" +
+        "verifying: waiting up to 60s for every endpoint of service/myapp to be on v2 (Ctrl-C switches back)\n" +
+        "waiting 8s for kube-proxy and load balancers (Ctrl-C switches back)\n",
+    );
+    expect(r.stdout).toBe(`service/myapp switched: version v1 → v2\napp myapp promoted: version=v2 is live (was v1); context admin, namespace ${n}\n`);
+  });
+
   it("refuses (exit 4) an idle slot that is not rolled out, and changes nothing", async () => {
     const n = await ns("pr-notready");
     await createApp(n, { slots: [{ value: "v1" }, { value: "v2", unschedulable: true }] });
@@ -244,7 +287,7 @@ spec:
     const r = bluegreen(["promote", "myapp"], { namespace: n, context: VIEWER_CONTEXT });
     expect(r.code).toBe(7);
     // Asked before the first write: every missing permission at once.
-    expect(r.stderr).toMatch(/^error: cannot promote app myapp: your credentials \(context viewer\) may not list pods \(.*\), patch services \(.*\); nothing changed\.\n/);
+    expect(r.stderr).toMatch(/^error: cannot promote app myapp: your credentials \(context viewer\) may not list pods \(.*\), patch services \(.*\) in namespace \S+; nothing changed\.\n/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(resourceVersionOf(n, "myapp")).toBe(rv);
   });
