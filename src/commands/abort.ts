@@ -7,6 +7,8 @@ import { reportNoop, runSwitch } from "./report.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
 import { operationId } from "./operation-id.js";
 import { loadPair } from "./load.js";
+import { autoscalerOf, outsideRange } from "../bluegreen/autoscaler.js";
+import { escapeTerminal } from "../render/escape.js";
 
 /** abort's own flags. */
 export interface AbortFlags {
@@ -29,5 +31,11 @@ export async function abort(ctx: Context, g: GlobalOptions, f: AbortFlags): Prom
   const p = planAbort(pair, { scaleDown: f.scaleDown, scaleDownDelayMs: f.scaleDownDelayMs, by, now: ctx.clock.now(), id: operationId(), checks: f.checks });
   if (p.kind === "refused") throw new RefusedError(`${p.message}.`, p.hint);
   if (p.kind === "noop") return reportNoop(ctx, g, p.message);
+  // Scaling a scaled-down slot back outside its HPA's range does not hold; the slot still serves, so say so only.
+  const back = p.steps.find((s) => s.kind === "scale-up");
+  if (back?.kind === "scale-up") {
+    const why = outsideRange(autoscalerOf(p.to.deployment, await kube.listAutoscalers(p.namespace).catch(() => [])), back.replicas);
+    if (why) ctx.io.err(`warning: ${escapeTerminal(`deployment/${back.deployment} is scaled back to ${back.replicas}, but ${why}`)}\n`);
+  }
   return runSwitch(ctx, g, kube, p, f);
 }

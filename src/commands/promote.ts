@@ -10,6 +10,8 @@ import { operationId } from "./operation-id.js";
 import { loadPair, loadReplicaSets } from "./load.js";
 import { checkTarget, waitForTarget } from "./execute.js";
 import { autoscalerOf, autoscalerText } from "../bluegreen/autoscaler.js";
+import { nameOf } from "../bluegreen/model.js";
+import { replicaCounts } from "../bluegreen/readiness.js";
 
 /** promote's own flags. */
 export interface PromoteFlags {
@@ -57,7 +59,7 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
   if (typeof p === "string") return reportNoop(ctx, g, p);
   // A plan that scales the target up waits for it itself.
   const scales = p.steps.some((s) => s.kind === "scale-up");
-  if (scales) await refuseCappedScaleUp(kube, p);
+  await refuseCappedByAutoscaler(kube, p);
   if (f.wait && !f.dryRun && !scales && (await checkTarget(kube, p, p.to.deployment)).length) {
     await waitForTarget(ctx, kube, p, f.timeoutMs);
     // Plan again on fresh objects: the Services may have changed while we waited.
@@ -67,14 +69,27 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
   return runSwitch(ctx, g, kube, p, f);
 }
 
-/** --scale-up to more replicas than the target's HPA allows would be cut back after the switch: refuse first. */
-async function refuseCappedScaleUp(kube: KubeClient, p: SwitchPlan): Promise<void> {
+/**
+ * A target whose HPA keeps it below what the switch needs: --scale-up to more would be cut back after the switch,
+ * and without it the capacity check would refuse naming --scale-up. Refuse first, naming the HPA. Looked up only
+ * when the target runs fewer replicas than needed (a cheap test, so most promotes send no extra request).
+ */
+async function refuseCappedByAutoscaler(kube: KubeClient, p: SwitchPlan): Promise<void> {
   const step = p.steps.find((s) => s.kind === "scale-up");
-  if (step?.kind !== "scale-up") return;
+  const want = step?.kind === "scale-up" ? step.replicas : p.minAvailable;
+  if (replicaCounts(p.to.deployment).desired >= want) return;
   const hpa = autoscalerOf(p.to.deployment, await kube.listAutoscalers(p.namespace).catch(() => []));
-  if (!hpa || step.replicas <= hpa.max) return;
+  if (!hpa || want <= hpa.max) return;
+  const name = nameOf(p.to.deployment);
+  const raise = `Raise the HPA's maxReplicas to ${want} first (kubectl patch hpa ${hpa.name} -n ${p.namespace} -p '{"spec":{"maxReplicas":${want}}}')`;
+  if (step?.kind === "scale-up") {
+    throw new RefusedError(
+      `cannot promote app ${p.app} with --scale-up: deployment/${name} would be scaled to ${want}, but ${autoscalerText(hpa)} would cut it back to ${hpa.max} after the switch; nothing changed.`,
+      `${raise}, or promote without --scale-up and with --min-ready ${hpa.max}.`,
+    );
+  }
   throw new RefusedError(
-    `cannot promote app ${p.app} with --scale-up: deployment/${step.deployment} would be scaled to ${step.replicas}, but ${autoscalerText(hpa)} would cut it back to ${hpa.max} after the switch; nothing changed.`,
-    `Raise the HPA's maxReplicas to ${step.replicas} first (kubectl patch hpa ${hpa.name} -n ${p.namespace} -p '{"spec":{"maxReplicas":${step.replicas}}}'), or promote without --scale-up and with --min-ready ${Math.min(hpa.max, step.replicas)}.`,
+    `cannot promote app ${p.app}: ${autoscalerText(hpa)} keeps deployment/${name} at ${hpa.max} replicas at most, and ${want} are needed; nothing changed.`,
+    `${raise}, or accept fewer with --min-ready ${hpa.max}.`,
   );
 }

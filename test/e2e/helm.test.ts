@@ -238,4 +238,31 @@ spec:
     expect(versions(n)).toEqual(before);
     expect(selectorOf(n, "myapp").version).toBe("v1");
   });
+
+  it("a capacity shortfall that the target's HPA maximum causes names the HPA, not --scale-up", async () => {
+    const n = await ns("hpa-cap");
+    await createApp(n, { slots: [{ value: "v1", replicas: 5 }, { value: "v2", replicas: 3 }] });
+    apply(n, hpa("myapp-v2", 1, 3));
+    const before = versions(n);
+    const r = bluegreen(["promote", "myapp"], { namespace: n });
+    expect(r.code, show(r)).toBe(4);
+    expect(r.stderr).toBe(
+      "error: cannot promote app myapp: hpa/myapp-v2 (min 1, max 3) keeps deployment/myapp-v2 at 3 replicas at most, and 5 are needed; nothing changed.\n" +
+        `Raise the HPA's maxReplicas to 5 first (kubectl patch hpa myapp-v2 -n ${n} -p '{"spec":{"maxReplicas":5}}'), or accept fewer with --min-ready 3.\n`,
+    );
+    expect(versions(n)).toEqual(before);
+  });
+
+  it("abort scaling a slot back outside its HPA's range warns, and goes back", async () => {
+    const n = await ns("hpa-abort");
+    await createApp(n);
+    const p = bluegreen(["promote", "myapp", "--propagation-delay", "0s", "--scale-down-after", "0s"], { namespace: n });
+    expect(p.code, show(p)).toBe(0);
+    expect(kubectlJson(["get", "deployment", "myapp-v1", "-n", n]).spec.replicas).toBe(0);
+    apply(n, hpa("myapp-v1", 5, 6));
+    const r = bluegreen(["abort", "myapp", "--propagation-delay", "0s"], { namespace: n });
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stderr).toContain("warning: deployment/myapp-v1 is scaled back to 3, but hpa/myapp-v1 (min 5, max 6) would set it back to 5 within seconds\n");
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
 });
