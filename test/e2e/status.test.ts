@@ -124,7 +124,7 @@ describe("status", () => {
     expect(r.stdout).toContain('Verdict:      degraded: live slot v1: deployment "myapp-v1" has no available replicas');
   });
 
-  it("makes at most 4 API requests, and the same few for every app or namespace", async () => {
+  it("makes at most 4 API requests, and the same few for every app or namespace (the HPA list among them)", async () => {
     const n = await ns("st-requests");
     await createApp(n);
     for (const app of ["a1", "a2", "a3"]) await createApp(n, { app, wait: false });
@@ -133,15 +133,16 @@ describe("status", () => {
     expect(requests(one.stderr).length).toBeLessThanOrEqual(4);
     const every = bluegreen(["status", "-v"], { namespace: n });
     expect(every.stdout).toMatch(/^a3 /m);
-    expect(requests(every.stderr)).toHaveLength(3);
+    expect(requests(every.stderr)).toHaveLength(4);
     const allNs = bluegreen(["status", "-A", "-v"]);
     const got = requests(allNs.stderr);
-    expect(got).toHaveLength(3);
+    expect(got).toHaveLength(4);
     expect(got).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^GET https:\/\/\S+\/apis\/apps\/v1\/deployments\?labelSelector=app&limit=500$/),
         expect.stringMatching(/^GET https:\/\/\S+\/apis\/apps\/v1\/replicasets\?labelSelector=app&limit=500$/),
         expect.stringMatching(/^GET https:\/\/\S+\/api\/v1\/services\?limit=500$/),
+        expect.stringMatching(/^GET https:\/\/\S+\/apis\/autoscaling\/v2\/horizontalpodautoscalers\?limit=500$/),
       ]),
     );
     // No credentials in the trace.
