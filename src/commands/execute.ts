@@ -15,7 +15,9 @@ import { observed, replicaCounts, rolloutStatus } from "../bluegreen/readiness.j
 import { readyPods } from "./load.js";
 import { requirePermissions } from "./permissions.js";
 import { switchNeeds } from "../bluegreen/permissions.js";
-import { progress } from "./progress.js";
+import { type Progress, progress } from "./progress.js";
+import { escapeTerminal } from "../render/escape.js";
+import { type EndpointCount, phaseLine, switchedLine } from "../render/progress.js";
 import { retireSlot } from "./slot.js";
 import { SETTLE_MS, asError, backoff, isConflict, message, proven, readUntil, writeConditionally } from "./write.js";
 
@@ -52,6 +54,8 @@ class Execution {
    * leaves the Services as they were; the Deployment shows what happened.
    */
   private checkedTarget = "";
+  /** The live Services' endpoints as verification last counted them. */
+  private endpoints: EndpointCount | undefined;
   private readonly ns: string;
 
   constructor(
@@ -91,17 +95,25 @@ class Execution {
             break;
           }
           case "verify": {
-            const why = await this.verify();
+            // One progress line through verification and the propagation delay, ended before whatever follows.
+            const p = progress(this.ctx);
+            let why: Awaited<ReturnType<Execution["verify"]>>;
+            try {
+              why = await this.verify(p);
+              if (!why && this.o.propagationDelayMs > 0) await this.propagate(p);
+              if (!why && !this.ctx.signal.aborted && this.ctx.io.errIsTTY && this.endpoints) {
+                p.update(phaseLine({ phase: "verified", to: this.plan.to.value, endpoints: this.endpoints, delayMs: this.o.propagationDelayMs }, true));
+              }
+            } finally {
+              p.done();
+            }
             if (why === "interrupted") return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
             if (typeof why === "object" && "moved" in why) {
               this.steps.push({ step: "verify", status: "failed", detail: why.moved });
               return this.back(why.moved, "moved");
             }
             if (why) return this.back(why, "verify");
-            if (this.o.propagationDelayMs > 0) {
-              await this.ctx.clock.sleep(this.o.propagationDelayMs, this.ctx.signal);
-              if (this.ctx.signal.aborted) return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
-            }
+            if (this.o.propagationDelayMs > 0 && this.ctx.signal.aborted) return this.back(new BlueGreenError("interrupted", ExitCode.interrupted), "interrupted");
             const waited = this.o.propagationDelayMs > 0 ? `; gave proxies ${Math.round(this.o.propagationDelayMs / 100) / 10}s` : "";
             this.done(step, `ready endpoints of ${this.plan.slotLabel}=${this.plan.to.value} only${waited}`);
             break;
@@ -253,6 +265,8 @@ class Execution {
       const r = await this.writeOne(w);
       if (r.status === "landed") {
         this.landed.set(w.service, r.rv);
+        // Said as it lands, not at the end: from here on traffic has moved, and Ctrl-C switches it back.
+        if (w.from !== w.to) this.ctx.io.err(`${escapeTerminal(switchedLine(w.service, this.plan.slotLabel, w.from, w.to))}\n`);
         continue;
       }
       if (r.status === "unknown") this.unknown.add(w.service);
@@ -482,8 +496,12 @@ class Execution {
    * Waits until every live Service's EndpointSlices hold ready endpoints of the target only; API errors retried.
    * Between reads it watches the slices it read, so it reads again as soon as the controller writes them.
    */
-  private async verify(): Promise<string | BlueGreenError | { moved: string } | "interrupted" | undefined> {
+  private async verify(p: Progress): Promise<string | BlueGreenError | { moved: string } | "interrupted" | undefined> {
     const deadline = this.ctx.clock.now().getTime() + this.o.verifyTimeoutMs;
+    const tty = this.ctx.io.errIsTTY;
+    const phase = { phase: "verify", services: this.plan.writes.filter((w) => w.role === "live").map((w) => w.service), to: this.plan.to.value, timeoutMs: this.o.verifyTimeoutMs } as const;
+    // Not a terminal: the phase's one line, before the first read.
+    if (!tty) p.update(phaseLine({ ...phase, leftMs: this.o.verifyTimeoutMs }, false));
     let why: string | BlueGreenError = "";
     for (let attempt = 0; ; attempt++) {
       let read: { service: string; resourceVersion: string }[] = [];
@@ -491,7 +509,9 @@ class Execution {
         // A Service someone else switched away meanwhile (a controller that reverts it): stop waiting.
         const moved = await this.moved();
         if (moved.length) return { moved: moved.join("; ") };
-        ({ why, read } = await endpointsWhy(this.kube, this.plan));
+        let endpoints: EndpointCount;
+        ({ why, read, endpoints } = await endpointsWhy(this.kube, this.plan));
+        this.endpoints = endpoints;
         if (!why) return undefined;
       } catch (e) {
         // A refusal (403) will not heal; anything else is retried until --verify-timeout.
@@ -500,6 +520,7 @@ class Execution {
       }
       if (this.ctx.signal.aborted) return "interrupted";
       const left = deadline - this.ctx.clock.now().getTime();
+      if (tty) p.update(phaseLine({ ...phase, leftMs: left, endpoints: this.endpoints, retrying: typeof why === "string" ? undefined : message(why) }, true));
       if (left <= 0) return why;
       if (typeof why === "string" && read.length > 0) {
         // The first change to any of the slices read (or VERIFY_REREAD_MS without one, or the deadline).
@@ -514,6 +535,19 @@ class Execution {
         const retryAfter = typeof why === "string" ? undefined : why.retryAfterMs;
         await this.ctx.clock.sleep(Math.min(retryAfter ?? backoff(attempt), left), this.ctx.signal);
       }
+    }
+  }
+
+  /** Gives kube-proxy and load balancers --propagation-delay, with the time left every second on a terminal. */
+  private async propagate(p: Progress): Promise<void> {
+    const delayMs = this.o.propagationDelayMs;
+    const due = this.ctx.clock.now().getTime() + delayMs;
+    const tty = this.ctx.io.errIsTTY;
+    for (;;) {
+      const leftMs = due - this.ctx.clock.now().getTime();
+      if (leftMs <= 0 || this.ctx.signal.aborted) return;
+      p.update(phaseLine({ phase: "propagate", delayMs, leftMs }, tty));
+      await this.ctx.clock.sleep(tty ? Math.min(leftMs, 1000) : leftMs, this.ctx.signal);
     }
   }
 
@@ -640,7 +674,7 @@ class Execution {
         failed.push(`${who} ${url}: ${await this.proxyFailure(e)}`);
       }
       answered++;
-      if (this.ctx.io.errIsTTY) p.update(`probing ${step.when} the switch: ${answered} of ${asks.length} answered`);
+      if (this.ctx.io.errIsTTY) p.update(phaseLine({ phase: "probe", when: step.when, answered, total: asks.length }, true));
     };
     // A few at a time: a slot may have hundreds of pods.
     for (let i = 0; i < asks.length; i += 8) await Promise.all(asks.slice(i, i + 8).map(ask));
@@ -821,22 +855,31 @@ export async function waitForTarget(ctx: Context, kube: KubeClient, plan: Switch
 
 /**
  * Why the live Services' EndpointSlices do not yet hold ready endpoints of the target only ("" when they do),
- * and the resourceVersion each Service's slices were read at (to wait for their next change).
+ * the resourceVersion each Service's slices were read at (to wait for their next change), and their endpoints
+ * counted over every live Service (for the progress line).
  */
-async function endpointsWhy(kube: KubeClient, plan: SwitchPlan): Promise<{ why: string; read: { service: string; resourceVersion: string }[] }> {
+async function endpointsWhy(kube: KubeClient, plan: SwitchPlan): Promise<{ why: string; read: { service: string; resourceVersion: string }[]; endpoints: EndpointCount }> {
   const read: { service: string; resourceVersion: string }[] = [];
+  const count: EndpointCount = { total: 0, onTarget: 0, readyOnTarget: 0 };
+  let why = "";
   for (const w of plan.writes.filter((x) => x.role === "live")) {
     const common = Object.fromEntries(Object.entries(w.selector).filter(([k]) => k !== plan.slotLabel));
     const [slices, pods] = await Promise.all([kube.listEndpointSlices(plan.namespace, w.service), kube.listPods(plan.namespace, formatSelector(common))]);
     read.push({ service: w.service, resourceVersion: slices.resourceVersion });
     const slotOf = new Map(pods.map((p) => [p.metadata.name ?? "", p.metadata.labels?.[plan.slotLabel]]));
     const endpoints = slices.items.flatMap((s) => s.endpoints ?? []);
-    const ready = endpoints.filter((e) => e.conditions?.ready !== false);
-    const foreign = endpoints.filter((e) => slotOf.get(e.targetRef?.name ?? "") !== plan.to.value);
-    if (foreign.length > 0) return { why: `service/${w.service} still has ${foreign.length} endpoints outside ${plan.slotLabel}=${plan.to.value}`, read };
-    if (ready.length === 0) return { why: `service/${w.service} has no ready endpoints`, read };
+    const onTarget = endpoints.filter((e) => slotOf.get(e.targetRef?.name ?? "") === plan.to.value);
+    const ready = onTarget.filter((e) => e.conditions?.ready !== false);
+    count.total += endpoints.length;
+    count.onTarget += onTarget.length;
+    count.readyOnTarget += ready.length;
+    // The first Service that falls short is the reason.
+    const foreign = endpoints.length - onTarget.length;
+    if (why) continue;
+    if (foreign > 0) why = `service/${w.service} still has ${foreign} endpoints outside ${plan.slotLabel}=${plan.to.value}`;
+    else if (ready.length === 0) why = `service/${w.service} has no ready endpoints`;
   }
-  return { why: "", read };
+  return { why, read, endpoints: count };
 }
 
 /** --dry-run=server: every write of the plan, sent with dryRun=All so the API server validates and admits it. */

@@ -1,8 +1,15 @@
 import type { Context } from "../context.js";
 import { escapeTerminal } from "../render/escape.js";
+import { fitLine } from "../render/progress.js";
+
+/** A progress line: update replaces its text, done ends it (a terminal keeps the last text). */
+export interface Progress {
+  update(text: string): void;
+  done(): void;
+}
 
 /** Writes a progress line to stderr: rewritten in place on a terminal, printed on change otherwise. */
-export function progress(ctx: Context): { update(text: string): void; done(): void } {
+export function progress(ctx: Context): Progress {
   let last = "";
   return {
     update(raw: string) {
@@ -10,7 +17,7 @@ export function progress(ctx: Context): { update(text: string): void; done(): vo
       const text = escapeTerminal(raw);
       if (text === last) return;
       last = text;
-      if (ctx.io.errIsTTY) ctx.io.err(`\r\u001b[2K${text}`);
+      if (ctx.io.errIsTTY) ctx.io.err(`\r\u001b[2K${fitLine(text, ctx.io.columns)}`);
       else ctx.io.err(`${text}\n`);
     },
     done() {

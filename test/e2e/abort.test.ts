@@ -24,7 +24,11 @@ describe("abort", () => {
     });
     expectOk(bluegreen(["promote", "myapp"], { namespace: n }));
     const r = bluegreen(["abort", "myapp"], { namespace: n });
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toBe(
+      "service/myapp switched: version v2 → v1\n" +
+        "verifying: waiting up to 1m for every endpoint of service/myapp to be on v1 (Ctrl-C switches back)\n" +
+        "waiting 2s for kube-proxy and load balancers (Ctrl-C switches back)\n",
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`service/myapp switched: version v2 → v1\napp myapp aborted: version=v1 is live again (was v2); context admin, namespace ${n}\n`);
     expect(selectorOf(n, "myapp").version).toBe("v1");

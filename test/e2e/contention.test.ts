@@ -57,7 +57,9 @@ describe.each([50, 10])("a writer annotating the same objects every %i ms", (eve
     await createApp(n);
     const r = await withControllerManagerStopped(() => contended(n, ["services/myapp"], everyMs, ["promote", "myapp", "--verify-timeout", "3s"]));
     expect(r.code, show(r)).toBe(6);
-    expect(r.stderr).toMatch(/^error: verification failed after 3s: .*; service\/myapp was switched back to version=v1\.\n/);
+    expect(r.stderr).toMatch(
+      /^service\/myapp switched: version v1 → v2\nverifying: waiting up to 3s for every endpoint of service\/myapp to be on v2 \(Ctrl-C switches back\)\nerror: verification failed after 3s: .*; service\/myapp was switched back to version=v1\.\n/,
+    );
     expect(selectorOf(n, "myapp").version).toBe("v1");
     expect(record(n, "myapp")).toBeNull();
   });
@@ -170,7 +172,8 @@ describe("a controller that reverts the selector", () => {
     expect(reverter.writes, show(r)).toBeGreaterThanOrEqual(1);
     expect(r.code, show(r)).toBe(5);
     expect(r.stderr).toMatch(
-      /^error: (switched and verified, but )?service\/myapp was changed by someone else after the switch: it selects version=v1 again \(its selector was last written by gitops-selfheal\); traffic is all-old: service\/myapp → version=v1\.\n/,
+      // Taken back while verifying, or after the propagation wait.
+      /^service\/myapp switched: version v1 → v2\nverifying: waiting up to 1m for every endpoint of service\/myapp to be on v2 \(Ctrl-C switches back\)\n(waiting 2s for kube-proxy and load balancers \(Ctrl-C switches back\)\n)?error: (switched and verified, but )?service\/myapp was changed by someone else after the switch: it selects version=v1 again \(its selector was last written by gitops-selfheal\); traffic is all-old: service\/myapp → version=v1\.\n/,
     );
     expect(selectorOf(n, "myapp").version).toBe("v1");
   });

@@ -148,6 +148,12 @@ describe.skipIf(!plane.on)("zero downtime under load", () => {
   });
   afterAll(() => deleteNamespace(ns));
 
+  // What promote and abort say on stderr (not a terminal): the switch as it lands, then each wait.
+  const switching = (app: string, from: string, to: string) =>
+    `service/${app} switched: ${SLOT} ${from} → ${to}\n` +
+    `verifying: waiting up to 1m for every endpoint of service/${app} to be on ${to} (Ctrl-C switches back)\n` +
+    "waiting 2s for kube-proxy and load balancers (Ctrl-C switches back)\n";
+
   // Runs promote then abort with the load on; returns the samples and when each command started and returned.
   // After each command returns, `settle` more requests are awaited.
   async function switchUnderLoad(app: string, load: Load, settle = 25) {
@@ -155,13 +161,13 @@ describe.skipIf(!plane.on)("zero downtime under load", () => {
     const promoteStart = Date.now();
     const promoted = bluegreen(["promote", app], { namespace: ns });
     const promoteEnd = Date.now();
-    expect(promoted.stderr).toBe("");
+    expect(promoted.stderr).toBe(switching(app, "blue", "green"));
     expect(promoted.code).toBe(0);
     await load.waitFor(settle, promoteEnd);
     const abortStart = Date.now();
     const aborted = bluegreen(["abort", app], { namespace: ns });
     const abortEnd = Date.now();
-    expect(aborted.stderr).toBe("");
+    expect(aborted.stderr).toBe(switching(app, "green", "blue"));
     expect(aborted.code).toBe(0);
     await load.waitFor(settle, abortEnd);
     return { samples: await load.stop(), promoteStart, promoteEnd, abortStart, abortEnd };

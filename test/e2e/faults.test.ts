@@ -71,7 +71,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("lost replies are settled by reading back", ()
     proxy.addRule({ ...patchOf("myapp-b"), fault: "status", status: 503, times: Number.POSITIVE_INFINITY });
     const r = await bluegreenAsync(["promote", "myapp"], via(n));
     expect(r.code, show(r)).toBe(8);
-    expect(r.stderr).toMatch(/^error: patch service\/myapp-b: .*503.*; service\/myapp-a was switched back, so nothing changed\.\n/);
+    expect(r.stderr).toMatch(/^service\/myapp-a switched: version v1 → v2\nerror: patch service\/myapp-b: .*503.*; service\/myapp-a was switched back, so nothing changed\.\n/);
     expect(slots(n, "myapp-a", "myapp-b")).toEqual(["v1", "v1"]);
     expect(record(n, "myapp-a")).toBeNull();
   });
@@ -97,7 +97,9 @@ describe.skipIf(EXTERNAL_CLUSTER)("verification", () => {
     proxy.addRule({ ...SLICES, fault: "status", status: 403, nth: 2, message: "endpointslices is forbidden" });
     const r = await bluegreenAsync(["promote", "myapp"], via(n));
     expect(r.code, show(r)).toBe(6);
-    expect(r.stderr).toMatch(/^error: could not verify: list endpointslices for service\/myapp: forbidden: .*; service\/myapp was switched back to version=v1\.\n/);
+    expect(r.stderr).toMatch(
+      /^service\/myapp switched: version v1 → v2\nverifying: waiting up to 1m for every endpoint of service\/myapp to be on v2 \(Ctrl-C switches back\)\nerror: could not verify: list endpointslices for service\/myapp: forbidden: .*; service\/myapp was switched back to version=v1\.\n/,
+    );
     expect(slots(n, "myapp")).toEqual(["v1"]);
     expect(record(n, "myapp")).toBeNull();
   });
@@ -114,7 +116,9 @@ describe.skipIf(EXTERNAL_CLUSTER)("verification", () => {
       held.release();
       const r = await running;
       expect(r.code, show(r)).toBe(6);
-      expect(r.stderr).toMatch(/^error: verification failed after 3s: .*; service\/myapp was switched back to version=v1\.\n/);
+      expect(r.stderr).toMatch(
+        /^service\/myapp switched: version v1 → v2\nverifying: waiting up to 3s for every endpoint of service\/myapp to be on v2 \(Ctrl-C switches back\)\nerror: verification failed after 3s: .*; service\/myapp was switched back to version=v1\.\n/,
+      );
       expect(proxy.find(patchOf("myapp", n)).map((x) => x.status)).toEqual([200, 409, 200]);
     });
     expect(slots(n, "myapp")).toEqual(["v1"]);
@@ -135,7 +139,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("verification", () => {
       const r = await running;
       expect(r.code, show(r)).toBe(9);
       expect(r.stderr).toMatch(
-        /^error: verification failed after 2s: .*; traffic is split: service\/myapp-a → version=v1, service\/myapp-b → version=v3; service\/myapp-b was changed by someone else to version=v3\.\n/,
+        /^service\/myapp-a switched: version v1 → v2\nservice\/myapp-b switched: version v1 → v2\nverifying: waiting up to 2s for every endpoint of service\/myapp-a, service\/myapp-b to be on v2 \(Ctrl-C switches back\)\nerror: verification failed after 2s: .*; traffic is split: service\/myapp-a → version=v1, service\/myapp-b → version=v3; service\/myapp-b was changed by someone else to version=v3\.\n/,
       );
       expect(r.stderr).toContain("then finish with kubectl bluegreen promote myapp or go back with kubectl bluegreen abort myapp.");
     });

@@ -1,7 +1,14 @@
 // promote against the real control plane: preflight, conditional writes, verification, record.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp, endpointSlots, redeploy, resourceVersionOf, selectorOf, testNamespaces, waitForEndpoints, whoami } from "./lib/apps.js";
 import {
+  ADMIN_CONTEXT,
+  KUBECONFIG,
+  PLUGIN_DIR,
   VIEWER_CONTEXT,
   bluegreen,
   bluegreenAsync,
@@ -27,7 +34,12 @@ describe("promote", () => {
     await createApp(n);
     await waitForEndpoints(n, "myapp", "v1", 3);
     const r = bluegreen(["promote", "myapp"], { namespace: n });
-    expect(r.stderr).toBe("");
+    // The switch as it landed, then what promote waited for (not a terminal: one line a phase).
+    expect(r.stderr).toBe(
+      "service/myapp switched: version v1 → v2\n" +
+        "verifying: waiting up to 1m for every endpoint of service/myapp to be on v2 (Ctrl-C switches back)\n" +
+        "waiting 2s for kube-proxy and load balancers (Ctrl-C switches back)\n",
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`service/myapp switched: version v1 → v2\napp myapp promoted: version=v2 is live (was v1); context admin, namespace ${n}\n`);
     expect(selectorOf(n, "myapp")).toEqual({ app: "myapp", version: "v2" });
@@ -95,10 +107,60 @@ describe("promote", () => {
     // Not a terminal: one line a phase, no countdown.
     expect(r.stderr).toBe(
       "service/myapp switched: version v1 → v2\n" +
-        "verifying: waiting up to 60s for every endpoint of service/myapp to be on v2 (Ctrl-C switches back)\n" +
+        "verifying: waiting up to 1m for every endpoint of service/myapp to be on v2 (Ctrl-C switches back)\n" +
         "waiting 8s for kube-proxy and load balancers (Ctrl-C switches back)\n",
     );
     expect(r.stdout).toBe(`service/myapp switched: version v1 → v2\napp myapp promoted: version=v2 is live (was v1); context admin, namespace ${n}\n`);
+  });
+
+  it("Ctrl-C while it waits for kube-proxy switches back (exit 130), after the line that said traffic moved", async () => {
+    const n = await ns("pr-progress-int");
+    await createApp(n);
+    await waitForEndpoints(n, "myapp", "v1", 3);
+    const run = bluegreenChild(["promote", "myapp", "--propagation-delay", "30s"], { namespace: n });
+    let stderr = "";
+    run.child.stderr.on("data", (d: string) => {
+      stderr += d;
+    });
+    await waitFor("promote to say it waits for kube-proxy", () => stderr.includes("waiting 30s for kube-proxy"), 60_000, 20);
+    expect(selectorOf(n, "myapp").version).toBe("v2");
+    run.kill("SIGINT");
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "service/myapp switched: version v1 → v2\n" +
+        "verifying: waiting up to 1m for every endpoint of service/myapp to be on v2 (Ctrl-C switches back)\n" +
+        "waiting 30s for kube-proxy and load balancers (Ctrl-C switches back)\n" +
+        "error: interrupted: service/myapp was switched back to version=v1, so nothing changed.\n",
+    );
+    expect(selectorOf(n, "myapp").version).toBe("v1");
+  });
+
+  // util-linux's script(1) gives the plugin a terminal for stderr (stdout goes to a file).
+  it.skipIf(process.platform !== "linux" || spawnSync("script", ["--version"]).status !== 0)("on a terminal, rewrites one line with the time left, and keeps what it waited for", async () => {
+    const n = await ns("pr-tty");
+    await createApp(n);
+    await waitForEndpoints(n, "myapp", "v1", 3);
+    const out = path.join(mkdtempSync(path.join(tmpdir(), "bluegreen-tty-")), "stdout");
+    const argv = [path.join(PLUGIN_DIR, "kubectl-bluegreen"), "promote", "myapp", "--propagation-delay", "3s", "--context", ADMIN_CONTEXT, "-n", n];
+    const command = `exec ${argv.map((a) => `'${a}'`).join(" ")} > '${out}'`;
+    const r = spawnSync("script", ["-qefc", command, "/dev/null"], { encoding: "utf8", env: { ...process.env, KUBECONFIG, NO_COLOR: "1", LC_ALL: "C.UTF-8" }, timeout: 120_000 });
+    expect(r.status, r.stdout).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe(`service/myapp switched: version v1 → v2\napp myapp promoted: version=v2 is live (was v1); context admin, namespace ${n}\n`);
+    // The terminal turns "\n" into "\r\n". Verification may be done at its first read (then it shows nothing).
+    const rewrite = "\r\u001b[2K";
+    const screen = r.stdout.replaceAll("\r\n", "\n");
+    const lines = screen.split(rewrite);
+    expect(lines[0]).toBe("service/myapp switched: version v1 → v2\n");
+    const rest = lines.slice(1).filter((l) => !l.startsWith("verifying: "));
+    expect(rest).toEqual([
+      "waiting 3s for kube-proxy and load balancers (3s left; Ctrl-C switches back)",
+      "waiting 3s for kube-proxy and load balancers (2s left; Ctrl-C switches back)",
+      "waiting 3s for kube-proxy and load balancers (1s left; Ctrl-C switches back)",
+      "verified: 3 endpoints, all on v2; waited 3s for kube-proxy and load balancers\n",
+    ]);
+    for (const l of lines.slice(1, -rest.length)) expect(l).toMatch(/^verifying: \d of \d endpoints? on v2(, \d ready)? \(\d+s left; Ctrl-C switches back\)$/);
   });
 
   it("refuses (exit 4) an idle slot that is not rolled out, and changes nothing", async () => {
@@ -190,7 +252,8 @@ spec:
     const rvA = resourceVersionOf(n, "myapp-a");
     const r = bluegreen(["promote", "myapp"], { namespace: n });
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/^error: patch service\/myapp-b: the API server rejected it: .*frozen.*; service\/myapp-a was switched back, so nothing changed\.\n/);
+    // myapp-a's switch is said as it lands; then the refusal of the second write, and the switch-back.
+    expect(r.stderr).toMatch(/^service\/myapp-a switched: version v1 → v2\nerror: patch service\/myapp-b: the API server rejected it: .*frozen.*; service\/myapp-a was switched back, so nothing changed\.\n/);
     expect(selectorOf(n, "myapp-a").version).toBe("v1");
     expect(selectorOf(n, "myapp-b").version).toBe("v1");
     const a = kubectlJson(["get", "service", "myapp-a", "-n", n]);
