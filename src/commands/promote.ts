@@ -11,6 +11,7 @@ import { loadPair, loadReplicaSets } from "./load.js";
 import { checkTarget, waitForTarget } from "./execute.js";
 import { autoscalerOf, autoscalerText } from "../bluegreen/autoscaler.js";
 import { nameOf } from "../bluegreen/model.js";
+import { plural } from "../bluegreen/plural.js";
 import { replicaCounts } from "../bluegreen/readiness.js";
 
 /** promote's own flags. */
@@ -89,7 +90,7 @@ async function refuseCappedByAutoscaler(kube: KubeClient, p: SwitchPlan): Promis
     );
   }
   throw new RefusedError(
-    `cannot promote app ${p.app}: ${autoscalerText(hpa)} keeps deployment/${name} at ${hpa.max} replicas at most, and ${want} are needed; nothing changed.`,
+    `cannot promote app ${p.app}: ${autoscalerText(hpa)} keeps deployment/${name} at ${plural(hpa.max, "replica")} at most, and ${want} are needed; nothing changed.`,
     `${raise}, or accept fewer with --min-ready ${hpa.max}.`,
   );
 }
