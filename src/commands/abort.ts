@@ -6,8 +6,8 @@ import { RefusedError } from "../errors.js";
 import { reportNoop, runSwitch } from "./report.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
 import { operationId } from "./operation-id.js";
-import { loadPair } from "./load.js";
-import { autoscalerOf, outsideRange } from "../bluegreen/autoscaler.js";
+import { loadPair, slotAutoscaler } from "./load.js";
+import { outsideRange } from "../bluegreen/autoscaler.js";
 import { escapeTerminal } from "../render/escape.js";
 
 /** abort's own flags. */
@@ -34,7 +34,7 @@ export async function abort(ctx: Context, g: GlobalOptions, f: AbortFlags): Prom
   // Scaling a scaled-down slot back outside its HPA's range does not hold; the slot still serves, so say so only.
   const back = p.steps.find((s) => s.kind === "scale-up");
   if (back?.kind === "scale-up") {
-    const why = outsideRange(autoscalerOf(p.to.deployment, await kube.listAutoscalers(p.namespace).catch(() => [])), back.replicas);
+    const why = outsideRange(await slotAutoscaler(kube, p.to.deployment), back.replicas);
     if (why) ctx.io.err(`warning: ${escapeTerminal(`deployment/${back.deployment} is scaled back to ${back.replicas}, but ${why}`)}\n`);
   }
   return runSwitch(ctx, g, kube, p, f);

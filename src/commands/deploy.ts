@@ -5,14 +5,15 @@ import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import type { Context } from "../context.js";
 import { planDeploy } from "../bluegreen/deploy.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
-import { autoscalerOf, outsideRange } from "../bluegreen/autoscaler.js";
+import { outsideRange } from "../bluegreen/autoscaler.js";
+import { plural } from "../bluegreen/plural.js";
 import { NotFoundError, RefusedError, UsageError } from "../errors.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { deployDocument, renderDeployPlan, renderExtraChanges } from "../render/deploy.js";
 import { escapeTerminal } from "../render/escape.js";
 import { requireWellFormed } from "../bluegreen/pair.js";
 import { operationId } from "./operation-id.js";
-import { loadPair } from "./load.js";
+import { loadPair, slotAutoscaler } from "./load.js";
 import { waitForRollout, writeDeploy } from "./slot.js";
 
 /** deploy's own flags. */
@@ -40,7 +41,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
   if (f.replicas !== undefined) {
     // A count outside the slot's HPA range would not hold: the HPA sets it back within seconds.
-    const hpa = autoscalerOf(plan.slot.deployment, await kube.listAutoscalers(plan.namespace).catch(() => []));
+    const hpa = await slotAutoscaler(kube, plan.slot.deployment);
     const why = outsideRange(hpa, f.replicas);
     if (hpa && why) {
       throw new RefusedError(
@@ -86,7 +87,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   }
   const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
   const lines = unchanged
-    ? [`deployment.apps/${plan.deployment} unchanged: it already runs ${plan.record.images.join(", ")} with ${plan.replicas} replica${plan.replicas === 1 ? "" : "s"}`]
+    ? [`deployment.apps/${plan.deployment} unchanged: it already runs ${plan.record.images.join(", ")} with ${plural(plan.replicas, "replica")}`]
     : [...plan.changes, ...plan.extraChanges.map((c) => `${c} (from the live slot's template)`)].map((c) => `deployment.apps/${plan.deployment} ${c}`);
   const state = f.wait ? "rolled out" : "written (not waited for)";
   lines.push(

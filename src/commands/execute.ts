@@ -12,6 +12,7 @@ import type { KubeClient, ProxyTarget } from "../kube/types.js";
 import { type Cause, type Final, type Outcome, type StepResult, type StepStatus, type SwitchBack, exitCodeOf } from "../bluegreen/outcome.js";
 import { deploymentGuard, selectorWriter, serviceGuard } from "../bluegreen/guard.js";
 import { observed, replicaCounts, rolloutStatus } from "../bluegreen/readiness.js";
+import { plural } from "../bluegreen/plural.js";
 import { readyPods } from "./load.js";
 import { requirePermissions } from "./permissions.js";
 import { switchNeeds } from "../bluegreen/permissions.js";
@@ -252,7 +253,7 @@ class Execution {
     this.checkedTarget = deploymentGuard(target);
     // Verification reads EndpointSlices: find out now, before any write, whether we may.
     for (const s of this.plan.steps.find((x) => x.kind === "verify")?.services ?? []) await this.kube.listEndpointSlices(this.ns, s);
-    this.done(step, `deployment/${step.deployment} is rolled out with at least ${step.minAvailable} available replica${step.minAvailable === 1 ? "" : "s"}`);
+    this.done(step, `deployment/${step.deployment} is rolled out with at least ${plural(step.minAvailable, "available replica")}`);
   }
 
   // --- switch ----------------------------------------------------------------------------------------
@@ -665,13 +666,22 @@ class Execution {
     const p = progress(this.ctx);
     const failed: string[] = [];
     let answered = 0;
+    // Whether the API server answers a plain read, asked once for the step however many proxy requests broke.
+    let serverAnswers: Promise<boolean> | undefined;
+    const answers = () => {
+      serverAnswers ??= this.kube.getDeployment(this.ns, nameOf(this.plan.to.deployment)).then(
+        () => true,
+        () => false,
+      );
+      return serverAnswers;
+    };
     const ask = async ({ who, target }: (typeof asks)[number]) => {
       const url = `${target.port ? `:${target.port}` : ""}${target.path}`;
       try {
         const a = await this.kube.proxyGet(this.ns, target, step.timeoutMs);
         if (a.status < 200 || a.status > 299) failed.push(`${who} ${url} answered ${a.status}${a.message ? ` (${a.message})` : ""}`);
       } catch (e) {
-        failed.push(`${who} ${url}: ${await this.proxyFailure(e)}`);
+        failed.push(`${who} ${url}: ${await this.proxyFailure(e, answers)}`);
       }
       answered++;
       if (this.ctx.io.errIsTTY) p.update(phaseLine({ phase: "probe", when: step.when, answered, total: asks.length }, true));
@@ -689,14 +699,9 @@ class Execution {
    * still answers a plain read (the proxy, the pod or the port failed); only when it does not is the cluster
    * unreachable.
    */
-  private async proxyFailure(e: unknown): Promise<string> {
+  private async proxyFailure(e: unknown, serverAnswers: () => Promise<boolean>): Promise<string> {
     const text = message(e);
-    if (!(e instanceof UnreachableError) || this.ctx.signal.aborted) return text;
-    try {
-      await this.kube.getDeployment(this.ns, nameOf(this.plan.to.deployment));
-    } catch {
-      return text;
-    }
+    if (!(e instanceof UnreachableError) || this.ctx.signal.aborted || !(await serverAnswers())) return text;
     const cause = text.replace(/^.*?: (cannot reach the cluster at \S+: )?/, "").replace(/\.$/, "");
     return `no answer through the API server's proxy, although the API server answers other requests (${cause})`;
   }
@@ -816,8 +821,6 @@ export function refusal(plan: SwitchPlan, why: string[], changed = "nothing chan
       : `deployment/${name} runs ${plural(desired, "replica")} where ${plan.minAvailable} are needed: scale it first (kubectl scale deployment/${name} --replicas ${plan.minAvailable} -n ${plan.namespace}).`;
   return new RefusedError(`cannot ${plan.action} app ${plan.app} to ${plan.slotLabel}=${plan.to.value}: ${why.join("; ")}; ${changed}.`, hint);
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Polls the target Deployment until it can take traffic, or refuses when the timeout passes. */
 export async function waitForTarget(ctx: Context, kube: KubeClient, plan: SwitchPlan, timeoutMs: number): Promise<void> {

@@ -4,6 +4,7 @@ import type { AppSelection } from "./options.js";
 import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import { NotFoundError } from "../errors.js";
+import { type AutoscalerView, autoscalerOf } from "../bluegreen/autoscaler.js";
 import type { KubeClient } from "../kube/types.js";
 
 /** Lists the Deployments and Services of the selection (two requests) and pairs them into apps. */
@@ -95,6 +96,11 @@ function editDistance(a: string, b: string): number {
     row = next;
   }
   return row[b.length] ?? 0;
+}
+
+/** The HPA of one slot (one list request); none when there is none, or when HPAs may not be listed. */
+export async function slotAutoscaler(kube: KubeClient, d: Deployment): Promise<AutoscalerView | undefined> {
+  return autoscalerOf(d, await kube.listAutoscalers(d.metadata.namespace ?? kube.namespace).catch(() => []));
 }
 
 /** The one app the command names, or a not-found error. */

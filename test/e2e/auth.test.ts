@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApp, testNamespaces } from "./lib/apps.js";
-import { EXTERNAL_CLUSTER, VIEWER_CONTEXT, bluegreen, kubectlJson } from "./lib/cluster.js";
+import { EXTERNAL_CLUSTER, VIEWER_CONTEXT, bluegreen, kubeconfigFor, kubectlJson } from "./lib/cluster.js";
 
 const ns = testNamespaces();
 
@@ -15,25 +15,13 @@ describe.skipIf(EXTERNAL_CLUSTER)("authentication", () => {
     await createApp(n);
     const raw = kubectlJson(["config", "view", "--raw", "--minify"], { context: VIEWER_CONTEXT });
     const token: string = raw.users[0].user.token;
-    const cluster = raw.clusters[0].cluster;
     const plugin = join(tmpdir(), `bluegreen-exec-${process.pid}.sh`);
     writeFileSync(
       plugin,
       `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'\n`,
     );
     chmodSync(plugin, 0o755);
-    const kubeconfig = join(tmpdir(), `bluegreen-exec-${process.pid}.yaml`);
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster }],
-        users: [{ name: "exec", user: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin, interactiveMode: "Never" } } }],
-        contexts: [{ name: "exec", context: { cluster: "c", user: "exec", namespace: n } }],
-        "current-context": "exec",
-      }),
-    );
+    const kubeconfig = kubeconfigFor("exec", { exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin, interactiveMode: "Never" } }, n);
     const r = bluegreen(["status", "myapp", "-o", "json"], { kubeconfig, context: "" });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

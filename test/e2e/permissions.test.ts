@@ -1,11 +1,8 @@
 // Permissions checked before the first write: a ServiceAccount whose Role lacks one permission at a time,
 // against the real API server's RBAC. Each missing one is exit 7 naming it, with nothing changed.
-import { writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApp, selectorOf, testNamespaces } from "./lib/apps.js";
-import { EXTERNAL_CLUSTER, type RunResult, apply, bluegreen, kubectl, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
+import { EXTERNAL_CLUSTER, type RunResult, apply, bluegreen, kubeconfigFor, kubectl, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
 
 const ns = testNamespaces();
 const show = (r: RunResult) => `exit ${r.code}\n${r.stdout}${r.stderr}`;
@@ -61,19 +58,7 @@ async function releaser(prefix: string, without: string): Promise<{ n: string; k
     await waitFor(`RBAC denies ${without}`, () => kubectl(args).stdout.trim() === "no");
   }
   const token = kubectlOk(["create", "token", "releaser", "-n", n]).trim();
-  const cluster = kubectlJson(["config", "view", "--raw", "--minify"]).clusters[0].cluster;
-  const kubeconfig = join(tmpdir(), `bluegreen-releaser-${n}.yaml`);
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "c", cluster }],
-      users: [{ name: "releaser", user: { token } }],
-      contexts: [{ name: "releaser", context: { cluster: "c", user: "releaser", namespace: n } }],
-      "current-context": "releaser",
-    }),
-  );
+  const kubeconfig = kubeconfigFor("releaser", { token }, n);
   return { n, kubeconfig };
 }
 

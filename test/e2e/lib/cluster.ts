@@ -10,7 +10,8 @@
 //   BLUEGREEN_E2E_PLUGIN_DIR        folder holding the kubectl-bluegreen executable (default: <repo>/bin)
 import { type ChildProcessWithoutNullStreams, type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -108,6 +109,27 @@ export function kubectlOk(args: string[], opts: KubectlOptions = {}): string {
 // biome-ignore lint/suspicious/noExplicitAny: callers pick the shape they need.
 export function kubectlJson<T = any>(args: string[], opts: KubectlOptions = {}): T {
   return JSON.parse(kubectlOk([...args, "-o", "json"], opts)) as T;
+}
+
+/**
+ * Writes a kubeconfig with one context, NAME (the current one), for this user on the test bed's cluster in
+ * namespace ns; returns its path. The user entry is a kubeconfig user: { token }, { exec: … }.
+ */
+export function kubeconfigFor(name: string, user: Record<string, unknown>, ns: string): string {
+  const cluster = kubectlJson(["config", "view", "--raw", "--minify"]).clusters[0].cluster;
+  const file = path.join(tmpdir(), `bluegreen-${name}-${ns}-${process.pid}.yaml`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster }],
+      users: [{ name, user }],
+      contexts: [{ name, context: { cluster: "c", user: name, namespace: ns } }],
+      "current-context": name,
+    }),
+  );
+  return file;
 }
 
 /** kubectl apply -n <namespace> -f - <yaml> as the admin. Throws on failure. */
