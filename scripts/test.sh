@@ -31,7 +31,7 @@ check() {
   local name="$1"; shift
   log "$name"
   if "$@"; then passed=$((passed + 1)); echo "$name: ok"
-  else failed=$((failed + 1)); echo "$name: FAILED"; fi
+  else failed=$((failed + 1)); echo "$name: FAILED"; echo "$name: FAILED" >> "$results/failures"; fi
 }
 
 # vitest_suite NAME ARGS…: runs vitest, prints its summary, adds its test counts from the JSON report.
@@ -42,6 +42,7 @@ vitest_suite() {
   npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || true
   if [ -f "$report" ]; then
     read -r _ p f < <(vitest_counts "$report")
+    vitest_failures "$name" "$report" >> "$results/failures"
   else
     p=0; f=1
   fi
@@ -77,8 +78,13 @@ if [ -z "${BLUEGREEN_SKIP_PACKAGE:-}" ]; then
   esac
 fi
 
-# Stop the test bed before the summary, so the summary is the last line.
+# The test bed stopped, then what failed, then the summary as the last line.
+failures="$(cut -c1-400 "$results/failures" 2>/dev/null || true)"
 cleanup
 trap - EXIT
+if [ -n "$failures" ]; then
+  echo "--- what failed"
+  echo "$failures"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

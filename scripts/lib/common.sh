@@ -127,6 +127,21 @@ vitest_counts() {
     console.log(r.numTotalTests, r.numPassedTests, bad);' "$1"
 }
 
+# vitest_failures NAME REPORT: one line per failed test (or file that failed to run) in a vitest JSON
+# report, with the first line of its error, so the end of a long log says what failed.
+vitest_failures() {
+  node -e '
+    const [name, file] = process.argv.slice(1);
+    const r = JSON.parse(require("fs").readFileSync(file, "utf8"));
+    const first = (m) => String(m ?? "").replace(/\x1b\[[0-9;]*m/g, "").split("\n").find((l) => l.trim()) ?? "";
+    for (const f of r.testResults ?? []) {
+      const rel = require("path").relative(process.cwd(), f.name);
+      const failed = (f.assertionResults ?? []).filter((a) => a.status === "failed");
+      if (failed.length === 0 && f.status === "failed") console.log(`${name} ${rel}: ${first(f.message)}`);
+      for (const a of failed) console.log(`${name} ${rel} > ${a.fullName}: ${first(a.failureMessages?.[0])}`);
+    }' "$1" "$2"
+}
+
 # bench_section NAME FILE: puts FILE's contents into BENCHMARKS.md between the lines <!-- NAME:begin -->
 # and <!-- NAME:end --> (appended at the end the first time); the other sections stay as they are.
 bench_section() {
