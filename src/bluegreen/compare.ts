@@ -74,6 +74,7 @@ export interface SlotComparison {
   from: { slot: string; deployment: string; normalized: Record<string, unknown> };
   to: { slot: string; deployment: string; normalized: Record<string, unknown> };
   images: ImageChange[];
+  /** Each router ("service/web", "httproute/web") and the slot it sends traffic from and to. */
   services: { service: string; role: "live" | "preview"; from: string; to: string }[];
 }
 
@@ -87,9 +88,8 @@ export function compareSlots(pair: SettledPair): SlotComparison {
     from: { slot: live.value, deployment: nameOf(live.deployment), normalized: normalizeSlot(live.deployment, slotLabel) },
     to: { slot: idle.value, deployment: nameOf(idle.deployment), normalized: normalizeSlot(idle.deployment, slotLabel) },
     images: imageChanges(live.deployment, idle.deployment),
-    services: [
-      ...pair.liveServices.map((s) => ({ service: nameOf(s), role: "live" as const, from: live.value, to: idle.value })),
-      ...pair.previewServices.map((s) => ({ service: nameOf(s), role: "preview" as const, from: idle.value, to: live.value })),
-    ],
+    services: pair.routers.map((s) =>
+      s.role === "live" ? { service: s.ref, role: "live" as const, from: live.value, to: idle.value } : { service: s.ref, role: "preview" as const, from: idle.value, to: live.value },
+    ),
   };
 }

@@ -1,7 +1,8 @@
 // Planning a deploy: a new version into the idle slot, computed from the objects as read. Never the live slot.
 import type { Container, Deployment, PodTemplate, Service } from "./model.js";
 import { nameOf } from "./model.js";
-import { type Slot, type WellFormedPair, describeServices, formatSelector, selects, templateLabels } from "./pair.js";
+import { type Slot, type WellFormedPair, describeServices, formatSelector, routerRefs, selects, slotServiceNames, templateLabels } from "./pair.js";
+import type { RouterRef, Routing } from "./routers/types.js";
 import { agreedRecord, slotBusy, type RefusedPlan } from "./plan.js";
 import { replicaCounts } from "./readiness.js";
 import { DEPLOY_ANNOTATION, type DeployRecord, SCALE_DOWN_AT_ANNOTATION, canonicalJson, deploymentVersion, versionHash } from "./record.js";
@@ -65,8 +66,9 @@ export interface DeployPlan {
   notes: string[];
   /** The template and replicas stay as they are: nothing to write. */
   unchanged: boolean;
-  /** Live Services, marked busy while the write is made so no switch sends traffic to the slot meanwhile. */
-  liveServices: string[];
+  /** Live routers, marked busy while the write is made so no switch sends traffic to the slot meanwhile. */
+  routers: RouterRef[];
+  routing: Routing;
   /** Set when the idle slot holds the version abort would go back to, which this deploy replaces. */
   replaces?: string;
 }
@@ -319,8 +321,8 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
       hint: `Deploy from the idle slot's own template instead: kubectl bluegreen deploy ${pair.app} --from idle …`,
     };
   }
-  // No Service but the app's preview Services may select the idle slot, before or after the deploy.
-  const previews = new Set(pair.previewServices.map(nameOf));
+  // No Service but the app's preview Services and slot Services may select the idle slot, before or after the deploy.
+  const previews = new Set([...pair.routers.filter((s) => s.role === "preview").map((s) => s.name), ...slotServiceNames(pair)]);
   for (const labels of [templateLabels(d), template.metadata.labels]) {
     const user = services.find((s) => !previews.has(nameOf(s)) && selects(s.spec?.selector, labels));
     if (user) {
@@ -371,7 +373,8 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
     extraChanges,
     notes,
     unchanged: templatePatch === undefined && replicas === oldReplicas,
-    liveServices: pair.liveServices.map(nameOf),
+    routers: routerRefs(pair, true),
+    routing: pair.routing ?? { slotLabel, slotServices: {} },
     replaces,
   };
 }

@@ -28,7 +28,8 @@ export type SwitchBack = "complete" | "incomplete";
 export interface Outcome {
   final: Final;
   steps: StepResult[];
-  services: { name: string; role: "live" | "preview"; slot?: string }[];
+  /** Each router (by its record key: a Service's name, or "kind/name") and the slot it sends traffic to at the end. */
+  services: { name: string; kind?: string; role: "live" | "preview"; slot?: string }[];
   /** Set when the switch did not complete; the exit code comes from exitCodeOf, never from the error alone. */
   error?: BlueGreenError;
   /** Set when a switch that wrote failed: why, and whether the switch-back (if one was needed) finished. */

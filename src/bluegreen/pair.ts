@@ -1,9 +1,13 @@
 import type { Deployment, Labels, Service } from "./model.js";
 import { compareNames, nameOf, namespaceOf } from "./model.js";
-import { type SwitchRecord, recordOf } from "./record.js";
+import { type SwitchRecord, canonicalJson, recordOf } from "./record.js";
 import { RefusedError } from "../errors.js";
+import { ROUTER_KINDS } from "./routers/index.js";
+import { ingressLeadsTo } from "./routers/ingress.js";
+import { routeLeadsTo } from "./routers/route.js";
+import { type RouterKindName, type RouterObject, type RouterRef, type Routing, keyOf, refOf } from "./routers/types.js";
 
-/** The annotation a user sets on a Service to say which role it plays ("live" or "preview"). */
+/** The annotation a user sets on a Service to say which role it plays ("live", "preview", or "slot"). */
 const ROLE_ANNOTATION = "kubectl-bluegreen/role";
 
 /** One of the app's two Deployments, known by its slot label value. */
@@ -12,26 +16,35 @@ export interface Slot {
   deployment: Deployment;
 }
 
+/** A route, Ingress or other object that may choose between slot Services, with its kind. */
+export interface FoundRoute {
+  kind: Exclude<RouterKindName, "service">;
+  object: RouterObject;
+}
+
 /** What is known of every app found, well formed or not. */
 interface PairParts {
   app: string;
   namespace: string;
   /** The app's Deployments, by name (two in a well-formed pair). */
   deployments: Deployment[];
-  /** Services that send users to the live slot. */
-  liveServices: Service[];
-  /** Services that select the idle slot; promote swaps them too. */
-  previewServices: Service[];
   /** Services of the app that select both slots (no slot label in their selector). */
   sharedServices: Service[];
-  /** Every Service that selects one slot, with its role. */
-  services: AppService[];
+  /** Every router of the app: what sends its users to one slot, with its role. */
+  routers: AppRouter[];
+  /** The slot Services routes choose between (empty for the selector layout). */
+  routing?: Routing;
+  /**
+   * Set when the app's Services are slot Services (one per slot) and the routes of the namespace were not given:
+   * the caller lists them and pairs again.
+   */
+  needsRoutes?: true;
 }
 
 /** A pair nothing may act on: one sentence says why. What was found before the problem is kept. */
 export interface MisconfiguredPair extends PairParts {
   problem: string;
-  /** A layout the plugin recognises but cannot switch yet (slot Services for a router), not a mistake. */
+  /** A layout the plugin recognises but cannot switch (slot Services that nothing routes to), not a mistake. */
   unsupported?: true;
   slotLabel?: string;
   slots?: [Slot, Slot];
@@ -74,7 +87,7 @@ export function requireWellFormed(pair: AppPair): WellFormedPair {
   if (pair.unsupported) {
     throw new RefusedError(
       `app ${pair.app} in namespace ${pair.namespace}: ${pair.problem}; nothing changed.`,
-      "Switch the route that chooses between the slot Services yourself (kubectl edit httproute or ingress); do not mark either Service as preview, which would swap both.",
+      "Point an HTTPRoute, GRPCRoute or Ingress at the slot Services (its backendRefs or backends), and the plugin switches it; do not mark either Service as preview, which would swap both.",
     );
   }
   throw new RefusedError(
@@ -83,24 +96,32 @@ export function requireWellFormed(pair: AppPair): WellFormedPair {
   );
 }
 
-/** A Service that selects one slot, and the role it plays. */
-export interface AppService {
-  service: Service;
+/** A router of the app (a Service's selector, a route, an Ingress), where it sends traffic, and its role. */
+export interface AppRouter {
+  kind: RouterKindName;
+  object: RouterObject;
+  /** The object's name. */
   name: string;
+  /** How records name it: see keyOf. */
+  key: string;
+  /** "service/web", "httproute/web". */
+  ref: string;
   role: "live" | "preview";
-  /** The slot value its selector picks now. */
+  /** The slot value it sends all traffic to now; "" when it sends none or splits it. */
   slot: string;
+  /** Where it sends traffic, for people. */
+  text: string;
   /** Operation id of the valid record on it, if any. */
   switchedBy?: string;
 }
 
-/** A switch that did not finish: some Services switched, others not (split), or all switched but not verified. */
+/** A switch that did not finish: some routers switched, others not (split), or all switched but not verified. */
 export interface Unsettled {
-  /** The pending switch recorded on the Services; undefined when they disagree with no switch recorded. */
+  /** The pending switch recorded on the routers; undefined when they disagree with no switch recorded. */
   pending?: SwitchRecord;
-  /** Live Services disagree, or a preview Service selects the live slot. */
+  /** Live routers disagree, or a preview Service selects the live slot. */
   split: boolean;
-  services: { name: string; role: "live" | "preview"; slot: string; switched: boolean }[];
+  routers: { key: string; ref: string; role: "live" | "preview"; slot: string; switched: boolean }[];
 }
 
 /** Template labels of a Deployment's pods. */
@@ -145,9 +166,9 @@ function looksLikePreview(svc: Service): boolean {
 const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) => compareNames(nameOf(a), nameOf(b));
 
 /** Finds the pair, slot label, live slot and Services of one app from its Deployments and the namespace's Services. */
-export function findPair(app: string, namespace: string, deployments: Deployment[], allServices: Service[], forcedSlotLabel?: string): AppPair {
+export function findPair(app: string, namespace: string, deployments: Deployment[], allServices: Service[], forcedSlotLabel?: string, routes?: FoundRoute[], only?: RouterKindName): AppPair {
   const deps = [...deployments].sort(byName);
-  const pair: PairParts = { app, namespace, deployments: deps, liveServices: [], previewServices: [], sharedServices: [], services: [] };
+  const pair: PairParts = { app, namespace, deployments: deps, sharedServices: [], routers: [] };
   const fail = (problem: string): MisconfiguredPair => ({ ...pair, problem });
   if (deps.length !== 2) {
     const names = deps.map(nameOf).join(", ");
@@ -218,50 +239,88 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   const slotByValue = (v: string): Slot => (v === slotA.value ? slotA : slotB);
   const other = (s: Slot): Slot => (s === slotA ? slotB : slotA);
 
-  // Each Service's record, read and validated once.
-  const records = new Map(selecting.map((s) => [s, recordOf(s)]));
-  // A switch recorded as pending on any Service: written, not yet verified (in progress or interrupted).
+  // Slot Services (one per slot, never switched) are what routes choose between: the routes that lead to them are
+  // the app's routers, and the Services are not.
+  const slotPair = slotServicesOf(selecting, slotLabel, [slotA, slotB]);
+  let routing: Routing | undefined;
+  const found: { kind: RouterKindName; object: RouterObject }[] = [];
+  if (slotPair) {
+    if (routes === undefined) return { ...withSlots, problem: "the routes of its namespace were not read", needsRoutes: true };
+    routing = { slotLabel, slotServices: Object.fromEntries(slotPair.map((svc) => [slotOf(svc), { name: nameOf(svc), selector: { ...(svc.spec?.selector ?? {}) }, service: svc }])) };
+    const r = routing;
+    const leading = routes.filter((x) => namespaceOf(x.object) === namespace && (x.kind === "ingress" ? ingressLeadsTo(x.object, r) : routeLeadsTo(x.object, r)));
+    if (leading.length === 0) {
+      const list = slotPair.map((svc) => `${nameOf(svc)} → ${slotOf(svc)}`).join(", ");
+      return {
+        ...withSlots,
+        routing,
+        unsupported: true,
+        problem: `its Services are slot Services, one per slot (${list}), and no HTTPRoute, GRPCRoute or Ingress in namespace ${namespace} leads to them, so nothing chooses between them`,
+      };
+    }
+    found.push(...[...leading].sort((x, y) => compareNames(x.kind, y.kind) || byName(x.object, y.object)));
+  }
+  for (const svc of selecting) if (!slotPair?.includes(svc)) found.push({ kind: "service", object: svc });
+  const chosen = only ? found.filter((x) => x.kind === only) : found;
+  if (chosen.length === 0) {
+    const kinds = [...new Set(found.map((x) => x.kind))].join(", ");
+    return { ...withSlots, routing, problem: `no ${only} chooses its slot (its routers are of kind ${kinds}); pick one of those with --router` };
+  }
+  const routingOf: Routing = routing ?? { slotLabel, slotServices: {} };
+
+  // Each router's record, read and validated once.
+  const records = new Map(chosen.map((x) => [x.object, recordOf(x.object)]));
+  // A switch recorded as pending on any router: written, not yet verified (in progress or interrupted).
   const pending = [...records.values()]
     .filter((r): r is SwitchRecord => r?.state === "pending" && r.slotLabel === slotLabel)
     .filter((r) => [slotA.value, slotB.value].includes(r.from) && [slotA.value, slotB.value].includes(r.to))
     .sort((x, y) => Date.parse(y.at) - Date.parse(x.at))[0];
 
-  // Roles: the user's annotation, else the pending switch's, else the Service's own record; name patterns break ties.
-  const bothSelected = new Set(selecting.map(slotOf)).size === 2;
-  const roleOf = (svc: Service): "live" | "preview" => {
-    const annotated = svc.metadata.annotations?.[ROLE_ANNOTATION];
+  const readings = new Map(chosen.map((x) => [x.object, ROUTER_KINDS[x.kind].read(x.object, routingOf)]));
+  // Roles: the user's annotation, else the pending switch's, else the router's own record; name patterns break ties.
+  const bothSelected = new Set(chosen.filter((x) => x.kind === "service").map((x) => readings.get(x.object)?.slot)).size === 2;
+  const roleOf = (x: { kind: RouterKindName; object: RouterObject }): "live" | "preview" => {
+    // Routes and Ingresses send users: always live.
+    if (x.kind !== "service") return "live";
+    const key = nameOf(x.object);
+    const annotated = x.object.metadata.annotations?.[ROLE_ANNOTATION];
     if (annotated === "live" || annotated === "preview") return annotated;
-    const recorded = pending?.services[nameOf(svc)] ?? records.get(svc)?.services[nameOf(svc)];
+    const recorded = pending?.services[key] ?? records.get(x.object)?.services[key];
     if (recorded) return recorded;
-    return bothSelected && looksLikePreview(svc) ? "preview" : "live";
+    return bothSelected && looksLikePreview(x.object as Service) ? "preview" : "live";
   };
-  const services: AppService[] = selecting.map((svc) => ({
-    service: svc,
-    name: nameOf(svc),
-    role: roleOf(svc),
-    slot: slotOf(svc),
-    switchedBy: records.get(svc)?.id,
-  }));
-  const liveOnes = services.filter((s) => s.role === "live");
-  const previewOnes = services.filter((s) => s.role === "preview");
-  const roles = { services, liveServices: liveOnes.map((s) => s.service), previewServices: previewOnes.map((s) => s.service) };
+  const routers: AppRouter[] = chosen.map((x) => {
+    const name = nameOf(x.object);
+    const reading = readings.get(x.object) ?? { slot: undefined, text: "" };
+    return {
+      kind: x.kind,
+      object: x.object,
+      name,
+      key: keyOf(x.kind, name),
+      ref: refOf(x.kind, name),
+      role: roleOf(x),
+      slot: reading.slot ?? "",
+      text: reading.text,
+      switchedBy: records.get(x.object)?.id,
+    };
+  });
+  const liveOnes = routers.filter((s) => s.role === "live");
+  const previewOnes = routers.filter((s) => s.role === "preview");
+  const roles = { routers, ...(routing ? { routing } : {}) };
   const liveSlots = new Set(liveOnes.map((s) => s.slot));
   const [onlyLive] = liveSlots;
-  const settledLive = liveSlots.size === 1 && onlyLive !== undefined ? slotByValue(onlyLive) : undefined;
+  const settledLive = liveSlots.size === 1 && onlyLive ? slotByValue(onlyLive) : undefined;
   const previewsAgree = settledLive !== undefined && previewOnes.every((s) => s.slot !== settledLive.value);
+  const unsettledOf = (done: (s: AppRouter) => boolean) => routers.map((s) => ({ key: s.key, ref: s.ref, role: s.role, slot: s.slot, switched: done(s) }));
 
   if (pending) {
-    const target = (s: AppService) => (s.role === "live" ? pending.to : pending.from);
-    const done = services.filter((s) => s.switchedBy === pending.id && s.slot === target(s));
-    const allOld = services.every((s) => s.slot === (s.role === "live" ? pending.from : pending.to));
+    const target = (s: AppRouter) => (s.role === "live" ? pending.to : pending.from);
+    const done = routers.filter((s) => s.switchedBy === pending.id && s.slot === target(s));
+    const allOld = routers.every((s) => s.slot === (s.role === "live" ? pending.from : pending.to));
     if (!allOld) {
-      const unsettled: Unsettled = {
-        pending,
-        split: !(settledLive && previewsAgree),
-        services: services.map((s) => ({ name: s.name, role: s.role, slot: s.slot, switched: done.includes(s) })),
-      };
+      const unsettled: Unsettled = { pending, split: !(settledLive && previewsAgree), routers: unsettledOf((s) => done.includes(s)) };
       if (!unsettled.split && settledLive) {
-        // Every Service is switched; only the verification is missing.
+        // Every router is switched; only the verification is missing.
         return { ...withSlots, ...roles, live: settledLive, idle: other(settledLive), unsettled };
       }
       return { ...withSlots, ...roles, unsettled };
@@ -269,35 +328,59 @@ export function findPair(app: string, namespace: string, deployments: Deployment
   }
   if (!settledLive || !previewsAgree) {
     if (liveOnes.length === 0) {
-      return { ...withSlots, services, problem: `every Service of app ${app} is marked as preview; one must be live` };
+      return { ...withSlots, routers, problem: `every Service of app ${app} is marked as preview; one must be live` };
     }
-    if (liveSlots.size > 1 && !services.some((s) => s.switchedBy) && !services.some((s) => s.service.metadata.annotations?.[ROLE_ANNOTATION])) {
-      const list = services.map((s) => `${s.name} → ${s.slot}`).join(", ");
-      // One Service per slot, each named after its slot: what an HTTPRoute or Ingress chooses between. Marking
-      // one as preview would make promote swap both selectors, reversing what the route sends where.
-      const slotServices = services.every((s) => s.name.split(/[-.]/).includes(s.slot) || s.name === slotByValue(s.slot)?.deployment.metadata.name);
+    const services = routers.filter((s) => s.kind === "service");
+    if (liveSlots.size > 1 && services.length === routers.length && !routers.some((s) => s.switchedBy) && !services.some((s) => s.object.metadata.annotations?.[ROLE_ANNOTATION])) {
+      const list = routers.map((s) => `${s.name} → ${s.slot}`).join(", ");
       return {
         ...withSlots,
-        services,
-        ...(slotServices ? { unsupported: true as const } : {}),
-        problem: slotServices
-          ? `its Services are slot Services, one per slot (${list}), for an HTTPRoute or Ingress to choose between; switching routes is not supported yet, so this app cannot be switched by its Services`
-          : `Services select both slots (${list}) and none is marked as preview; annotate the preview Service with ${ROLE_ANNOTATION}=preview`,
+        routers,
+        problem: `Services select both slots (${list}) and none is marked as preview; annotate the preview Service with ${ROLE_ANNOTATION}=preview`,
       };
     }
-    // Live Services disagree (or a preview Service selects the live slot) and no switch is pending: split, not guessed.
-    return {
-      ...withSlots,
-      ...roles,
-      unsettled: { split: true, services: services.map((s) => ({ name: s.name, role: s.role, slot: s.slot, switched: false })) },
-    };
+    // Live routers disagree (or a preview Service selects the live slot) and no switch is pending: split, not guessed.
+    return { ...withSlots, ...roles, unsettled: { split: true, routers: unsettledOf(() => false) } };
   }
   return { ...withSlots, ...roles, live: settledLive, idle: other(settledLive) };
 }
 
-/** "service/a on v2, service/b on v1": what each Service of the pair selects. */
+/**
+ * The app's slot Services, one per slot, when it has them: two Services whose selectors are the same but for the
+ * slot label, each named for its slot (a name part equal to the slot value, or the slot's Deployment name), or
+ * annotated kubectl-bluegreen/role=slot. A live Service and its preview twin are not slot Services.
+ */
+function slotServicesOf(selecting: Service[], slotLabel: string, slots: [Slot, Slot]): [Service, Service] | undefined {
+  const rest = (svc: Service) => canonicalJson(Object.fromEntries(Object.entries(svc.spec?.selector ?? {}).filter(([k]) => k !== slotLabel)));
+  const namedForSlot = (svc: Service) => {
+    const role = svc.metadata.annotations?.[ROLE_ANNOTATION];
+    if (role) return role === "slot";
+    const slot = slots.find((s) => s.value === svc.spec?.selector?.[slotLabel]);
+    return slot !== undefined && (nameOf(svc).split(/[-.]/).includes(slot.value) || nameOf(svc) === nameOf(slot.deployment));
+  };
+  for (const svc of selecting) {
+    if (!namedForSlot(svc)) continue;
+    const twins = selecting.filter((t) => t !== svc && rest(t) === rest(svc) && t.spec?.selector?.[slotLabel] !== svc.spec?.selector?.[slotLabel] && namedForSlot(t));
+    const [twin] = twins;
+    if (twin && twins.length === 1) {
+      const pair: [Service, Service] = [svc, twin];
+      return pair.sort((a, b) => compareNames(a.spec?.selector?.[slotLabel] ?? "", b.spec?.selector?.[slotLabel] ?? "")) as [Service, Service];
+    }
+  }
+  return undefined;
+}
+
+/** The pair's routers by kind and name, with their roles (the live ones only with `live`). */
+export function routerRefs(pair: AppPair, live = false): RouterRef[] {
+  return pair.routers.filter((s) => !live || s.role === "live").map((s) => ({ kind: s.kind, name: s.name, ref: s.ref, role: s.role }));
+}
+
+/** Names of the app's slot Services (selected by routes, never switched). */
+export const slotServiceNames = (pair: AppPair): string[] => Object.values(pair.routing?.slotServices ?? {}).map((s) => s.name);
+
+/** "service/a on v2, service/b on v1": where each router of the pair sends traffic. */
 export function describeServices(pair: AppPair): string {
-  return pair.services.map((s) => `service/${s.name}${s.role === "preview" ? " (preview)" : ""} on ${s.slot}`).join(", ");
+  return pair.routers.map((s) => `${s.ref}${s.role === "preview" ? " (preview)" : ""} on ${s.slot || `no one slot (${s.text})`}`).join(", ");
 }
 
 /** Labels both pod templates share. */
@@ -322,7 +405,7 @@ export function deploymentSelector(q: AppQuery): string {
 }
 
 /** Groups listed Deployments into apps (by namespace and app label, or one app per namespace for -l) and pairs each. */
-export function findApps(q: AppQuery, deployments: Deployment[], services: Service[], forcedSlotLabel?: string): AppPair[] {
+export function findApps(q: AppQuery, deployments: Deployment[], services: Service[], forcedSlotLabel?: string, routes?: FoundRoute[], only?: RouterKindName): AppPair[] {
   const groups = new Map<string, { app: string; namespace: string; deps: Deployment[] }>();
   for (const d of deployments) {
     const app = q.selector ? (q.app ?? q.selector) : (d.metadata.labels?.[q.appLabel] ?? "");
@@ -355,5 +438,5 @@ export function findApps(q: AppQuery, deployments: Deployment[], services: Servi
   };
   return [...groups.values()]
     .sort((x, y) => compareNames(x.namespace, y.namespace) || compareNames(x.app, y.app))
-    .map((g) => findPair(g.app, g.namespace, g.deps, candidates(g.namespace, g.deps), forcedSlotLabel));
+    .map((g) => findPair(g.app, g.namespace, g.deps, candidates(g.namespace, g.deps), forcedSlotLabel, routes, only));
 }

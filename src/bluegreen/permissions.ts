@@ -2,12 +2,14 @@
 // a missing permission refuses up front (nothing changed) instead of after traffic moved. The README's
 // permission table is rendered from the same lists.
 import type { Step } from "./plan.js";
+import { ROUTER_KINDS } from "./routers/index.js";
+import type { RouterKindName } from "./routers/types.js";
 
 /** One verb on one resource (with its subresource) in the app's namespace, and why the plan needs it. */
 export interface Need {
   verb: "get" | "list" | "watch" | "patch" | "create";
   /** API group: "" for the core group. */
-  group: "" | "apps" | "discovery.k8s.io";
+  group: string;
   resource: string;
   subresource?: string;
   /** What it is for, as a phrase: "to switch the Services". */
@@ -39,8 +41,20 @@ const RETIRE: Need = { verb: "patch", group: "apps", resource: "deployments", wh
 const BUSY: Need = { verb: "patch", group: "", resource: "services", why: "to mark the live Services busy while the slot changes" };
 const DEPLOY: Need = { verb: "patch", group: "apps", resource: "deployments", why: "to write the new version into the idle slot" };
 
+/** Patching the routers of these kinds: to switch them (and record it), or to mark them busy. */
+function patchRouters(kinds: readonly RouterKindName[], why: string): Need[] {
+  return [...new Set(kinds)].map((k) => {
+    const r = ROUTER_KINDS[k].resource;
+    return { verb: "patch" as const, group: r.group, resource: r.plural, why };
+  });
+}
+
+/** The kinds of the routers a plan writes: Services when none are named. */
+const kindsOf = (writes: readonly { kind: RouterKindName }[] | undefined): RouterKindName[] => (writes?.length ? [...new Set(writes.map((w) => w.kind))] : ["service"]);
+
 /** What a switch plan (promote, abort) needs, in the order its steps use it, each verb and resource once. */
-export function switchNeeds(steps: Step[]): Need[] {
+export function switchNeeds(steps: Step[], writes?: readonly { kind: RouterKindName }[]): Need[] {
+  const kinds = kindsOf(writes);
   const needs: Need[] = [];
   for (const s of steps) {
     switch (s.kind) {
@@ -55,13 +69,13 @@ export function switchNeeds(steps: Step[]): Need[] {
         if (s.when === "before") needs.push(LIST_PODS);
         break;
       case "switch":
-        needs.push(PATCH_SERVICES);
+        needs.push(...patchRouters(kinds, kinds.length === 1 && kinds[0] === "service" ? PATCH_SERVICES.why : "to switch the routers and record the switch"));
         break;
       case "verify":
         needs.push(LIST_SLICES, WATCH_SLICES);
         break;
       case "record":
-        needs.push(PATCH_SERVICES, EVENTS);
+        needs.push(...patchRouters(kinds, "to record the switch"), EVENTS);
         break;
       case "scale-down":
         needs.push(RETIRE);
@@ -73,11 +87,15 @@ export function switchNeeds(steps: Step[]): Need[] {
   return unique(needs);
 }
 
-/** What `deploy` needs: the busy mark on the live Services, the Deployment write, an Event. */
-export const deployNeeds = (): Need[] => [BUSY, DEPLOY, EVENTS];
+/** The busy mark on the live routers of these kinds. */
+const busy = (kinds: readonly RouterKindName[]): Need[] =>
+  kinds.length === 1 && kinds[0] === "service" ? [BUSY] : patchRouters(kinds, "to mark the live routers busy while the slot changes");
 
-/** What `scale-down` needs: the busy mark on the live Services, the Deployment write, an Event. */
-export const scaleDownNeeds = (): Need[] => [BUSY, RETIRE, EVENTS];
+/** What `deploy` needs: the busy mark on the live routers, the Deployment write, an Event. */
+export const deployNeeds = (kinds: readonly RouterKindName[] = ["service"]): Need[] => [...busy(kinds), DEPLOY, EVENTS];
+
+/** What `scale-down` needs: the busy mark on the live routers, the Deployment write, an Event. */
+export const scaleDownNeeds = (kinds: readonly RouterKindName[] = ["service"]): Need[] => [...busy(kinds), RETIRE, EVENTS];
 
 /** The first need of each verb and resource: its reason is the earliest step's. */
 function unique(needs: Need[]): Need[] {
@@ -92,6 +110,7 @@ export function permissionTable(): string {
   const base = [step("check"), step("switch"), step("verify"), step("record")];
   const rows: [string, Need[]][] = [
     ["`promote`, `abort`", switchNeeds(base)],
+    ["`promote`, `abort` of an app behind HTTPRoutes, GRPCRoutes or Ingresses (each kind it has)", switchNeeds(base, [{ kind: "httproute" }, { kind: "grpcroute" }, { kind: "ingress" }]).filter((n) => ["httproutes", "grpcroutes", "ingresses"].includes(n.resource))],
     ["`promote --scale-up`; `abort` when the slot it goes back to was scaled down", switchNeeds([step("scale-up")])],
     ["`--probe`", switchNeeds([step("probe", { when: "before" }), step("probe", { when: "after" })])],
     ["`--scale-down-after`", switchNeeds([step("scale-down")])],

@@ -1,45 +1,60 @@
 // Planning a switch: pure functions from the objects as read to the steps promote and abort run.
 import { type VersionAge, newer, versionAge } from "./evidence.js";
-import type { ReplicaSet, Service } from "./model.js";
+import type { Labels, ReplicaSet, Service } from "./model.js";
 import { compareNames, nameOf } from "./model.js";
-import { type AppPair, type AppService, type SettledPair, type Slot, type WellFormedPair, describeServices } from "./pair.js";
+import { type AppPair, type AppRouter, type SettledPair, type Slot, type WellFormedPair, describeServices, routerRefs } from "./pair.js";
+import { ROUTER_KINDS } from "./routers/index.js";
+import type { RouterKindName, RouterObject, RouterRef, Routing } from "./routers/types.js";
 import { promotable, replicaCounts } from "./readiness.js";
 import { type Checks, NO_CHECKS, type Probe, probeText, type ResolvedProbe, resolveProbe } from "./checks.js";
-import { deploymentGuard, serviceGuard } from "./guard.js";
+import { deploymentGuard, routerGuard } from "./guard.js";
 import { RECORD_FORMAT, type SwitchRecord, busyMark, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
 
-/** One conditional write to one Service: its selector's slot label set to `target`, and the record. */
-export interface ServiceWrite {
-  service: string;
+/**
+ * One conditional write to one router: everything it routes for the app sent to slot `to`, and the record. The
+ * patch itself is computed by the router's kind from the object as read just before each attempt.
+ */
+export interface RouterWrite {
+  kind: RouterKindName;
+  /** The object's name, its record key (keyOf) and "kind/name". */
+  name: string;
+  key: string;
+  ref: string;
   role: "live" | "preview";
   uid?: string;
-  /** The resourceVersion the Service was read at. */
+  /** The resourceVersion the router was read at. */
   resourceVersion: string;
   /**
-   * What the write depends on (serviceGuard: the selector and our annotations) as read. Each attempt reads the
-   * Service again and writes on that resourceVersion only while this still holds; anything else may change.
+   * What the write depends on (routerGuard: what its kind switches, and our annotations) as read. Each attempt
+   * reads the router again and writes on that resourceVersion only while this still holds; anything else may change.
    */
   guard: string;
-  /** The Service's selector as read. */
-  selector: Record<string, string>;
-  /** Slot value it selected when read, the one it is switched to, and the one a switch-back returns it to (as read). */
+  /** The router as the command read it: what a switch-back restores. */
+  asRead: RouterObject;
+  /** Slot it sent traffic to when read ("" for none or several), the one it is switched to, and the one a switch-back returns it to. */
   from: string;
   to: string;
   back: string;
-  /** The JSON merge patch to send (with the resourceVersion of the read just before it). */
-  patch: { metadata: { resourceVersion: string; annotations: Record<string, string | null> }; spec: { selector: Record<string, string> } };
-  /** Restores the selector to `back` and our annotations as read (resourceVersion filled in when applied). */
-  undo: { metadata: { annotations: Record<string, string | null> }; spec: { selector: Record<string, string> } };
+  /** Our annotations the switch sets, and their values as read (a switch-back restores them). */
+  annotations: Record<string, string | null>;
+  undoAnnotations: Record<string, string | null>;
+  /** Labels of the pods that get its traffic once switched, and the Service whose EndpointSlices carry it. */
+  targetPods: Labels;
+  endpoints: string;
 }
+
+/** @deprecated name kept for the renderers: a write of a Service router is a RouterWrite like any other. */
+export type ServiceWrite = RouterWrite;
 
 /** The steps of a switch, in order. Each write step carries its precondition; the executor runs them. */
 export type Step =
   /** Scales the target up from `was` replicas (conditionally: while `guard` holds, see deploymentGuard) and waits for it. */
   | { kind: "scale-up"; deployment: string; replicas: number; was: number; resourceVersion: string; guard: string }
   | { kind: "check"; deployment: string; minAvailable: number }
-  | { kind: "switch"; writes: ServiceWrite[] }
-  | { kind: "verify"; services: string[] }
-  | { kind: "record"; services: string[] }
+  | { kind: "switch"; writes: RouterWrite[] }
+  /** The live routers (refs) are taken by what serves them, and the Services that carry their traffic have ready endpoints of the target only. */
+  | { kind: "verify"; routers: string[]; endpoints: string[] }
+  | { kind: "record"; routers: string[] }
   /** HTTP probes: before, every ready pod of the target slot; after, through every live Service. */
   | { kind: "probe"; when: "before" | "after"; targets: ProbeTarget[]; timeoutMs: number }
   /** A local command (--pre-check / --post-check); it must exit 0. */
@@ -67,9 +82,11 @@ export interface SwitchPlan {
   minAvailable: number;
   /** Why this switch: the evidence it rests on, or the interrupted switch it repairs. */
   reason: string;
-  writes: ServiceWrite[];
+  writes: RouterWrite[];
   steps: Step[];
   record: SwitchRecord;
+  /** What the routers choose between (slot Services), for their kinds. */
+  routing: Routing;
 }
 
 /** Nothing to do, and why (exit 0). */
@@ -118,41 +135,46 @@ interface AbortOptions extends SwitchOptions {
 const slotNamed = (pair: WellFormedPair, value: string): Slot | undefined => pair.slots.find((s) => s.value === value);
 const otherSlot = (pair: WellFormedPair, s: Slot): Slot => (pair.slots[0] === s ? pair.slots[1] : pair.slots[0]);
 
-function write(s: AppService, slotLabel: string, from: Slot, to: Slot, rec: SwitchRecord): ServiceWrite {
-  const svc: Service = s.service;
-  // A Service that already carries this switch (resumed) has its history entry already.
-  const annotations: Record<string, string | null> = recordAnnotations(svc, rec, s.role === "live" && s.switchedBy !== rec.id);
-  const old = svc.metadata.annotations ?? {};
+function write(s: AppRouter, routing: Routing, from: Slot, to: Slot, rec: SwitchRecord): RouterWrite {
+  const o: RouterObject = s.object;
+  const kind = ROUTER_KINDS[s.kind];
+  // A router that already carries this switch (resumed) has its history entry already.
+  const annotations: Record<string, string | null> = recordAnnotations(o, rec, s.role === "live" && s.switchedBy !== rec.id);
+  const old = o.metadata.annotations ?? {};
   const undoAnnotations: Record<string, string | null> = {};
   for (const k of Object.keys(annotations)) undoAnnotations[k] = old[k] ?? null;
   const target = s.role === "live" ? to.value : from.value;
-  // A switch-back restores what this command found, and nothing else: a Service a resumed switch had already
-  // moved stays where it was (its switch-back puts back only the record).
-  const back = s.slot;
   return {
-    service: s.name,
+    kind: s.kind,
+    name: s.name,
+    key: s.key,
+    ref: s.ref,
     role: s.role,
-    uid: svc.metadata.uid,
-    resourceVersion: svc.metadata.resourceVersion ?? "",
-    guard: serviceGuard(svc),
-    selector: { ...(svc.spec?.selector ?? {}) },
+    uid: o.metadata.uid,
+    resourceVersion: o.metadata.resourceVersion ?? "",
+    guard: routerGuard(kind, o, routing),
+    asRead: o,
     from: s.slot,
     to: target,
-    back,
-    patch: { metadata: { resourceVersion: svc.metadata.resourceVersion ?? "", annotations }, spec: { selector: { [slotLabel]: target } } },
-    undo: { metadata: { annotations: undoAnnotations }, spec: { selector: { [slotLabel]: back } } },
+    // A switch-back restores what this command found, and nothing else: a router a resumed switch had already
+    // moved stays where it was (its switch-back puts back only the record).
+    back: s.slot,
+    annotations,
+    undoAnnotations,
+    targetPods: kind.podsOf(o, routing, target),
+    endpoints: kind.serviceOf(o, routing, target),
   };
 }
 
 /** A refusal when another command is writing this slot's Deployment right now (a scale-down to 0, a deploy). */
 export function slotBusy(pair: AppPair, slot: Slot, now: Date): RefusedPlan | undefined {
-  for (const s of pair.services) {
-    const mark = busyMark(s.service, now);
+  for (const s of pair.routers) {
+    const mark = busyMark(s.object, now);
     if (mark && mark.deployment === nameOf(slot.deployment)) {
       const what = mark.action === "deploy" ? "deployed into by kubectl bluegreen deploy" : "scaled down";
       return {
         kind: "refused",
-        message: `deployment/${mark.deployment} is being ${what} (marked on service/${s.name} at ${mark.at}); nothing changed`,
+        message: `deployment/${mark.deployment} is being ${what} (marked on ${s.ref} at ${mark.at}); nothing changed`,
         hint: `Wait for it to finish, then check with kubectl bluegreen status ${pair.app}; the mark expires by itself after 5 minutes.`,
       };
     }
@@ -174,9 +196,9 @@ function switchPlan(
   if (busy) return busy;
   const slotLabel = pair.slotLabel;
   // Live Services first, then preview Services, each by name: the order of the writes and of a switch-back.
-  const services = [...pair.services].sort((a, b) => (a.role === b.role ? compareNames(a.name, b.name) : a.role === "live" ? -1 : 1));
+  const services = [...pair.routers].sort((a, b) => (a.role === b.role ? compareNames(a.ref, b.ref) : a.role === "live" ? -1 : 1));
   // Finishing an interrupted switch completes that same operation: same id, time and author.
-  const record: SwitchRecord = resume ? { ...resume, state: "pending", services: { ...resume.services, ...Object.fromEntries(services.map((s) => [s.name, s.role])) } } : {
+  const record: SwitchRecord = resume ? { ...resume, state: "pending", services: { ...resume.services, ...Object.fromEntries(services.map((s) => [s.key, s.role])) } } : {
     format: RECORD_FORMAT,
     id: o.id,
     state: "pending",
@@ -191,18 +213,24 @@ function switchPlan(
     fromTemplate: deploymentVersion(from.deployment, slotLabel),
     toTemplate: deploymentVersion(to.deployment, slotLabel),
     fromReplicas: replicaCounts(from.deployment).desired,
-    services: Object.fromEntries(services.map((s) => [s.name, s.role])),
+    services: Object.fromEntries(services.map((s) => [s.key, s.role])),
   };
-  const writes = services.map((s) => write(s, slotLabel, from, to, record));
-  const live = writes.filter((w) => w.role === "live").map((w) => w.service);
+  const routing: Routing = pair.routing ?? { slotLabel, slotServices: {} };
+  const writes = services.map((s) => write(s, routing, from, to, record));
+  const live = writes.filter((w) => w.role === "live").map((w) => w.ref);
   const checks = o.checks ?? NO_CHECKS;
   const before: Step[] = [];
   const after: Step[] = [];
   if (checks.probes.length) {
-    const liveServices = services.filter((s) => s.role === "live");
+    // The Services that carry the live routers' traffic once switched: each Service router, or the target's slot Service.
+    const carriers = new Map<string, Service>();
+    for (const s of services.filter((x) => x.role === "live")) {
+      const svc = s.kind === "service" ? (s.object as Service) : routing.slotServices[to.value]?.service;
+      if (svc) carriers.set(nameOf(svc), svc);
+    }
     const resolved: { probe: Probe; at: ResolvedProbe }[] = [];
     for (const probe of checks.probes) {
-      const at = resolveProbe(probe, nameOf(to.deployment), to.deployment.spec?.template, liveServices.map((s) => s.service));
+      const at = resolveProbe(probe, nameOf(to.deployment), to.deployment.spec?.template, [...carriers.values()]);
       if (typeof at === "string") return { kind: "refused", message: `cannot probe ${probeText(probe)}: ${at}; nothing changed`, hint: "Name a container port the Service leads to: --probe PORT/PATH." };
       resolved.push({ probe, at });
     }
@@ -226,32 +254,32 @@ function switchPlan(
     { kind: "check", deployment: nameOf(to.deployment), minAvailable },
     ...before,
     { kind: "switch", writes },
-    { kind: "verify", services: live },
+    { kind: "verify", routers: live, endpoints: [...new Set(writes.filter((w) => w.role === "live").map((w) => w.endpoints))] },
     ...after,
-    { kind: "record", services: writes.map((w) => w.service) },
+    { kind: "record", routers: writes.map((w) => w.ref) },
   ];
-  return { kind: "switch", action, app: pair.app, namespace: pair.namespace, slotLabel, from, to, minAvailable, reason, writes, steps, record };
+  return { kind: "switch", action, app: pair.app, namespace: pair.namespace, slotLabel, from, to, minAvailable, reason, writes, steps, record, routing };
 }
 
 /** The record every live Service agrees on; or none recorded; or why the records cannot be used. */
 export function agreedRecord(pair: WellFormedPair): { record?: SwitchRecord; none?: boolean; why?: string } {
-  const live = pair.services.filter((s) => s.role === "live");
-  const readings = live.map((s) => ({ name: s.name, r: readRecord(s.service) }));
+  const live = pair.routers.filter((s) => s.role === "live");
+  const readings = live.map((s) => ({ name: s.ref, r: readRecord(s.object) }));
   if (readings.every((x) => x.r.kind === "none")) return { none: true };
   const invalid = readings.find((x) => x.r.kind === "invalid");
-  if (invalid && invalid.r.kind === "invalid") return { why: `the switch record on service/${invalid.name} cannot be used: ${invalid.r.why}` };
+  if (invalid && invalid.r.kind === "invalid") return { why: `the switch record on ${invalid.name} cannot be used: ${invalid.r.why}` };
   const missing = readings.find((x) => x.r.kind === "none");
   const present = readings.find((x) => x.r.kind === "valid");
-  if (missing && present) return { why: `service/${missing.name} has no switch record while service/${present.name} has one` };
+  if (missing && present) return { why: `${missing.name} has no switch record while ${present.name} has one` };
   // Here every live Service has a valid record.
   const valid = readings.flatMap((x) => (x.r.kind === "valid" ? [{ name: x.name, record: x.r.record }] : []));
   const [first] = valid;
   if (!first) return { none: true };
   const other = valid.find((x) => x.record.id !== first.record.id);
-  if (other) return { why: `the switch records on service/${first.name} and service/${other.name} disagree` };
+  if (other) return { why: `the switch records on ${first.name} and ${other.name} disagree` };
   const rec = first.record;
   if (rec.slotLabel !== pair.slotLabel || !slotNamed(pair, rec.from) || !slotNamed(pair, rec.to)) {
-    return { why: `the switch record on service/${first.name} names ${rec.slotLabel} ${rec.from} → ${rec.to}, which are not this app's slots` };
+    return { why: `the switch record on ${first.name} names ${rec.slotLabel} ${rec.from} → ${rec.to}, which are not this app's slots` };
   }
   return { record: rec };
 }
@@ -435,8 +463,8 @@ export interface ScaleDownPlan {
   record: SwitchRecord;
   /** What is left of the delay, counted from the switch. */
   delayMs: number;
-  liveServices: string[];
-  previewServices: string[];
+  routers: RouterRef[];
+  routing: Routing;
 }
 
 /**
@@ -475,8 +503,8 @@ export function planScaleDown(pair: WellFormedPair, o: { now: Date; delayMs: num
     live,
     record: rec,
     delayMs: Math.min(delayMs, o.delayMs),
-    liveServices: pair.liveServices.map(nameOf),
-    previewServices: pair.previewServices.map(nameOf),
+    routers: routerRefs(pair),
+    routing: pair.routing ?? { slotLabel, slotServices: {} },
   };
 }
 

@@ -1,6 +1,9 @@
 // The switch record: what promote and abort write on the Services they change, and how it is read back.
 import { createHash } from "node:crypto";
-import type { Deployment, PodTemplate, Service } from "./model.js";
+import type { Deployment, PodTemplate } from "./model.js";
+
+/** Any object that carries our annotations: a Service, a route, an Ingress. */
+type Annotated = { metadata: { annotations?: Record<string, string> } };
 
 /** The last switch, kept as JSON on every Service a switch wrote. */
 export const LAST_SWITCH_ANNOTATION = "kubectl-bluegreen/last-switch";
@@ -55,7 +58,7 @@ export interface SwitchRecord {
   toTemplate: string;
   /** Desired replicas of the slot traffic left, so abort can scale it back (bounded by the live slot when used). */
   fromReplicas: number;
-  /** Every Service the switch writes, with its role, so roles survive an interruption. */
+  /** Every router the switch writes (by keyOf), with its role, so roles survive an interruption. */
   services: Record<string, "live" | "preview">;
 }
 
@@ -113,14 +116,15 @@ export function versionHash(template: PodTemplate | undefined, slotLabel: string
 export const deploymentVersion = (d: Deployment, slotLabel: string): string => versionHash(d.spec?.template, slotLabel);
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Service's name, or "kind/name" for the other router kinds (keyOf). */
+const ROUTER_KEY = /^((httproute|grpcroute|ingress)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
 const isLabelValue = (v: unknown): v is string => typeof v === "string" && v.length <= 63 && LABEL_VALUE.test(v);
 const isName = (v: unknown): v is string => typeof v === "string" && v.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v);
 const isHash = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{16}$/.test(v);
 const isText = (v: unknown, max = 512): v is string => typeof v === "string" && v.length <= max;
 
 /** Reads and validates the record on a Service. Nothing in it is used unless every field is in bounds. */
-export function readRecord(svc: Service | undefined): RecordReading {
+export function readRecord(svc: Annotated | undefined): RecordReading {
   const text = svc?.metadata.annotations?.[LAST_SWITCH_ANNOTATION];
   if (text === undefined) return { kind: "none" };
   let v: unknown;
@@ -152,7 +156,7 @@ export function readRecord(svc: Service | undefined): RecordReading {
   if (!r.services || typeof r.services !== "object" || Array.isArray(r.services)) return bad("services");
   const services: Record<string, "live" | "preview"> = {};
   for (const [name, role] of Object.entries(r.services as Record<string, unknown>)) {
-    if (!DNS_LABEL.test(name) || name.length > 63 || (role !== "live" && role !== "preview")) return bad("services");
+    if (!ROUTER_KEY.test(name) || name.length > 300 || (role !== "live" && role !== "preview")) return bad("services");
     services[name] = role;
   }
   if (Object.keys(services).length === 0) return bad("services");
@@ -179,13 +183,13 @@ export function readRecord(svc: Service | undefined): RecordReading {
 }
 
 /** The valid record on a Service, or undefined. */
-export function recordOf(svc: Service | undefined): SwitchRecord | undefined {
+export function recordOf(svc: Annotated | undefined): SwitchRecord | undefined {
   const r = readRecord(svc);
   return r.kind === "valid" ? r.record : undefined;
 }
 
 /** The recorded history of a Service, newest first; entries that are not well formed are dropped. */
-export function history(svc: Service | undefined): HistoryEntry[] {
+export function history(svc: Annotated | undefined): HistoryEntry[] {
   const text = svc?.metadata.annotations?.[HISTORY_ANNOTATION];
   if (!text) return [];
   let v: unknown;
@@ -211,7 +215,7 @@ export function history(svc: Service | undefined): HistoryEntry[] {
 }
 
 /** The record annotation (and, for live Services, the history with this switch added). */
-export function recordAnnotations(svc: Service, rec: SwitchRecord, withHistory: boolean): Record<string, string> {
+export function recordAnnotations(svc: Annotated, rec: SwitchRecord, withHistory: boolean): Record<string, string> {
   const out: Record<string, string> = { [LAST_SWITCH_ANNOTATION]: JSON.stringify(rec) };
   if (withHistory) {
     const entry: HistoryEntry = { action: rec.action, from: rec.from, to: rec.to, at: rec.at, by: rec.by };
@@ -221,7 +225,7 @@ export function recordAnnotations(svc: Service, rec: SwitchRecord, withHistory: 
 }
 
 /** The Deployment a busy mark on this Service names, and what is being done to it, if the mark is recent (at `now`). */
-export function busyMark(svc: Service, now: Date): { deployment: string; action: BusyAction; at: string } | undefined {
+export function busyMark(svc: Annotated, now: Date): { deployment: string; action: BusyAction; at: string } | undefined {
   const v = jsonObject(svc.metadata.annotations?.[BUSY_ANNOTATION]);
   if (!v || typeof v.deployment !== "string" || typeof v.at !== "string") return undefined;
   const action: BusyAction = v.action === "deploy" ? "deploy" : "scale-down";
@@ -230,7 +234,7 @@ export function busyMark(svc: Service, now: Date): { deployment: string; action:
 }
 
 /** The operation id of the busy mark on this Service, whatever its age. */
-export function busyMarkId(svc: Service): string | undefined {
+export function busyMarkId(svc: Annotated): string | undefined {
   const id = jsonObject(svc.metadata.annotations?.[BUSY_ANNOTATION])?.id;
   return typeof id === "string" ? id : undefined;
 }

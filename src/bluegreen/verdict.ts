@@ -2,6 +2,7 @@ import type { Autoscaler, Deployment, ReplicaSet } from "./model.js";
 import { type AutoscalerView, autoscalerOf } from "./autoscaler.js";
 import { nameOf } from "./model.js";
 import { type AppPair, type Slot, describeServices, templateLabels } from "./pair.js";
+import { ROUTER_KINDS } from "./routers/index.js";
 import { promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
 import { type DeployRecord, type HistoryEntry, type SwitchRecord, deployRecordOf, deploymentVersion, history, pendingScaleDownOf, recordOf } from "./record.js";
@@ -46,7 +47,10 @@ export interface AppStatus {
   reason: string;
   slots: SlotView[];
   liveSlot?: string;
-  services: { name: string; role: "live" | "preview" | "shared"; selects: string }[];
+  /** The app's Services: those that switch (live, preview), those that select both slots, and the slot Services routes choose between. */
+  services: { name: string; role: "live" | "preview" | "shared" | "slot"; selects: string }[];
+  /** The HTTPRoutes, GRPCRoutes and Ingresses that choose the app's slot: where each sends traffic, and its hostnames. */
+  routes?: { kind: string; name: string; slot?: string; sends: string; hostnames: string[] }[];
   lastSwitch?: SwitchRecord;
   history: HistoryEntry[];
   /** The newest deploy recorded on either slot; `current` when the slot still holds what it deployed. */
@@ -57,12 +61,14 @@ export interface AppStatus {
   drift?: Drift[];
 }
 
-/** A Service changed outside the plugin after a verified switch: what it selects, what the switch left, who wrote it. */
+/** A router changed outside the plugin after a verified switch: where it sends traffic, where the switch left it, who wrote it. */
 export interface Drift {
-  service: string;
+  /** "service/web", "httproute/web". */
+  router: string;
+  /** The slot it sends traffic to now, or how it splits it. */
   selects: string;
   recorded: string;
-  /** The field manager that last wrote the selector's slot label (metadata.managedFields), when known. */
+  /** The field manager that last wrote what the switch changes (metadata.managedFields), when known. */
   writer?: string;
 }
 
@@ -72,22 +78,27 @@ export interface Drift {
  */
 export function driftOf(pair: AppPair): Drift[] {
   const out: Drift[] = [];
-  for (const s of pair.services) {
-    const rec = recordOf(s.service);
+  for (const s of pair.routers) {
+    const rec = recordOf(s.object);
     if (rec?.state !== "verified" || rec.slotLabel !== pair.slotLabel) continue;
-    const role = rec.services[s.name] ?? s.role;
+    const role = rec.services[s.key] ?? s.role;
     const recorded = role === "live" ? rec.to : rec.from;
-    if (s.slot !== recorded) out.push({ service: s.name, selects: s.slot, recorded });
+    if (s.slot !== recorded) out.push({ router: s.ref, selects: s.slot || s.text, recorded });
   }
   return out;
 }
 
 /** One sentence naming every drifted Service, the switch that left it, and who changed it since. */
 function driftReason(pair: AppPair, drift: Drift[]): string {
-  const rec = recordOf(pair.services.find((s) => s.name === drift[0]?.service)?.service);
+  const rec = recordOf(pair.routers.find((s) => s.ref === drift[0]?.router)?.object);
   const label = pair.slotLabel ?? "";
   const each = drift
-    .map((d) => `service/${d.service} selects ${label}=${d.selects}, but the last switch (${rec ? `${rec.action}, ${rec.at} by ${rec.by || "unknown"}` : "recorded"}) left it on ${d.recorded}${d.writer ? `; its selector was last written by ${d.writer}` : ""}`)
+    .map((d) => {
+      const service = d.router.startsWith("service/");
+      const now = service ? `selects ${label}=${d.selects}` : `sends traffic to ${d.selects.includes("%") ? d.selects : `${label}=${d.selects}`}`;
+      const writer = d.writer ? `; its ${service ? "selector" : "routing"} was last written by ${d.writer}` : "";
+      return `${d.router} ${now}, but the last switch (${rec ? `${rec.action}, ${rec.at} by ${rec.by || "unknown"}` : "recorded"}) left it on ${d.recorded}${writer}`;
+    })
     .join("; ");
   const back = drift[0]?.recorded;
   return `${each}; something outside kubectl bluegreen changed it (a controller that reverts it?): stop that, then promote --to ${back} puts it back`;
@@ -139,7 +150,8 @@ const roleOf = (pair: AppPair, s: Slot): SlotView["role"] => (pair.live === s ? 
 
 /** The verdict and screen data for one app, by the same rules promote follows. */
 export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Record<string, string> = {}, autoscalers: Autoscaler[] = []): AppStatus {
-  const firstLive = pair.services.find((s) => s.role === "live")?.service;
+  const firstLive = pair.routers.find((s) => s.role === "live")?.object;
+  const slotServices = Object.entries(pair.routing?.slotServices ?? {});
   const base = {
     app: pair.app,
     namespace: pair.namespace,
@@ -149,22 +161,30 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Rec
       : pair.deployments.map((d) => slotView(d, pair.slotLabel, "unknown", autoscalers)),
     liveSlot: pair.live?.value,
     services: [
-      ...pair.services.map((s) => ({ name: s.name, role: s.role, selects: s.slot })),
+      ...pair.routers.filter((s) => s.kind === "service").map((s) => ({ name: s.name, role: s.role, selects: s.slot })),
+      ...slotServices.map(([slot, s]) => ({ name: s.name, role: "slot" as const, selects: slot })),
       ...pair.sharedServices.map((s) => ({ name: nameOf(s), role: "shared" as const, selects: "both slots" })),
     ],
+    ...(pair.routers.some((s) => s.kind !== "service")
+      ? {
+          routes: pair.routers
+            .filter((s) => s.kind !== "service")
+            .map((s) => ({ kind: s.kind, name: s.name, ...(s.slot ? { slot: s.slot } : {}), sends: s.text, hostnames: ROUTER_KINDS[s.kind].hostnames(s.object) })),
+        }
+      : {}),
     lastSwitch: recordOf(firstLive),
     history: history(firstLive),
     ...releaseNotes(pair),
   };
   if (pair.problem !== undefined) return { ...base, verdict: "misconfigured", reason: pair.problem };
-  const drift = driftOf(pair).map((d) => ({ ...d, writer: writers[d.service] }));
+  const drift = driftOf(pair).map((d) => ({ ...d, writer: writers[d.router] }));
   if (drift.length) return { ...base, drift, verdict: "drifted", reason: driftReason(pair, drift) };
   if (pair.live === undefined || pair.unsettled !== undefined) {
     const u = pair.unsettled;
     const reason = u?.pending
       ? `the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"} is in progress or was interrupted` +
         `${u.split ? "" : " before verification"}: ${describeServices(pair)}; promote finishes it, abort goes back`
-      : `the Services disagree and no switch is recorded as in progress: ${describeServices(pair)}; promote --to SLOT settles it`;
+      : `the ${pair.routers.every((s) => s.kind === "service") ? "Services" : "routers"} disagree and no switch is recorded as in progress: ${describeServices(pair)}; promote --to SLOT settles it`;
     return { ...base, verdict: "interrupted", reason };
   }
   const bad = degraded(pair.live.deployment);

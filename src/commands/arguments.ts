@@ -2,6 +2,7 @@
 // (src/cli/app.ts) into that command's Invocation, or throws a UsageError (exit 2). Nothing here loads
 // a command's implementation, so --help and version stay light.
 import { UsageError } from "../errors.js";
+import type { RouterKindName } from "../bluegreen/routers/types.js";
 import { SELECTION_FLAGS, flagWords, repeated, spellings } from "./flags.js";
 import type { Invocation } from "./index.js";
 import { type GlobalOptions, OUTPUT_FORMATS, type OutputFormat } from "./options.js";
@@ -32,6 +33,10 @@ function globalOptions(a: RawArgs, app?: string): GlobalOptions {
   for (const k of ["kubeconfig", "context"]) if (a[k] !== undefined) checkNotEmpty(k, String(a[k]));
   for (const k of ["app-label", "slot-label"]) if (a[k] !== undefined) checkLabelKey(k, String(a[k]));
   if (a.selector !== undefined) checkSelector(String(a.selector));
+  const router = str("router");
+  if (router !== undefined && !ROUTER_NAMES.includes(router as RouterKindName)) {
+    throw new UsageError(`unknown --router "${router}": use one of ${ROUTER_NAMES.join(", ")}.`);
+  }
   return {
     kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
     output: output as OutputFormat,
@@ -43,10 +48,13 @@ function globalOptions(a: RawArgs, app?: string): GlobalOptions {
       appLabel: str("app-label") ?? "app",
       selector: str("selector"),
       slotLabel: str("slot-label"),
+      ...(router !== undefined ? { router: router as RouterKindName } : {}),
       allNamespaces: Boolean(a["all-namespaces"]),
     },
   };
 }
+
+const ROUTER_NAMES: RouterKindName[] = ["service", "httproute", "grpcroute", "ingress"];
 
 function dryRun(a: RawArgs): "client" | "server" | undefined {
   const v = a["dry-run"];

@@ -54,7 +54,7 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
   const context = kube.contextName;
   const warnings: string[] = [...plan.notes];
   if (plan.replaces) warnings.push(plan.replaces);
-  if (!plan.unchanged) warnings.push(...(await requirePermissions(kube, plan.namespace, deployNeeds(), `deploy into deployment/${plan.deployment}`)));
+  if (!plan.unchanged) warnings.push(...(await requirePermissions(kube, plan.namespace, deployNeeds([...new Set(plan.routers.map((x) => x.kind))]), `deploy into deployment/${plan.deployment}`)));
   const warn = () => {
     for (const w of warnings.splice(0)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
   };

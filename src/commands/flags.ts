@@ -33,6 +33,11 @@ export const SELECTION_FLAGS: Flags = {
   "app-label": { type: "string", describe: "Label key that names the app (default: app)" },
   selector: { alias: "l", type: "string", describe: "Label selector for the app's Deployments, instead of APP" },
   "slot-label": { type: "string", describe: "Pod-template label that tells the two slots apart (default: detected)" },
+  router: {
+    type: "string",
+    describe: "Switch only the app's routers of this kind: service, httproute, grpcroute or ingress (default: every router of the app)",
+    values: ["service", "httproute", "grpcroute", "ingress"],
+  },
 };
 
 const DRY_RUN_PLAN: FlagSpec = { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes", values: ["client", "server"] };
@@ -40,9 +45,9 @@ const OUTPUT_DOCUMENT: FlagSpec = { alias: "o", type: "string", describe: "table
 const PROPAGATION_DELAY: FlagSpec = {
   type: "string",
   default: "2s",
-  describe: "Once the endpoints follow, how long kube-proxy and load balancers get to apply them before the switch counts as done",
+  describe: "Once the endpoints follow (and gateways accept the routes), how long kube-proxy, gateways and load balancers get to apply them before the switch counts as done",
 };
-const VERIFY_TIMEOUT: FlagSpec = { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow" };
+const VERIFY_TIMEOUT: FlagSpec = { type: "string", default: "60s", describe: "How long to wait for the Service endpoints to follow (and gateways to accept the routes)" };
 
 /** The checks of promote and abort. */
 const CHECK_FLAGS: Flags = {

@@ -1,27 +1,41 @@
 // Loading apps from the cluster: the Deployments and Services of a selection paired into apps, the one app a
 // command names (or why it is not there), and the pods and ReplicaSets the commands read besides.
 import type { AppSelection } from "./options.js";
-import { type AppPair, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
+import { type AppPair, type FoundRoute, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
+import { ROUTER_KINDS, ROUTE_KINDS } from "../bluegreen/routers/index.js";
 import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import { NotFoundError } from "../errors.js";
 import { type AutoscalerView, autoscalerOf } from "../bluegreen/autoscaler.js";
 import type { KubeClient } from "../kube/types.js";
 
-/** Lists the Deployments and Services of the selection (two requests) and pairs them into apps. */
+/**
+ * Lists the Deployments and Services of the selection (two requests) and pairs them into apps. Only when an app has
+ * slot Services (one per slot, for routes to choose between) are the routes listed too (three more).
+ */
 export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<AppPair[]> {
   const ns = sel.allNamespaces ? undefined : kube.namespace;
   const [deployments, services] = await Promise.all([
     kube.listDeployments(ns, deploymentSelector(sel)),
     kube.listServices(ns),
   ]);
-  return pairsOf(sel, ns, deployments, services);
+  const pairs = pairsOf(sel, ns, deployments, services);
+  if (!pairs.some((p) => p.needsRoutes)) return pairs;
+  const routes = await loadRoutes(kube, ns);
+  return pairsOf(sel, ns, deployments, services, routes);
+}
+
+/** The routes and Ingresses that may choose between slot Services, in a namespace (or all). */
+async function loadRoutes(kube: KubeClient, ns: string | undefined): Promise<FoundRoute[]> {
+  const kinds = ROUTE_KINDS.map((k) => ({ k, kind: ROUTER_KINDS[k] }));
+  const lists = await Promise.all(kinds.map(({ kind }) => kube.listRouters(ns, kind.resource)));
+  return kinds.flatMap(({ k }, i) => (lists[i] ?? []).map((object) => ({ kind: k as FoundRoute["kind"], object })));
 }
 
 /** The apps of the selection among these Deployments and Services (those of namespace ns only, when given). */
-export function pairsOf(sel: AppSelection, ns: string | undefined, deployments: Deployment[], services: Service[]): AppPair[] {
+export function pairsOf(sel: AppSelection, ns: string | undefined, deployments: Deployment[], services: Service[], routes?: FoundRoute[]): AppPair[] {
   // Only objects of the namespace asked for, whatever the server returned.
   const inScope = (o: { metadata: { namespace?: string } }) => ns === undefined || o.metadata.namespace === ns;
-  return findApps(sel, deployments.filter(inScope), services.filter(inScope), sel.slotLabel);
+  return findApps(sel, deployments.filter(inScope), services.filter(inScope), sel.slotLabel, routes?.filter((r) => inScope(r.object)), sel.router);
 }
 
 /** The ReplicaSets of the app's Deployments: the server's record of when each version appeared. */

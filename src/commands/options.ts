@@ -1,5 +1,6 @@
 // The options every command takes, as src/commands/arguments.ts builds them from the command line.
 import type { AppQuery } from "../bluegreen/pair.js";
+import type { RouterKindName } from "../bluegreen/routers/types.js";
 import type { KubeOptions } from "../kube/types.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
@@ -9,6 +10,8 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export interface AppSelection extends AppQuery {
   /** --slot-label: the label that tells the slots apart, instead of detecting it. */
   slotLabel?: string;
+  /** --router: only the app's routers of this kind. */
+  router?: RouterKindName;
   allNamespaces: boolean;
 }
 

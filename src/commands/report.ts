@@ -50,7 +50,7 @@ function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: Sw
   if (format) return 0;
   const suffix = dryRun ? ` (${dryRun} dry run)` : "";
   const lines = plan.writes.map((w) =>
-    w.from === w.to ? `service/${w.service} kept: ${plan.slotLabel}=${w.to}${suffix}` : `${switchedLine(w.service, plan.slotLabel, w.from, w.to)}${suffix}`,
+    w.from === w.to ? `${w.ref} kept: ${plan.slotLabel}=${w.to}${suffix}` : `${switchedLine(w.ref, plan.slotLabel, w.from, w.to)}${suffix}`,
   );
   if (dryRun) lines.push(`app ${plan.app} would be ${DONE[plan.action]}: ${plan.slotLabel}=${plan.to.value} would be live; nothing changed (${where})`);
   else if (plan.action === "promote") lines.push(`app ${plan.app} promoted: ${plan.slotLabel}=${plan.to.value} is live (was ${plan.from.value}); ${where}`);

@@ -31,16 +31,18 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
   if (plan.kind === "refused") throw new RefusedError(`${plan.message}.`, plan.hint);
   if (plan.kind === "noop") return reportNoop(ctx, g, plan.message);
   const name = nameOf(plan.slot.deployment);
-  // Refuse up front (exit 4) while a Service other than the app's previews selects the slot; retireSlot checks again.
+  // Refuse up front (exit 4) while a Service other than the app's previews (and slot Services) selects the slot;
+  // retireSlot checks again, and checks the live routers.
   const services = (await kube.listServices(plan.namespace)).filter((s) => s.metadata.namespace === plan.namespace);
-  const user = services.find((s) => !plan.previewServices.includes(nameOf(s)) && selects(s.spec?.selector, templateLabels(plan.slot.deployment)));
+  const mayselect = new Set([...plan.routers.filter((x) => x.role === "preview" && x.kind === "service").map((x) => x.name), ...Object.values(plan.routing.slotServices).map((x) => x.name)]);
+  const user = services.find((s) => !mayselect.has(nameOf(s)) && selects(s.spec?.selector, templateLabels(plan.slot.deployment)));
   if (user) {
     throw new RefusedError(
       `will not scale down deployment/${name}: service/${nameOf(user)} selects its pods (${formatSelector(user.spec?.selector ?? {})}); nothing changed.`,
       `Point service/${nameOf(user)} elsewhere first, or check with kubectl bluegreen status ${plan.app}.`,
     );
   }
-  const allowed = await requirePermissions(kube, plan.namespace, scaleDownNeeds(), `scale down deployment/${name}`);
+  const allowed = await requirePermissions(kube, plan.namespace, scaleDownNeeds([...new Set(plan.routers.filter((x) => x.role === "live").map((x) => x.kind))]), `scale down deployment/${name}`);
   for (const w of allowed) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
   const replicas = replicaCounts(plan.slot.deployment).desired;
   const format = dataFormat(g.output);
@@ -68,7 +70,7 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
         `Plan: scale-down app ${plan.app} in namespace ${plan.namespace} (context ${kube.contextName}): deployment/${name} (${plan.slotLabel}=${plan.slot.value}) ${replicas} → 0 replicas (dry run: ${f.dryRun})`,
         `  Why: the last ${plan.record.action} (${plan.record.at} by ${plan.record.by || "unknown"}) took traffic from ${plan.slotLabel}=${plan.slot.value}, which still holds that version`,
         `  1. wait ${formatDuration(plan.delayMs)} (--delay ${formatDuration(f.delayMs)} after that switch)`,
-        `  2. mark ${plan.liveServices.map((s) => `service/${s}`).join(", ")} busy, so no switch sends traffic to the slot meanwhile`,
+        `  2. mark ${plan.routers.filter((x) => x.role === "live").map((x) => x.ref).join(", ")} busy, so no switch sends traffic to the slot meanwhile`,
         `  3. scale deployment/${name} to 0, only if unchanged since read, still on that version, and no Service but the app's previews selects it`,
         `  abort scales it back to ${plural(replicas, "replica")} (bounded by the live slot)`,
       ];
@@ -87,8 +89,8 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
       deployment: name,
       version: plan.record.fromTemplate,
       delayMs: plan.delayMs,
-      liveServices: plan.liveServices,
-      previewServices: plan.previewServices,
+      routers: plan.routers,
+      routing: plan.routing,
       id: operationId(),
       by,
       prefix: "",

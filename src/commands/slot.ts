@@ -2,57 +2,66 @@
 // the slot meanwhile: the live Services carry a busy mark (written conditionally) while the write is made.
 import type { Context } from "../context.js";
 import type { DeployPlan } from "../bluegreen/deploy.js";
-import type { Deployment, Service } from "../bluegreen/model.js";
+import type { Deployment } from "../bluegreen/model.js";
 import { nameOf } from "../bluegreen/model.js";
 import { selects, templateLabels } from "../bluegreen/pair.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
 import { BUSY_ANNOTATION, type BusyAction, busyMarkId, SCALE_DOWN_AT_ANNOTATION, deployRecordOf, deploymentVersion } from "../bluegreen/record.js";
 import { formatDuration } from "../render/time.js";
-import { BlueGreenError, ConflictError, ExitCode, RefusedError, UnreachableError } from "../errors.js";
+import { BlueGreenError, ConflictError, ExitCode, NotFoundError, RefusedError, UnreachableError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
-import { deploymentGuard, serviceGuard } from "../bluegreen/guard.js";
+import { deploymentGuard, routerGuard } from "../bluegreen/guard.js";
+import { ROUTER_KINDS } from "../bluegreen/routers/index.js";
+import type { RouterObject, RouterRef, Routing } from "../bluegreen/routers/types.js";
 import { progress } from "./progress.js";
 import { SETTLE_MS, type Written, backoff, message, proven, readUntil, writeConditionally } from "./write.js";
 
-/** Busy marks on the live Services while one command writes a slot's Deployment. */
+/** Busy marks on the live routers while one command writes a slot's Deployment. */
 class BusyMarks {
-  /** Services we marked. */
-  private readonly marked: string[] = [];
+  /** Routers we marked. */
+  private readonly marked: RouterRef[] = [];
   private id = "";
 
   constructor(
     private readonly ctx: Context,
     private readonly kube: KubeClient,
     private readonly ns: string,
+    private readonly routing: Routing,
     private readonly warnings: string[],
   ) {}
 
   /**
-   * Marks every named live Service while its selector and our annotations are still as in the copy given (other
-   * changes are retried over); false when one changed since it was read.
+   * Marks every live router while what a switch of it depends on is still as in the copy given (other changes
+   * are retried over); false when one changed since it was read.
    */
-  async mark(live: string[], services: Service[], deployment: string, action: BusyAction, id: string): Promise<boolean> {
+  async mark(live: RouterRef[], asRead: Map<string, RouterObject>, deployment: string, action: BusyAction, id: string): Promise<boolean> {
     this.id = id;
     const mark = JSON.stringify({ deployment, action, id, at: this.ctx.clock.now().toISOString() });
     const deadline = this.ctx.clock.now().getTime() + SETTLE_MS;
-    for (const name of live) {
-      const svc = services.find((s) => nameOf(s) === name);
-      if (!svc) continue;
+    for (const ref of live) {
+      const was = asRead.get(ref.ref);
+      if (!was) continue;
+      const kind = ROUTER_KINDS[ref.kind];
       const r = await writeConditionally(this.ctx, {
-        read: () => this.kube.getService(this.ns, name),
-        decide: (read) => (read.metadata.annotations?.[BUSY_ANNOTATION] === mark ? { result: true } : serviceGuard(read) === serviceGuard(svc) ? { write: true } : { result: false }),
+        read: () => this.kube.getRouter(this.ns, kind.resource, ref.name),
+        decide: (read) =>
+          read.metadata.annotations?.[BUSY_ANNOTATION] === mark
+            ? { result: true }
+            : routerGuard(kind, read, this.routing) === routerGuard(kind, was, this.routing)
+              ? { write: true }
+              : { result: false },
         write: async (resourceVersion) => {
-          await this.kube.patchService(this.ns, name, { metadata: { resourceVersion, annotations: { [BUSY_ANNOTATION]: mark } } });
+          await this.kube.patchRouter(this.ns, kind.resource, ref.name, { metadata: { resourceVersion, annotations: { [BUSY_ANNOTATION]: mark } } });
           return true;
         },
         deadline,
       });
       if (r.kind === "done" && r.result) {
-        this.marked.push(name);
+        this.marked.push(ref);
         continue;
       }
       // Unknown: the mark may be there; unmark reads it back and removes it if so.
-      if (r.kind === "unknown") this.marked.push(name);
+      if (r.kind === "unknown") this.marked.push(ref);
       await this.unmark();
       if (r.kind === "done") return false;
       throw r.error;
@@ -62,19 +71,27 @@ class BusyMarks {
 
   /** Removes our marks, conditionally: a mark another command put there since stays (an old one expires by itself). */
   async unmark(): Promise<void> {
-    for (const name of this.marked) {
+    for (const ref of this.marked) {
+      const kind = ROUTER_KINDS[ref.kind];
       const r = await writeConditionally(this.ctx, {
-        read: () => this.kube.getService(this.ns, name),
+        read: () => this.kube.getRouter(this.ns, kind.resource, ref.name),
         decide: (read) => (busyMarkId(read) === this.id ? { write: true } : { result: undefined }),
         write: async (resourceVersion) => {
-          await this.kube.patchService(this.ns, name, { metadata: { resourceVersion, annotations: { [BUSY_ANNOTATION]: null } } });
+          await this.kube.patchRouter(this.ns, kind.resource, ref.name, { metadata: { resourceVersion, annotations: { [BUSY_ANNOTATION]: null } } });
         },
         deadline: this.ctx.clock.now().getTime() + 10_000,
       });
-      if (r.kind !== "done") this.warnings.push(`service/${name} still carries ${BUSY_ANNOTATION} (it expires by itself): ${message(r.error)}`);
+      if (r.kind !== "done") this.warnings.push(`${ref.ref} still carries ${BUSY_ANNOTATION} (it expires by itself): ${message(r.error)}`);
     }
     this.marked.length = 0;
   }
+}
+
+/** Reads each router (one request each): what marks compare against and what says where traffic goes now. */
+async function readRouters(kube: KubeClient, ns: string, refs: RouterRef[]): Promise<Map<string, RouterObject>> {
+  const out = new Map<string, RouterObject>();
+  for (const ref of refs) out.set(ref.ref, await kube.getRouter(ns, ROUTER_KINDS[ref.kind].resource, ref.name));
+  return out;
 }
 
 /** A slot to scale to 0, and what must still hold when it is. */
@@ -86,9 +103,9 @@ interface Retirement {
   /** The version the slot must still hold: a deploy into it since means it is no longer the old slot. */
   version: string;
   delayMs: number;
-  /** Live Services (marked busy while scaling) and the app's preview Services (which may select the slot). */
-  liveServices: string[];
-  previewServices: string[];
+  /** The app's routers: the live ones are marked busy while scaling, and preview Services may select the slot. */
+  routers: RouterRef[];
+  routing: Routing;
   id: string;
   by: string;
   /** Said before "deployment/X was not scaled down" when it is not: what is done already ("the switch … is done, but "). */
@@ -119,7 +136,10 @@ export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, 
     }
   }
   const deadline = ctx.clock.now().getTime() + SETTLE_MS;
-  const marks = new BusyMarks(ctx, kube, ns, warnings);
+  const marks = new BusyMarks(ctx, kube, ns, r.routing, warnings);
+  const live = r.routers.filter((x) => x.role === "live");
+  // Preview Services select the retired slot by design, and so do slot Services (routes choose between them).
+  const mayselect = new Set([...r.routers.filter((x) => x.role === "preview" && x.kind === "service").map((x) => x.name), ...Object.values(r.routing.slotServices).map((x) => x.name)]);
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) {
       if (ctx.clock.now().getTime() > deadline) {
@@ -135,13 +155,21 @@ export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, 
       return { status: "skipped", detail: "a new version was deployed into it" };
     }
     const services = (await kube.listServices(ns)).filter((s) => s.metadata.namespace === ns);
-    // The app's preview Services select the retired slot by design; any other Service must not.
-    const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)) && !r.previewServices.includes(nameOf(s)));
+    // Any other Service must not select the retired slot.
+    const user = services.find((s) => selects(s.spec?.selector, templateLabels(d)) && !mayselect.has(nameOf(s)));
     if (user) throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: service/${nameOf(user)} selects it now.`, `Check with kubectl bluegreen status ${r.app}.`);
-    // Mark the live Services first, while their selectors are as just read: a switch that read them before
-    // fails its write, one that reads them after sees the mark and refuses to send traffic to the slot going to 0.
-    // A selector that changed meanwhile: read everything again.
-    if (!(await marks.mark(r.liveServices, services, name, "scale-down", r.id))) continue;
+    // Nor may any live router send it traffic.
+    const routers = await readRouters(kube, ns, live);
+    const slot = templateLabels(d)[r.slotLabel] ?? "";
+    const sending = live.find((x) => {
+      const o = routers.get(x.ref);
+      return o !== undefined && ROUTER_KINDS[x.kind].read(o, r.routing).slots.includes(slot);
+    });
+    if (sending) throw new ConflictError(`${r.prefix}deployment/${name} was not scaled down: ${sending.ref} sends it traffic now.`, `Check with kubectl bluegreen status ${r.app}.`);
+    // Mark the live routers first, while they are as just read: a switch that read them before fails its write,
+    // one that reads them after sees the mark and refuses to send traffic to the slot going to 0. A router that
+    // changed meanwhile: read everything again.
+    if (!(await marks.mark(live, routers, name, "scale-down", r.id))) continue;
     let w: Written<"scaled" | "changed">;
     try {
       w = await writeConditionally<Deployment, "scaled" | "changed">(ctx, {
@@ -190,18 +218,20 @@ async function countdown(ctx: Context, due: Date, line: (left: string) => string
 export async function writeDeploy(ctx: Context, kube: KubeClient, plan: DeployPlan, warnings: string[]): Promise<Deployment> {
   const ns = plan.namespace;
   const name = plan.deployment;
-  const services = (await kube.listServices(ns)).filter((s) => s.metadata.namespace === ns);
-  // The Services must still be as planned: the slot we write is idle only if no live Service selects it now.
-  for (const live of plan.liveServices) {
-    const svc = services.find((s) => nameOf(s) === live);
-    if (!svc || svc.spec?.selector?.[plan.slotLabel] !== plan.live.value) {
-      throw new ConflictError(`service/${live} changed since it was read (a switch ran meanwhile); nothing changed.`);
+  // The routers must still be as planned: the slot we write is idle only if every live router sends traffic to the live slot only.
+  const routers = await readRouters(kube, ns, plan.routers).catch((e) => {
+    throw proven(e) && e instanceof NotFoundError ? new ConflictError(`${message(e)}: a router of the app is gone since it was read; nothing changed.`) : e;
+  });
+  for (const ref of plan.routers) {
+    const o = routers.get(ref.ref);
+    if (!o || ROUTER_KINDS[ref.kind].read(o, plan.routing).slot !== plan.live.value) {
+      throw new ConflictError(`${ref.ref} changed since it was read (a switch ran meanwhile); nothing changed.`);
     }
   }
-  const marks = new BusyMarks(ctx, kube, ns, warnings);
+  const marks = new BusyMarks(ctx, kube, ns, plan.routing, warnings);
   return ctx.uninterruptible(async () => {
-    if (!(await marks.mark(plan.liveServices, services, name, "deploy", plan.record.id))) {
-      throw new ConflictError(`the app's Services changed while deploy was marking them (a switch ran meanwhile); nothing changed.`);
+    if (!(await marks.mark(plan.routers, routers, name, "deploy", plan.record.id))) {
+      throw new ConflictError(`the app's routers changed while deploy was marking them (a switch ran meanwhile); nothing changed.`);
     }
     try {
       return await writeSettled(ctx, kube, plan);

@@ -2,12 +2,14 @@ import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { replicaSetsOwnedBy } from "../bluegreen/evidence.js";
 import { type AppStatus, appStatus, driftOf, needsAttention } from "../bluegreen/verdict.js";
-import { selectorWriter } from "../bluegreen/guard.js";
+import { ROUTER_KINDS, ROUTE_KINDS } from "../bluegreen/routers/index.js";
+import type { RouterObject } from "../bluegreen/routers/types.js";
+import { NotFoundError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
 import { renderAppScreen, renderAppTable, statusDocument } from "../render/status.js";
-import { type AppPair, deploymentSelector } from "../bluegreen/pair.js";
+import { type AppPair, type FoundRoute, deploymentSelector } from "../bluegreen/pair.js";
 import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
 import { loadPairs, loadReplicaSets, lookElsewhere, notFound, pairsOf } from "./load.js";
 import { Mirror } from "./mirror.js";
@@ -26,18 +28,22 @@ async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]>
 }
 
 /**
- * Who last wrote the selector of each drifted Service (see driftOf), read from its managedFields: lists leave
- * them out, so only a drifted Service is read again. Unknown (left out) when it cannot be read.
+ * Who last wrote what the switch changes on each drifted router (see driftOf), read from its managedFields: lists
+ * leave them out, so only a drifted router is read again. Unknown (left out) when it cannot be read.
  */
 async function selectorWriters(kube: KubeClient, pair: AppPair): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   if (!pair.slotLabel) return out;
+  const routing = pair.routing ?? { slotLabel: pair.slotLabel, slotServices: {} };
   for (const d of driftOf(pair)) {
-    const writer = await kube.getService(pair.namespace, d.service).then(
-      (s) => selectorWriter(s, pair.slotLabel ?? ""),
+    const router = pair.routers.find((r) => r.ref === d.router);
+    if (!router) continue;
+    const kind = ROUTER_KINDS[router.kind];
+    const writer = await kube.getRouter(pair.namespace, kind.resource, router.name).then(
+      (o) => kind.writer(o, routing),
       () => undefined,
     );
-    if (writer) out[d.service] = writer;
+    if (writer) out[d.router] = writer;
   }
   return out;
 }
@@ -90,9 +96,26 @@ async function follow(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise
   const services = new Mirror<Service>(kube, { resource: "services", namespace: ns });
   const replicaSets = new Mirror<ReplicaSet>(kube, { resource: "replicasets", namespace: ns, labelSelector: deploymentSelector(sel) });
   await Promise.all([deployments.list(), services.list(), replicaSets.list()]);
+  // The routes too, once an app has slot Services for them to choose between (each kind the server serves).
+  const routes: { kind: FoundRoute["kind"]; mirror: Mirror<RouterObject> }[] = [];
+  const pairs = () => {
+    const found = routes.flatMap((r) => r.mirror.items().map((object) => ({ kind: r.kind, object })));
+    return pairsOf(sel, ns, deployments.items(), services.items(), found);
+  };
+  if (pairsOf(sel, ns, deployments.items(), services.items()).some((p) => p.needsRoutes)) {
+    for (const k of ROUTE_KINDS) {
+      const mirror = new Mirror<RouterObject>(kube, { resource: ROUTER_KINDS[k].resource, namespace: ns });
+      try {
+        await mirror.list();
+        routes.push({ kind: k as FoundRoute["kind"], mirror });
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+    }
+  }
   const current = () => {
     const owned = replicaSetsOwnedBy(replicaSets.items());
-    return pairsOf(sel, ns, deployments.items(), services.items()).map((p) => appStatus(p, owned(p.deployments)));
+    return pairs().map((p) => appStatus(p, owned(p.deployments)));
   };
   let list = current();
   if (list.length === 0 && (sel.app !== undefined || sel.selector !== undefined)) throw await notFound(kube, sel);
@@ -110,7 +133,7 @@ async function follow(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise
     }, SETTLE_MS);
   };
   try {
-    await Promise.all([deployments.follow(ctx, onChange), services.follow(ctx, onChange), replicaSets.follow(ctx, onChange)]);
+    await Promise.all([deployments.follow(ctx, onChange), services.follow(ctx, onChange), replicaSets.follow(ctx, onChange), ...routes.map((r) => r.mirror.follow(ctx, onChange))]);
   } finally {
     clearTimeout(timer);
   }

@@ -45,8 +45,8 @@ export interface ConditionalWrite<T, R> {
    * landed already, there is nothing to do, or something the step depends on changed.
    */
   decide(read: T, failure: BlueGreenError | undefined): Decision<R>;
-  /** The write, conditional on the resourceVersion given (the one just read). */
-  write(resourceVersion: string): Promise<R>;
+  /** The write, conditional on the resourceVersion given (the one just read), made from the object as just read. */
+  write(resourceVersion: string, read: T): Promise<R>;
   /** Retries stop once this time (ms since the epoch) has passed. */
   deadline: number;
 }
@@ -79,7 +79,7 @@ export async function writeConditionally<T extends { metadata: { resourceVersion
     if ("result" in d) return { kind: "done", result: d.result };
     if (failure && ctx.clock.now().getTime() > w.deadline) return { kind: "failed", error: failure };
     try {
-      return { kind: "done", result: await w.write(read.metadata.resourceVersion ?? "") };
+      return { kind: "done", result: await w.write(read.metadata.resourceVersion ?? "", read) };
     } catch (e) {
       failure = asError(e);
       if (proven(e) && !isConflict(e)) return { kind: "failed", error: failure };

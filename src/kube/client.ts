@@ -4,6 +4,7 @@
 import type { Autoscaler, Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import type { Agent } from "node:http";
 import { ForbiddenError, NotFoundError, UnreachableError } from "../errors.js";
+import type { RouterObject, RouterResource } from "../bluegreen/routers/types.js";
 import { type Credentials, credentials } from "./auth.js";
 import { apiFailure, toBlueGreenError } from "./errors.js";
 import { body, type HttpAnswer, HttpError, json, send, stream } from "./http.js";
@@ -78,6 +79,15 @@ const LIST_PAGE = 500;
 const WATCH_SECONDS = 300;
 const apps = (ns: string | undefined, resource: string) => (ns ? `/apis/apps/v1/namespaces/${seg(ns)}/${resource}` : `/apis/apps/v1/${resource}`);
 const core = (ns: string | undefined, resource: string) => (ns ? `/api/v1/namespaces/${seg(ns)}/${resource}` : `/api/v1/${resource}`);
+/** The path of a resource of any group: /api/v1/… for the core group, /apis/GROUP/VERSION/… otherwise. */
+const resourcePath = (r: RouterResource, ns: string | undefined, rest = "") => {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  return `${base}${ns ? `/namespaces/${seg(ns)}` : ""}/${r.plural}${rest ? `/${rest}` : ""}`;
+};
+/** "endpointslices", "httproutes": a collection's resource, for messages. */
+const collectionName = (c: Collection) => (typeof c.resource === "object" ? c.resource.plural : c.resource);
+/** "httproute/web": how kubectl names an object of a resource. */
+const singular = (r: RouterResource) => r.kind.toLowerCase();
 
 class Client implements KubeClient {
   readonly namespace: string;
@@ -200,12 +210,13 @@ class Client implements KubeClient {
   }
 
   private collectionPath(c: Collection): string {
+    if (typeof c.resource === "object") return resourcePath(c.resource, c.namespace);
     if (c.resource === "endpointslices") return c.namespace ? `/apis/discovery.k8s.io/v1/namespaces/${seg(c.namespace)}/endpointslices` : "/apis/discovery.k8s.io/v1/endpointslices";
     return c.resource === "services" ? core(c.namespace, c.resource) : apps(c.namespace, c.resource);
   }
 
   listAt<T>(c: Collection): Promise<Listed<T>> {
-    return this.pages<T>(`list ${c.resource}`, this.collectionPath(c), { labelSelector: c.labelSelector });
+    return this.pages<T>(`list ${collectionName(c)}`, this.collectionPath(c), { labelSelector: c.labelSelector, fieldSelector: c.fieldSelector });
   }
 
   async watch<T>(c: Collection, resourceVersion: string, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<"ended" | "expired"> {
@@ -214,7 +225,7 @@ class Client implements KubeClient {
     signal.addEventListener("abort", onAbort, { once: true });
     let expired = false;
     try {
-      const query = { labelSelector: c.labelSelector, watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(WATCH_SECONDS) };
+      const query = { labelSelector: c.labelSelector, fieldSelector: c.fieldSelector, watch: "1", resourceVersion, allowWatchBookmarks: "true", timeoutSeconds: String(WATCH_SECONDS) };
       const { url, agent, headers } = await this.prepare({ method: "GET", path: this.collectionPath(c), query });
       await stream({ method: "GET", url, agent, headers, signal: stop.signal }, (line) => {
         const e = line as { type?: string; object?: { code?: number } };
@@ -229,8 +240,8 @@ class Client implements KubeClient {
     } catch (e) {
       if (expired || (e instanceof HttpError && e.code === 410)) return "expired";
       if (signal.aborted || stop.signal.aborted) return "ended";
-      this.trace?.(`  watch ${c.resource} ended: ${e instanceof Error ? e.message : String(e)}`);
-      throw toBlueGreenError(e, `watch ${c.resource}`, this.server);
+      this.trace?.(`  watch ${collectionName(c)} ended: ${e instanceof Error ? e.message : String(e)}`);
+      throw toBlueGreenError(e, `watch ${collectionName(c)}`, this.server);
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
@@ -311,6 +322,24 @@ class Client implements KubeClient {
 
   patchDeployment(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Deployment> {
     return this.patch(`patch deployment/${name}`, apps(ns, `deployments/${seg(name)}`), patch, opts);
+  }
+
+  getRouter(ns: string, r: RouterResource, name: string): Promise<RouterObject> {
+    return this.request(`get ${singular(r)}/${name}`, "read", { method: "GET", path: resourcePath(r, ns, seg(name)) });
+  }
+
+  patchRouter(ns: string, r: RouterResource, name: string, patch: object, opts: WriteOptions = {}): Promise<RouterObject> {
+    return this.patch(`patch ${singular(r)}/${name}`, resourcePath(r, ns, seg(name)), patch, opts);
+  }
+
+  async listRouters(ns: string | undefined, r: RouterResource): Promise<RouterObject[]> {
+    try {
+      return await this.list(`list ${r.plural}`, resourcePath(r, ns));
+    } catch (e) {
+      // The kind is not served here (no Gateway API CRDs): there are none.
+      if (e instanceof NotFoundError) return [];
+      throw e;
+    }
   }
 
   proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer> {

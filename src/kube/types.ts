@@ -1,4 +1,5 @@
 import type { Autoscaler, Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
+import type { RouterObject, RouterResource } from "../bluegreen/routers/types.js";
 
 /** kubectl-style connection flags. */
 export interface KubeOptions {
@@ -42,9 +43,11 @@ export interface ResourceAttributes {
 
 /** A collection to list and watch: a resource in a namespace (all namespaces when none), with a label selector. */
 export interface Collection {
-  resource: "deployments" | "services" | "replicasets" | "endpointslices";
+  resource: "deployments" | "services" | "replicasets" | "endpointslices" | RouterResource;
   namespace?: string;
   labelSelector?: string;
+  /** metadata.name=NAME: one object. */
+  fieldSelector?: string;
 }
 
 /** A list and the resourceVersion it was read at (to watch from). */
@@ -100,6 +103,15 @@ export interface KubeClient {
   scaleDeployment(ns: string, name: string, replicas: number, opts?: WriteOptions & { resourceVersion?: string }): Promise<Deployment>;
   /** JSON merge patch of a Deployment; a metadata.resourceVersion in the patch makes it conditional. Never retried. */
   patchDeployment(ns: string, name: string, patch: object, opts?: WriteOptions): Promise<Deployment>;
+  /** A router of any kind (a Service, an HTTPRoute, an Ingress, …). */
+  getRouter(ns: string, r: RouterResource, name: string): Promise<RouterObject>;
+  /** JSON merge patch of a router; a metadata.resourceVersion in the patch makes it conditional. Never retried. */
+  patchRouter(ns: string, r: RouterResource, name: string, patch: object, opts?: WriteOptions): Promise<RouterObject>;
+  /**
+   * The routers of a kind in a namespace (every namespace when undefined). None when the API server does not serve
+   * the kind (its CRDs are not installed).
+   */
+  listRouters(ns: string | undefined, r: RouterResource): Promise<RouterObject[]>;
   /** One GET through the API server's proxy, within timeoutMs; any HTTP status is an answer, not an error. */
   proxyGet(ns: string, target: ProxyTarget, timeoutMs: number): Promise<ProxyAnswer>;
   createEvent(ns: string, event: EventRecord, now: Date): Promise<void>;

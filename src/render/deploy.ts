@@ -32,7 +32,7 @@ export function renderExtraChanges(plan: DeployPlan): string {
 
 /** The steps of a deploy, in order: what --dry-run prints. */
 export function renderDeployPlan(plan: DeployPlan, context: string, o: { dryRun?: "client" | "server"; wait: boolean; timeoutMs: number }): string {
-  const live = plan.liveServices.map((s) => `service/${s}`).join(", ");
+  const live = plan.routers.map((s) => s.ref).join(", ");
   const lines = [
     `Plan: deploy into app ${plan.app} in namespace ${plan.namespace} (context ${context}): deployment/${plan.deployment} (${plan.slotLabel}=${plan.slot.value}, idle)` +
       (o.dryRun ? ` (dry run: ${o.dryRun})` : ""),

@@ -56,7 +56,7 @@ export function renderComparison(c: SlotComparison, color: boolean): { text: str
     : "no image changes";
   out.push(`Images: ${esc(images)}`);
   for (const s of c.services) {
-    out.push(esc(`Service ${s.service} (${s.role}): selector ${c.slotLabel}: ${s.from} → ${s.to}`));
+    out.push(esc(s.service.startsWith("service/") ? `Service ${s.service.slice("service/".length)} (${s.role}): selector ${c.slotLabel}: ${s.from} → ${s.to}` : `${s.service} (${s.role}): ${c.slotLabel} ${s.from} → ${s.to}`));
   }
   return { text: `${out.join("\n")}\n`, differs: patch !== "" };
 }

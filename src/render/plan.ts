@@ -8,6 +8,9 @@ import { escapeTerminal } from "./escape.js";
 
 const secs = (ms: number) => `${Math.round(ms / 1000)}s`;
 
+/** What a switch changes on each kind of route. */
+const WHAT: Record<string, string> = { httproute: "backendRefs", grpcroute: "backendRefs", ingress: "backend Services" };
+
 function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] {
   switch (step.kind) {
     case "scale-up":
@@ -20,16 +23,19 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
           (o.blockers.length ? `NOT MET: ${o.blockers.join("; ")}` : "ok"),
       ];
     case "switch":
-      return step.writes.map(
-        (w) =>
-          `patch service/${w.service} (${w.role}): selector ${plan.slotLabel}: ${w.from} → ${w.to}, only if unchanged since resourceVersion ${w.resourceVersion}; record switch ${plan.record.id} as pending`,
-      );
-    case "verify":
+      return step.writes.map((w) => {
+        const what = w.kind === "service" ? `selector ${plan.slotLabel}: ${w.from} → ${w.to}` : `${WHAT[w.kind]} ${plan.slotLabel} ${w.from || "(split)"} → ${w.to} (service/${w.endpoints})`;
+        return `patch ${w.ref} (${w.role}): ${what}, only if unchanged since resourceVersion ${w.resourceVersion}; record switch ${plan.record.id} as pending`;
+      });
+    case "verify": {
+      const routes = step.routers.filter((r) => !r.startsWith("service/"));
+      const accepted = routes.length ? `verify every parent gateway of ${routes.join(", ")} accepts it with its references resolved at the new generation, and ` : "verify ";
       return [
-        `verify the EndpointSlices of ${step.services.map((s) => `service/${s}`).join(", ")} hold ready endpoints of ${plan.slotLabel}=${plan.to.value} only, within ${secs(o.verifyTimeoutMs)}` +
+        `${accepted}the EndpointSlices of ${step.endpoints.map((s) => `service/${s}`).join(", ")} hold ready endpoints of ${plan.slotLabel}=${plan.to.value} only, within ${secs(o.verifyTimeoutMs)}` +
           (o.propagationDelayMs > 0 ? `, then give kube-proxy and load balancers ${secs(o.propagationDelayMs)} to apply them` : "") +
-          "; else switch every Service back",
+          `; else switch every ${routes.length ? "router" : "Service"} back`,
       ];
+    }
     case "record":
       return [
         `record the switch as verified in ${LAST_SWITCH_ANNOTATION} (and ${HISTORY_ANNOTATION} on live Services), and an Event (${plan.action === "promote" ? "Promoted" : "Aborted"}) by ${plan.record.by}`,
@@ -90,7 +96,14 @@ export function switchDocument(plan: SwitchPlan, context: string, result: string
     result,
     final: outcome?.final ?? null,
     dryRun: dryRun ?? null,
-    services: plan.writes.map((w, i) => ({ name: w.service, role: w.role, from: w.from, to: w.to, now: outcome ? (outcome.services[i]?.slot ?? null) : w.from })),
+    services: plan.writes.map((w, i) => ({
+      name: w.key,
+      ...(w.kind === "service" ? {} : { kind: w.kind }),
+      role: w.role,
+      from: w.from || null,
+      to: w.to,
+      now: outcome ? (outcome.services[i]?.slot ?? null) : w.from || null,
+    })),
     steps: outcome?.steps ?? [],
     record: plan.record,
     error: outcome?.error?.message ?? null,

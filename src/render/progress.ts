@@ -4,9 +4,9 @@
 import textWidth from "./text-width.js";
 import { formatDuration } from "./time.js";
 
-/** A Service's switch as it lands: `service/myapp switched: version v1 → v2`. */
-export function switchedLine(service: string, slotLabel: string, from: string, to: string): string {
-  return `service/${service} switched: ${slotLabel} ${from} → ${to}`;
+/** A router's switch as it lands: `service/myapp switched: version v1 → v2`. */
+export function switchedLine(ref: string, slotLabel: string, from: string, to: string): string {
+  return `${ref} switched: ${slotLabel} ${from || "(split)"} → ${to}`;
 }
 
 /** The live Services' endpoints, counted against the slot traffic moves to. */
@@ -21,7 +21,19 @@ export interface EndpointCount {
 /** Where a switch is after its writes landed. */
 export type SwitchPhase =
   /** Waiting for the EndpointSlices: endpoints as last read, or why they could not be read (retried). */
-  | { phase: "verify"; services: readonly string[]; to: string; timeoutMs: number; leftMs: number; endpoints?: EndpointCount; retrying?: string }
+  | {
+      phase: "verify";
+      /** The Services whose endpoints carry the traffic, and the routes (not Services) whose gateways must take the change. */
+      services: readonly string[];
+      routes?: readonly string[];
+      to: string;
+      timeoutMs: number;
+      leftMs: number;
+      endpoints?: EndpointCount;
+      retrying?: string;
+      /** What verification waits for now, when it is not the endpoints. */
+      waiting?: string;
+    }
   /** Giving kube-proxy and load balancers --propagation-delay. */
   | { phase: "propagate"; delayMs: number; leftMs: number }
   /** Verified, and the delay given: the line a terminal keeps. */
@@ -35,8 +47,16 @@ const BACK = "Ctrl-C switches back";
 export function phaseLine(p: SwitchPhase, terminal: boolean): string {
   switch (p.phase) {
     case "verify": {
-      if (!terminal) return `verifying: waiting up to ${formatDuration(p.timeoutMs)} for every endpoint of ${p.services.map((s) => `service/${s}`).join(", ")} to be on ${p.to} (${BACK})`;
-      const what = p.retrying ? `${p.retrying}; retrying` : p.endpoints ? endpointsOn(p.endpoints, p.to) : `reading the endpoints of ${p.services.map((s) => `service/${s}`).join(", ")}`;
+      const routes = p.routes?.length ? `${p.routes.join(", ")} to be accepted by ${p.routes.length === 1 ? "its" : "their"} gateways and ` : "";
+      if (!terminal) return `verifying: waiting up to ${formatDuration(p.timeoutMs)} for ${routes}every endpoint of ${p.services.map((s) => `service/${s}`).join(", ")} to be on ${p.to} (${BACK})`;
+      const routeWait = p.waiting && p.routes?.some((r) => p.waiting?.startsWith(`${r}:`)) ? p.waiting : undefined;
+      const what = p.retrying
+        ? `${p.retrying}; retrying`
+        : routeWait
+          ? routeWait
+          : p.endpoints
+            ? endpointsOn(p.endpoints, p.to)
+            : `reading the endpoints of ${p.services.map((s) => `service/${s}`).join(", ")}`;
       return `verifying: ${what} (${left(p.leftMs)}; ${BACK})`;
     }
     case "propagate":

@@ -62,7 +62,12 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
   const services = s.services.length
     ? s.services.map((x) => `${x.name} (${x.role} → ${x.selects})`).join(", ")
     : "none";
-  const tail = [`Services:     ${esc(services)}`, `Last switch:  ${esc(lastSwitchText(s, o.now))}`];
+  const tail = [`Services:     ${esc(services)}`];
+  if (s.routes?.length) {
+    const text = s.routes.map((r) => `${r.kind}/${r.name}${r.hostnames.length ? ` (${r.hostnames.join(", ")})` : ""} → ${r.slot ?? "split"}: ${r.sends}`);
+    tail.push(`Routes:       ${esc(text.join("; "))}`);
+  }
+  tail.push(`Last switch:  ${esc(lastSwitchText(s, o.now))}`);
   const scaled = s.slots.filter((v) => v.autoscaler);
   if (scaled.length) {
     const text = scaled.map((v) => `${v.slot} by hpa/${v.autoscaler?.name} (min ${v.autoscaler?.min}, max ${v.autoscaler?.max}${v.autoscaler?.current !== undefined ? `, current ${v.autoscaler.current}` : ""})`);
@@ -99,7 +104,7 @@ export function renderAppTable(list: AppStatus[], o: StatusRenderOptions): strin
       s.slotLabel ?? "-",
       live?.slot ?? "-",
       idle?.slot ?? "-",
-      s.services.filter((x) => x.role !== "shared").map((x) => x.name).join(",") || "-",
+      [...(s.routes ?? []).map((r) => `${r.kind}/${r.name}`), ...s.services.filter((x) => x.role !== "shared" && x.role !== "slot").map((x) => x.name)].join(",") || "-",
       styled(verdictText(s, o.color)),
     ];
     if (o.wide) {
@@ -130,6 +135,7 @@ export function statusDocument(list: AppStatus[]): unknown {
       liveSlot: s.liveSlot ?? null,
       slots: s.slots,
       services: s.services,
+      ...(s.routes ? { routes: s.routes } : {}),
       lastSwitch: s.lastSwitch ?? null,
       history: s.history,
       lastDeploy: s.lastDeploy ?? null,

@@ -204,7 +204,7 @@ describe("a controller that reverts the selector", () => {
     );
     const json = JSON.parse(bluegreen(["status", "myapp", "-o", "json"], { namespace: n }).stdout).items[0];
     expect(json.verdict).toBe("drifted");
-    expect(json.drift).toEqual([{ service: "myapp", selects: "v1", recorded: "v2", writer: "gitops-selfheal" }]);
+    expect(json.drift).toEqual([{ router: "service/myapp", selects: "v1", recorded: "v2", writer: "gitops-selfheal" }]);
     const p = bluegreen(["promote", "myapp"], { namespace: n });
     expect(p.code, `${p.stdout}${p.stderr}`).toBe(4);
     expect(selectorOf(n, "myapp").version).toBe("v1");

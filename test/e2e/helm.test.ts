@@ -187,7 +187,7 @@ describe("hints that lead somewhere", () => {
     const r = bluegreen(["promote", "web", "--to", "green"], { namespace: n });
     expect(r.code, show(r)).toBe(4);
     expect(r.stderr).toContain(
-      `error: app web in namespace ${n}: its Services are slot Services, one per slot (web-blue → blue, web-green → green), for an HTTPRoute or Ingress to choose between; switching routes is not supported yet, so this app cannot be switched by its Services; nothing changed.\n`,
+      `error: app web in namespace ${n}: its Services are slot Services, one per slot (web-blue → blue, web-green → green), and no HTTPRoute, GRPCRoute or Ingress in namespace ${n} leads to them, so nothing chooses between them; nothing changed.\n`,
     );
     expect(r.stderr).not.toMatch(/annotate|role=preview/);
     expect(versions(n)).toEqual(before);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { deploymentGuard, selectorWriter, serviceGuard } from "../../src/bluegreen/guard.js";
+import { deploymentGuard, serviceGuard } from "../../src/bluegreen/guard.js";
+import { serviceRouter } from "../../src/bluegreen/routers/service.js";
+
+const selectorWriter = (s: Service, slotLabel: string) => serviceRouter.writer(s, { slotLabel, slotServices: {} });
 import type { Service } from "../../src/bluegreen/model.js";
 import { deployment, service } from "./builders.js";
 
@@ -53,7 +56,7 @@ describe("deploymentGuard: what a write to a Deployment depends on", () => {
   });
 });
 
-describe("selectorWriter", () => {
+describe("the Service router's writer", () => {
   const fields = (...keys: string[]) => ({ "f:spec": { "f:selector": Object.fromEntries(keys.map((k) => [`f:${k}`, {}])) } });
 
   it("names the newest manager that owns the slot label of the selector", () => {

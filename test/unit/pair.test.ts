@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { findApps, findPair } from "../../src/bluegreen/pair.js";
+import { type AppPair, findApps, findPair } from "../../src/bluegreen/pair.js";
 import { deployment, fixture, service, tutorial } from "./builders.js";
 import { compareNames } from "../../src/bluegreen/model.js";
 
 const names = (xs: { metadata: { name?: string } }[]) => xs.map((x) => x.metadata.name);
+const live = (p: AppPair) => p.routers.filter((r) => r.role === "live").map((r) => r.name);
+const previews = (p: AppPair) => p.routers.filter((r) => r.role === "preview").map((r) => r.name);
 
 describe("findPair", () => {
   it("detects the slot label and the live slot of the tutorial layout", () => {
@@ -13,7 +15,7 @@ describe("findPair", () => {
     expect(p.slotLabel).toBe("version");
     expect(p.live?.value).toBe("v1");
     expect(p.idle?.value).toBe("v2");
-    expect(names(p.liveServices)).toEqual(["myapp"]);
+    expect(live(p)).toEqual(["myapp"]);
   });
 
   it("finds colours, a preview Service and a shared Service", () => {
@@ -22,8 +24,8 @@ describe("findPair", () => {
     expect(p.problem).toBeUndefined();
     expect(p.slotLabel).toBe("color");
     expect(p.live?.value).toBe("blue");
-    expect(names(p.liveServices)).toEqual(["shop"]);
-    expect(names(p.previewServices)).toEqual(["shop-preview"]);
+    expect(live(p)).toEqual(["shop"]);
+    expect(previews(p)).toEqual(["shop-preview"]);
     expect(names(p.sharedServices)).toEqual(["shop-metrics"]);
   });
 
@@ -75,7 +77,7 @@ describe("findPair", () => {
     svcs[1]!.metadata.annotations = { "kubectl-bluegreen/role": "preview" };
     const p = findPair("myapp", "blue-green", t.deployments, svcs);
     expect(p.problem).toBeUndefined();
-    expect(names(p.previewServices)).toEqual(["myapp-b"]);
+    expect(previews(p)).toEqual(["myapp-b"]);
   });
 
   it("refuses templates that differ in no label", () => {
@@ -88,7 +90,7 @@ describe("findPair", () => {
     const svcs = [...t.services, service("myapp", { app: "myapp", version: "v2" }, { ns: "elsewhere" }), service("o", { app: "o", version: "v2" })];
     const p = findPair("myapp", "blue-green", t.deployments, svcs);
     expect(p.problem).toBeUndefined();
-    expect(names(p.liveServices)).toEqual(["myapp"]);
+    expect(live(p)).toEqual(["myapp"]);
   });
 });
 

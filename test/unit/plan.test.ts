@@ -1,3 +1,4 @@
+import { serviceRouter } from "../../src/bluegreen/routers/service.js";
 import { describe, expect, it } from "vitest";
 import { deploymentGuard } from "../../src/bluegreen/guard.js";
 import { newer, replicaSetsOwnedBy, versionAge } from "../../src/bluegreen/evidence.js";
@@ -27,13 +28,13 @@ const refusedWith = (p: Plan | { kind: string }, re: RegExp) => {
 /** Applies a planned switch to the objects as the API server would: selectors and annotations (state as given). */
 function applySwitch(t: State, p: SwitchPlan, state: "pending" | "verified" = "verified", only?: string[]): State {
   for (const w of p.writes) {
-    if (only && !only.includes(w.service)) continue;
-    const svc = t.services.find((s) => s.metadata.name === w.service)!;
+    if (only && !only.includes(w.name)) continue;
+    const svc = t.services.find((s) => s.metadata.name === w.name)!;
     const ann: Record<string, string> = { ...(svc.metadata.annotations ?? {}) };
-    for (const [k, v] of Object.entries(w.patch.metadata.annotations)) if (v !== null) ann[k] = v;
+    for (const [k, v] of Object.entries(w.annotations)) if (v !== null) ann[k] = v;
     ann[LAST_SWITCH_ANNOTATION] = JSON.stringify({ ...p.record, state });
     svc.metadata.annotations = ann;
-    svc.spec!.selector = { ...svc.spec!.selector, ...w.patch.spec.selector };
+    svc.spec!.selector = { ...svc.spec!.selector, ...(serviceRouter.switchTo(w.asRead, p.routing, w.to) as { selector: Record<string, string> }).selector };
   }
   return t;
 }
@@ -69,14 +70,14 @@ describe("planPromote on a settled app", () => {
     expect(s.reason).toMatch(/^no switch is recorded, and the idle slot v2 holds a newer version \(first deployed 2026-11-22T10:00:00Z, the live slot's 2026-11-20T08:00:00Z\)$/);
     expect(s.steps.map((x) => x.kind)).toEqual(["check", "switch", "verify", "record"]);
     const w = s.writes[0]!;
-    expect([w.service, w.role, w.from, w.to, w.back]).toEqual(["myapp", "live", "v1", "v2", "v1"]);
-    expect(w.patch.spec).toEqual({ selector: { version: "v2" } });
-    expect(w.patch.metadata.resourceVersion).toBe("200");
-    expect(w.undo).toEqual({
+    expect([w.name, w.role, w.from, w.to, w.back]).toEqual(["myapp", "live", "v1", "v2", "v1"]);
+    expect(serviceRouter.switchTo(w.asRead, s.routing, w.to)).toEqual({ selector: { version: "v2" } });
+    expect(w.resourceVersion).toBe("200");
+    expect({ metadata: { annotations: w.undoAnnotations }, spec: serviceRouter.restore(w.asRead, w.asRead, s.routing) }).toEqual({
       metadata: { annotations: { [LAST_SWITCH_ANNOTATION]: null, "kubectl-bluegreen/history": null } },
       spec: { selector: { version: "v1" } },
     });
-    const rec = JSON.parse(w.patch.metadata.annotations[LAST_SWITCH_ANNOTATION]!);
+    const rec = JSON.parse(w.annotations[LAST_SWITCH_ANNOTATION]!);
     expect(rec).toMatchObject({ format: 2, id: "0123456789abcdef", state: "pending", action: "promote", from: "v1", to: "v2", by: "alice", fromReplicas: 3, services: { myapp: "live" } });
     expect(readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify(rec) } })).kind).toBe("valid");
   });
@@ -84,11 +85,11 @@ describe("planPromote on a settled app", () => {
   it("swaps preview Services the other way, after the live ones, and records their role", () => {
     const f = fixture("color-preview.yaml");
     const s = asSwitch(planPromote(wellFormed(findPair("shop", "prod", f.deployments, f.services)), { ...ids, replicaSets: f.replicaSets }));
-    expect(s.writes.map((w) => [w.service, w.role, w.from, w.to])).toEqual([
+    expect(s.writes.map((w) => [w.name, w.role, w.from, w.to])).toEqual([
       ["shop", "live", "blue", "green"],
       ["shop-preview", "preview", "green", "blue"],
     ]);
-    expect(Object.keys(s.writes[1]!.patch.metadata.annotations)).toEqual([LAST_SWITCH_ANNOTATION]);
+    expect(Object.keys(s.writes[1]!.annotations)).toEqual([LAST_SWITCH_ANNOTATION]);
     expect(s.record.services).toEqual({ shop: "live", "shop-preview": "preview" });
   });
 
@@ -202,9 +203,9 @@ describe("an interrupted switch", () => {
     const pair = pairOf(halfway().t);
     expect(pair.problem).toBeUndefined();
     expect(pair.unsettled).toMatchObject({ split: true, pending: { from: "v1", to: "v2" } });
-    expect(pair.unsettled!.services).toEqual([
-      { name: "myapp", role: "live", slot: "v2", switched: true },
-      { name: "myapp-b", role: "live", slot: "v1", switched: false },
+    expect(pair.unsettled!.routers).toEqual([
+      { key: "myapp", ref: "service/myapp", role: "live", slot: "v2", switched: true },
+      { key: "myapp-b", ref: "service/myapp-b", role: "live", slot: "v1", switched: false },
     ]);
   });
 
@@ -212,10 +213,10 @@ describe("an interrupted switch", () => {
     const { t } = halfway();
     const fwd = asSwitch(promote(t));
     expect(fwd.reason).toMatch(/^finishes the promote v1 → v2 started/);
-    expect(fwd.writes.map((w) => [w.service, w.from, w.to])).toEqual([["myapp", "v2", "v2"], ["myapp-b", "v1", "v2"]]);
+    expect(fwd.writes.map((w) => [w.name, w.from, w.to])).toEqual([["myapp", "v2", "v2"], ["myapp-b", "v1", "v2"]]);
     const back = asSwitch(abort(t));
     expect([back.action, back.to.value]).toEqual(["abort", "v1"]);
-    expect(back.writes.map((w) => [w.service, w.from, w.to])).toEqual([["myapp", "v2", "v1"], ["myapp-b", "v1", "v1"]]);
+    expect(back.writes.map((w) => [w.name, w.from, w.to])).toEqual([["myapp", "v2", "v1"], ["myapp-b", "v1", "v1"]]);
     applySwitch(t, back);
     refusedWith(promote(t), /still holds the version that was aborted/);
   });
@@ -227,9 +228,9 @@ describe("an interrupted switch", () => {
     const p = asSwitch(planPromote(pair0, { ...ids, replicaSets: f.replicaSets }));
     applySwitch(state as unknown as State, p, "pending", ["shop"]);
     const pair = wellFormed(findPair("shop", "prod", state.deployments, state.services));
-    expect(pair.services.map((s) => [s.name, s.role, s.slot])).toEqual([["shop", "live", "green"], ["shop-preview", "preview", "green"]]);
+    expect(pair.routers.map((s) => [s.name, s.role, s.slot])).toEqual([["shop", "live", "green"], ["shop-preview", "preview", "green"]]);
     expect(pair.unsettled?.split).toBe(true);
-    expect(asSwitch(planPromote(pair, { ...ids, replicaSets: f.replicaSets })).writes.map((w) => [w.service, w.to])).toEqual([["shop", "green"], ["shop-preview", "blue"]]);
+    expect(asSwitch(planPromote(pair, { ...ids, replicaSets: f.replicaSets })).writes.map((w) => [w.name, w.to])).toEqual([["shop", "green"], ["shop-preview", "blue"]]);
   });
 
   it("a switch written but not verified: promote verifies it, abort goes back", () => {
@@ -249,7 +250,7 @@ describe("an interrupted switch", () => {
     expect(pairOf(t).unsettled?.pending).toBeUndefined();
     refusedWith(promote(t), /its Services disagree \(service\/myapp on v2, service\/myapp-b on v1\)/);
     expect(abort(t).kind).toBe("refused");
-    expect(asSwitch(promote(t, { to: "v2" })).writes.map((w) => [w.service, w.from, w.to])).toEqual([["myapp", "v2", "v2"], ["myapp-b", "v1", "v2"]]);
+    expect(asSwitch(promote(t, { to: "v2" })).writes.map((w) => [w.name, w.from, w.to])).toEqual([["myapp", "v2", "v2"], ["myapp-b", "v1", "v2"]]);
   });
 });
 

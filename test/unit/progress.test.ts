@@ -8,7 +8,7 @@ const verify = { phase: "verify", services: ["myapp"], to: "v2", timeoutMs: 60_0
 
 describe("switch progress lines", () => {
   it("says each Service's switch as kubectl says a mutation", () => {
-    expect(switchedLine("myapp", "version", "v1", "v2")).toBe("service/myapp switched: version v1 → v2");
+    expect(switchedLine("service/myapp", "version", "v1", "v2")).toBe("service/myapp switched: version v1 → v2");
   });
 
   it("verification: one line in a log, the endpoints and the time left on a terminal", () => {

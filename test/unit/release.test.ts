@@ -1,3 +1,4 @@
+import { serviceRouter } from "../../src/bluegreen/routers/service.js";
 import { describe, expect, it } from "vitest";
 import { parseProbe, resolveProbe } from "../../src/bluegreen/checks.js";
 import { type DeployOptions, type DeployPlan, mergePatchOf, planDeploy } from "../../src/bluegreen/deploy.js";
@@ -38,10 +39,10 @@ const minutes = (n: number) => new Date(now.getTime() + n * 60_000);
 /** Applies a planned switch as the API server would: selectors and the record (in `state`), on `only` Services. */
 function applySwitch(t: State, p: SwitchPlan, state: "pending" | "verified" = "verified", only?: string[]): State {
   for (const w of p.writes) {
-    if (only && !only.includes(w.service)) continue;
-    const svc = t.services.find((s) => s.metadata.name === w.service)!;
+    if (only && !only.includes(w.name)) continue;
+    const svc = t.services.find((s) => s.metadata.name === w.name)!;
     svc.metadata.annotations = { ...(svc.metadata.annotations ?? {}), [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...p.record, state }) };
-    svc.spec!.selector = { ...svc.spec!.selector, ...w.patch.spec.selector };
+    svc.spec!.selector = { ...svc.spec!.selector, ...(serviceRouter.switchTo(w.asRead, p.routing, w.to) as { selector: Record<string, string> }).selector };
   }
   return t;
 }
@@ -95,7 +96,7 @@ describe("planDeploy", () => {
       spec: { replicas: 3, template: { spec: { containers: [{ name: "app", image: "myapp:v3" }] } } },
     });
     expect(p.changes).toEqual(["image of container app: myapp:v2 → myapp:v3"]);
-    expect(p.liveServices).toEqual(["myapp"]);
+    expect(p.routers.map((r) => r.ref)).toEqual(["service/myapp"]);
     expect(p.replaces).toBeUndefined();
     expect(dep(t, "myapp-v1").spec!.template.spec!.containers[0]!.image).toBe("myapp:v1");
     expect(dep(t, "myapp-v2").spec!.template.spec!.containers[0]!.image).toBe("myapp:v2");
@@ -202,7 +203,7 @@ describe("planDeploy", () => {
     refused(deploy(tracked, { images: [{ image: "myapp:v3" }] }, [...tracked.services, service("stable", { track: "stable", version: "v2" })]), /service\/stable selects its pods/);
     const preview = tutorial();
     preview.services.push(service("myapp-preview", { app: "myapp", version: "v2" }));
-    expect(pairOf(preview).previewServices.map((s) => s.metadata.name)).toEqual(["myapp-preview"]);
+    expect(pairOf(preview).routers.filter((s) => s.role === "preview").map((s) => s.name)).toEqual(["myapp-preview"]);
     expect(deploy(preview, { images: [{ image: "myapp:v3" }] }).kind).toBe("deploy");
   });
 
@@ -359,7 +360,7 @@ describe("planScaleDown", () => {
   it("plans the idle slot traffic left, with what is left of the delay counted from the switch", () => {
     const t = promoted();
     const p = asKind<ScaleDownPlan>(scaleDown(t, new Date("2026-11-22T12:00:10Z")), "scale-down");
-    expect([p.slot.value, p.slot.deployment.metadata.name, p.live.value, p.delayMs, p.liveServices, p.previewServices]).toEqual(["v1", "myapp-v1", "v2", 20_000, ["myapp"], []]);
+    expect([p.slot.value, p.slot.deployment.metadata.name, p.live.value, p.delayMs, p.routers.map((r) => `${r.ref} ${r.role}`)]).toEqual(["v1", "myapp-v1", "v2", 20_000, ["service/myapp live"]]);
     expect(p.record).toMatchObject({ action: "promote", from: "v1", to: "v2", at: "2026-11-22T12:00:00.000Z" });
     expect(asKind<ScaleDownPlan>(scaleDown(t, minutes(5)), "scale-down").delayMs).toBe(0);
     expect(asKind<ScaleDownPlan>(scaleDown(t, minutes(-1)), "scale-down").delayMs).toBe(30_000);
@@ -445,16 +446,16 @@ describe("drift: a Service changed after a verified switch", () => {
     expect(appStatus(pairOf(t), t.replicaSets).verdict).toBe("promoted");
     // A controller puts the selector back (the record stays: it owns only the selector).
     t.services[0]!.spec!.selector = { ...t.services[0]!.spec!.selector, version: "v1" };
-    const s = appStatus(pairOf(t), t.replicaSets, { myapp: "argocd-controller" });
+    const s = appStatus(pairOf(t), t.replicaSets, { "service/myapp": "argocd-controller" });
     expect(s.verdict).toBe("drifted");
-    expect(s.drift).toEqual([{ service: "myapp", selects: "v1", recorded: "v2", writer: "argocd-controller" }]);
+    expect(s.drift).toEqual([{ router: "service/myapp", selects: "v1", recorded: "v2", writer: "argocd-controller" }]);
     expect(s.reason).toBe(
       "service/myapp selects version=v1, but the last switch (promote, 2026-11-22T12:00:00.000Z by alice) left it on v2; its selector was last written by argocd-controller; " +
         "something outside kubectl bluegreen changed it (a controller that reverts it?): stop that, then promote --to v2 puts it back",
     );
     expect(needsAttention(s)).toBe(true);
     // Without the writer (it could not be read), the rest stands.
-    expect(appStatus(pairOf(t), t.replicaSets).drift).toEqual([{ service: "myapp", selects: "v1", recorded: "v2", writer: undefined }]);
+    expect(appStatus(pairOf(t), t.replicaSets).drift).toEqual([{ router: "service/myapp", selects: "v1", recorded: "v2", writer: undefined }]);
   });
 
   it("a pending switch is not drift: it is an interrupted one", () => {

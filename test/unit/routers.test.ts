@@ -1,0 +1,170 @@
+// The router kinds (src/bluegreen/routers): where each sends traffic, the patch that moves it (everything else sent
+// back as read), the patch that puts it back, what a switch depends on, and whether a gateway has taken the change.
+import { describe, expect, it } from "vitest";
+import { findPair } from "../../src/bluegreen/pair.js";
+import { planAbort, planPromote } from "../../src/bluegreen/plan.js";
+import { ingressRouter } from "../../src/bluegreen/routers/ingress.js";
+import { httpRouteRouter, routeTaken } from "../../src/bluegreen/routers/route.js";
+import type { RouterObject, Routing } from "../../src/bluegreen/routers/types.js";
+import { deployment, replicaSet, service } from "./builders.js";
+
+const routing: Routing = {
+  slotLabel: "color",
+  slotServices: {
+    blue: { name: "web-blue", selector: { app: "web", color: "blue" }, service: service("web-blue", { app: "web", color: "blue" }) },
+    green: { name: "web-green", selector: { app: "web", color: "green" }, service: service("web-green", { app: "web", color: "green" }) },
+  },
+};
+
+/** An HTTPRoute with a rule of the app (weighted or single) and a rule of someone else's, with filters and matches. */
+function route(appRefs: object[], o: { generation?: number; parents?: object[] } = {}): RouterObject {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "web", namespace: "shop", resourceVersion: "10", generation: o.generation ?? 3 },
+    spec: {
+      parentRefs: [{ name: "edge" }],
+      hostnames: ["web.example.com"],
+      rules: [
+        {
+          matches: [{ path: { type: "PathPrefix", value: "/api" } }],
+          filters: [{ type: "RequestHeaderModifier", requestHeaderModifier: { add: [{ name: "x-team", value: "api" }] } }],
+          backendRefs: [{ name: "api", port: 80 }],
+        },
+        { matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: appRefs },
+      ],
+    },
+    status: { parents: o.parents ?? [] },
+  };
+}
+
+const parent = (conds: [string, string, number, string?][]) => ({
+  parentRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "edge" },
+  controllerName: "traefik.io/gateway-controller",
+  conditions: conds.map(([type, status, observedGeneration, reason]) => ({ type, status, observedGeneration, reason: reason ?? type, message: "" })),
+});
+
+describe("HTTPRoute router", () => {
+  it("reads weights: all to one slot, or split", () => {
+    const all = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+    expect(httpRouteRouter.read(all, routing)).toEqual({ slot: "blue", slots: ["blue"], text: "web-blue 100%, web-green 0%" });
+    const split = route([{ name: "web-blue", port: 80, weight: 90 }, { name: "web-green", port: 80, weight: 10 }]);
+    expect(httpRouteRouter.read(split, routing)).toMatchObject({ slot: undefined, slots: ["blue", "green"] });
+    // Unset weights count 1 each: an even split.
+    expect(httpRouteRouter.read(route([{ name: "web-blue" }, { name: "web-green" }]), routing).slot).toBeUndefined();
+    expect(httpRouteRouter.read(route([{ name: "web-green", port: 80 }]), routing)).toMatchObject({ slot: "green", slots: ["green"] });
+  });
+
+  it("switches weights 100/0 → 0/100 and leaves every other rule, match and filter as it was", () => {
+    const o = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+    const before = structuredClone(o);
+    const patch = httpRouteRouter.switchTo(o, routing, "green") as { rules: unknown[] };
+    expect(patch.rules[0]).toEqual(before.spec.rules[0]);
+    expect(patch.rules[1]).toEqual({ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "web-blue", port: 80, weight: 0 }, { name: "web-green", port: 80, weight: 100 }] });
+    expect(o).toEqual(before);
+  });
+
+  it("swaps the name of a single slot backendRef, keeping its weight, port and filters", () => {
+    const o = route([{ name: "web-blue", port: 80, weight: 7, filters: [{ type: "ResponseHeaderModifier" }] }]);
+    const patch = httpRouteRouter.switchTo(o, routing, "green") as { rules: { backendRefs: object[] }[] };
+    expect(patch.rules[1]?.backendRefs).toEqual([{ name: "web-green", port: 80, weight: 7, filters: [{ type: "ResponseHeaderModifier" }] }]);
+  });
+
+  it("restores the backendRefs as read onto the route as it is now, keeping later changes to other rules", () => {
+    const asRead = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+    const now = structuredClone(asRead);
+    now.spec.rules[1].backendRefs = [{ name: "web-blue", port: 80, weight: 0 }, { name: "web-green", port: 80, weight: 100 }];
+    now.spec.rules[0].filters = [];
+    const patch = httpRouteRouter.restore(now, asRead, routing) as { rules: { backendRefs: object[]; filters?: object[] }[] };
+    expect(patch.rules[1]?.backendRefs).toEqual(asRead.spec.rules[1].backendRefs);
+    expect(patch.rules[0]?.filters).toEqual([]);
+  });
+
+  it("depends on every rule's backendRefs, not on filters, matches or hostnames", () => {
+    const o = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+    const other = structuredClone(o);
+    other.spec.rules[0].filters = [];
+    other.spec.hostnames = ["x.example.com"];
+    expect(httpRouteRouter.guard(other, routing)).toBe(httpRouteRouter.guard(o, routing));
+    other.spec.rules[0].backendRefs = [{ name: "api2", port: 80 }];
+    expect(httpRouteRouter.guard(other, routing)).not.toBe(httpRouteRouter.guard(o, routing));
+  });
+
+  it("is taken once every parent it had accepts it with references resolved at the written generation", () => {
+    const asRead = route([], { generation: 3, parents: [parent([["Accepted", "True", 3], ["ResolvedRefs", "True", 3]])] });
+    const written = route([], { generation: 4 });
+    expect(routeTaken(asRead, written, asRead)).toEqual({ kind: "waiting", why: "gateway/edge has not reported Accepted for generation 4 yet" });
+    const now = route([], { generation: 4, parents: [parent([["Accepted", "True", 4], ["ResolvedRefs", "True", 4]])] });
+    expect(routeTaken(now, written, asRead)).toEqual({ kind: "ok" });
+    const rejected = route([], { generation: 4, parents: [parent([["Accepted", "True", 4], ["ResolvedRefs", "False", 4, "BackendNotFound"]])] });
+    expect(routeTaken(rejected, written, asRead)).toEqual({ kind: "failed", why: "gateway/edge reports ResolvedRefs=False (BackendNotFound) for generation 4" });
+  });
+});
+
+describe("Ingress router", () => {
+  const ingress = (backend: string, other = "api"): RouterObject => ({
+    metadata: { name: "web", namespace: "shop", resourceVersion: "5" },
+    spec: {
+      ingressClassName: "traefik",
+      tls: [{ hosts: ["web.example.com"], secretName: "web-tls" }],
+      rules: [
+        {
+          host: "web.example.com",
+          http: {
+            paths: [
+              { path: "/", pathType: "Prefix", backend: { service: { name: backend, port: { number: 80 } } } },
+              { path: "/api", pathType: "Prefix", backend: { service: { name: other, port: { name: "http" } } } },
+            ],
+          },
+        },
+      ],
+    },
+  });
+
+  it("reads, switches and restores only the paths to a slot Service", () => {
+    const o = ingress("web-blue");
+    expect(ingressRouter.read(o, routing)).toMatchObject({ slot: "blue", slots: ["blue"] });
+    const patch = ingressRouter.switchTo(o, routing, "green") as { rules: { host: string; http: { paths: { backend: object }[] } }[] };
+    expect(patch.rules[0]?.host).toBe("web.example.com");
+    expect(patch.rules[0]?.http.paths.map((p) => p.backend)).toEqual([{ service: { name: "web-green", port: { number: 80 } } }, { service: { name: "api", port: { name: "http" } } }]);
+    expect(ingressRouter.restore(ingress("web-green"), o, routing)).toEqual({ rules: o.spec.rules });
+    expect(ingressRouter.hostnames(o)).toEqual(["web.example.com"]);
+  });
+});
+
+describe("an app behind a route", () => {
+  const deps = [
+    deployment("web-blue", { ns: "shop", labels: { app: "web", color: "blue" }, image: "web:1" }),
+    deployment("web-green", { ns: "shop", labels: { app: "web", color: "green" }, image: "web:2", created: "2026-11-23T10:00:00Z" }),
+  ];
+  const svcs = [service("web-blue", { app: "web", color: "blue" }, { ns: "shop" }), service("web-green", { app: "web", color: "green" }, { ns: "shop" })];
+  const r = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+
+  it("asks for the routes, then makes the route its router and the Services its slot Services", () => {
+    expect(findPair("web", "shop", deps, svcs)).toMatchObject({ needsRoutes: true });
+    const pair = findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: r }]);
+    expect(pair.problem).toBeUndefined();
+    expect(pair.routers.map((x) => [x.ref, x.role, x.slot])).toEqual([["httproute/web", "live", "blue"]]);
+    expect(Object.values(pair.routing?.slotServices ?? {}).map((s) => s.name)).toEqual(["web-blue", "web-green"]);
+    expect(pair.live?.value).toBe("blue");
+  });
+
+  it("says so when nothing routes to the slot Services", () => {
+    const pair = findPair("web", "shop", deps, svcs, undefined, []);
+    expect(pair).toMatchObject({ unsupported: true });
+    expect(pair.problem).toMatch(/no HTTPRoute, GRPCRoute or Ingress in namespace shop leads to them/);
+  });
+
+  it("plans a promote of the route: its own record key, the target slot Service's endpoints, and an abort back", () => {
+    const pair = findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: r }]);
+    if (pair.problem !== undefined) throw new Error(pair.problem);
+    const now = new Date("2026-11-24T10:00:00Z");
+    const p = planPromote(pair, { by: "alice", now, id: "0123456789abcdef", replicaSets: deps.map((d) => replicaSet(d, String(d.metadata.creationTimestamp))) });
+    if (p.kind !== "switch") throw new Error(JSON.stringify(p));
+    expect(p.writes.map((w) => [w.ref, w.key, w.from, w.to, w.endpoints])).toEqual([["httproute/web", "httproute/web", "blue", "green", "web-green"]]);
+    expect(p.writes[0]?.targetPods).toEqual({ app: "web", color: "green" });
+    expect(p.record.services).toEqual({ "httproute/web": "live" });
+    expect(p.steps.find((s) => s.kind === "verify")).toEqual({ kind: "verify", routers: ["httproute/web"], endpoints: ["web-green"] });
+    expect(planAbort(pair, { by: "alice", now, id: "0123456789abcdef", scaleDown: false, scaleDownDelayMs: 0 }).kind).toBe("noop");
+  });
+});
