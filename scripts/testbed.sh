@@ -21,6 +21,27 @@
 # be made (or BLUEGREEN_TESTBED_DATAPLANE=off), the control plane runs on the host's 127.0.0.1 as before,
 # without kube-proxy and the pod server, and the data-plane tests are skipped ($STATE/run/dataplane.env says why).
 #
+# The gateway (with the data plane, unless BLUEGREEN_TESTBED_GATEWAY=off): Traefik (built from
+# scripts/testbed/traefik) runs in the namespace as a Gateway API and Ingress controller, serving HTTP on the
+# namespace's node address only: http://10.1.0.1:8000 (reach it with
+# `exec -- curl -H 'Host: …' http://10.1.0.1:8000/`). `up` installs the Gateway API CRDs (standard channel:
+# GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant, BackendTLSPolicy) of the version Traefik is built
+# against (also without the data plane), and makes
+#   GatewayClass traefik     controllerName traefik.io/gateway-controller
+#   Gateway gateway-system/testbed   one listener "web", HTTP, port 8000, routes from all namespaces; Traefik
+#                            writes status.addresses = 10.1.0.1 and the routes' status.parents
+#   IngressClass traefik     controller traefik.io/ingress-controller (Ingresses with ingressClassName: traefik;
+#                            Traefik writes their status.loadBalancer.ingress = 10.1.0.1)
+# Traefik routes straight to the ready pod IPs of a Service's EndpointSlices (not through the ClusterIP), weighted
+# round-robin across an HTTPRoute's backendRefs. A change applies within about 0.1 s (providersThrottleDuration
+# 100ms instead of 2 s; measured here: a route's status.parents reaches the new observedGeneration 30-45 ms after
+# the write, the first request on the new backend 55-170 ms after it: status comes before the data plane). Each
+# status write of Traefik's changes the route's resourceVersion (only when the status changes). A backendRef to a
+# missing Service or port: ResolvedRefs=False reason BackendNotFound, and its share of requests gets 500; a
+# Service without ready endpoints: 503; an Ingress path to a missing or empty Service is dropped: 404.
+# Its ping and API (/api/rawdata, no dashboard) answer on the namespace's 127.0.0.1:PORT_TRAEFIK (ports.env); its
+# log is logs/traefik.log. A pod declaring containerPort 8000 cannot be played by the pod server (Traefik's port).
+#
 # The kubeconfig ($BLUEGREEN_TESTBED_DIR/kubeconfig) has two contexts:
 #   admin   (current) client certificate in group system:masters, namespace default
 #   viewer  bearer token of user "viewer", allowed only get/list/watch on deployments, replicasets, services,
@@ -31,15 +52,20 @@
 #                             (default: $BLUEGREEN_CACHE/testbed, i.e. ~/.cache/kubectl-bluegreen/testbed)
 #   BLUEGREEN_TESTBED_DIR     state: certificates, etcd data, logs, pids, kubeconfig (default: <repo>/.testbed)
 #   BLUEGREEN_TESTBED_APISERVER_PORT, BLUEGREEN_TESTBED_ETCD_PORT, BLUEGREEN_TESTBED_ETCD_PEER_PORT,
-#   BLUEGREEN_TESTBED_CONTROLLER_MANAGER_PORT, BLUEGREEN_TESTBED_SCHEDULER_PORT, BLUEGREEN_TESTBED_KWOK_PORT
+#   BLUEGREEN_TESTBED_CONTROLLER_MANAGER_PORT, BLUEGREEN_TESTBED_SCHEDULER_PORT, BLUEGREEN_TESTBED_KWOK_PORT,
+#   BLUEGREEN_TESTBED_TRAEFIK_PORT
 #                             fixed ports on 127.0.0.1 (up fails if one is busy); unset: a free port is picked at `up`
 #   BLUEGREEN_TESTBED_NODES   number of fake nodes (default 2)
 #   BLUEGREEN_TESTBED_DATAPLANE  auto (default: a namespace if one can be made), netns, unshare, or off
+#   BLUEGREEN_TESTBED_GATEWAY    on (default: Traefik runs with the data plane) or off (not built, not started)
 #
 # Building the binaries the first time needs Go >= 1.24 (kube-apiserver, kube-controller-manager,
 # kube-scheduler, kube-proxy from the Go module in scripts/testbed/k8s; etcd from the one in
-# scripts/testbed/etcd; kwok with `go install`), all through the Go module proxy. With a warm cache only kubectl, openssl and curl are needed, plus for the data
-# plane iproute2 (or util-linux's unshare/nsenter), Debian's nftables (installed when missing, as root) and Node.js.
+# scripts/testbed/etcd; kwok with `go install`) and Go >= 1.25 for Traefik (from the one in
+# scripts/testbed/traefik, about 8 minutes cold on 2 cores), all through the Go module proxy; the Gateway API
+# CRDs are copied from the module cache (`go mod download`). With a warm cache only kubectl, openssl and curl
+# are needed, plus for the data plane iproute2 (or util-linux's unshare/nsenter), Debian's nftables (installed
+# when missing, as root) and Node.js.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -51,12 +77,19 @@ KWOK_VERSION="v0.7.0"
 # etcd is built from its Go module; the version is the one the wrapper module requires.
 ETCD_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/etcd"
 ETCD_VERSION="$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$ETCD_MODULE_DIR/go.mod")"
+# Traefik (the gateway) is built from its Go module; the Gateway API CRDs come from the gateway-api module
+# version Traefik's build list has (both read from the wrapper module, which copies Traefik's requirements).
+TRAEFIK_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/traefik"
+TRAEFIK_VERSION="$(awk '$1 == "github.com/traefik/traefik/v3" { print $2; exit }' "$TRAEFIK_MODULE_DIR/go.mod")"
+GATEWAY_API_VERSION="$(awk '$1 == "sigs.k8s.io/gateway-api" { print $2; exit }' "$TRAEFIK_MODULE_DIR/go.mod")"
 GO_MIN_MINOR=24
 
 CACHE_ROOT="${BLUEGREEN_TESTBED_CACHE:-$BLUEGREEN_CACHE/testbed}"
 BIN_DIR="$CACHE_ROOT/$K8S_VERSION"            # kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy
 KWOK_DIR="$BIN_DIR/kwok-$KWOK_VERSION"         # kwok
 ETCD_DIR="$CACHE_ROOT/etcd-$ETCD_VERSION"       # etcd
+TRAEFIK_DIR="$CACHE_ROOT/traefik-$TRAEFIK_VERSION"  # traefik
+GATEWAY_API_DIR="$CACHE_ROOT/gateway-api-$GATEWAY_API_VERSION"  # standard-channel CRDs (*.yaml)
 STATE="${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}"
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
@@ -68,14 +101,15 @@ PORTS_FILE="$STATE/ports.env"                  # ports of the current (or last) 
 KUBECONFIG_FILE="$STATE/kubeconfig"            # for people and tests: admin + viewer contexts
 ADMIN_KUBECONFIG="$PKI/admin.kubeconfig"       # for the components and this script: admin only, never edited by tests
 
-DATAPLANE_FILE="$RUN/dataplane.env"            # DATAPLANE=on|off, DATAPLANE_REASON, NETNS_MODE, NETNS_NAME
+DATAPLANE_FILE="$RUN/dataplane.env"            # DATAPLANE=on|off, DATAPLANE_REASON, NETNS_MODE, NETNS_NAME, GATEWAY=on|off
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 
 # Start order; `down` stops in reverse. The data-plane components run only when the namespace could be made:
 #   netns-holder   (unshare mode only) the process that keeps the namespace alive
 #   api-forward-in inside: unix socket $RUN/api.sock → the API server on the namespace's 127.0.0.1
 #   api-forward    on the host: 127.0.0.1:PORT → $RUN/api.sock, so kubeconfigs keep pointing at 127.0.0.1
-ALL_COMPONENTS=(netns-holder etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver)
+#   traefik        inside: the gateway (Gateway API and Ingress), on NODE_ADDR:GATEWAY_PORT
+ALL_COMPONENTS=(netns-holder etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver traefik)
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 COMPONENTS=("${CONTROL_PLANE[@]}")
 SERVICE_CIDR="10.96.0.0/16"
@@ -83,8 +117,11 @@ SERVICE_FIRST_IP="10.96.0.1"                   # ClusterIP of the `kubernetes` S
 POD_CIDR="10.0.0.1/16"                         # kwok hands pod IPs out of it; /16 so long test runs never run dry
 POD_NET="10.0.0.0/16"                          # the same range as a network: routed locally in the namespace
 NODE_ADDR="10.1.0.1"                           # the namespace's "node address" on lo: kube-proxy masquerades to it
+GATEWAY_PORT=8000                              # Traefik's entry point "web" on NODE_ADDR = the Gateway's listener port
+GATEWAY_NS="gateway-system"; GATEWAY_NAME="testbed"; GATEWAY_CLASS="traefik"; INGRESS_CLASS="traefik"
 DATAPLANE_WANT="${BLUEGREEN_TESTBED_DATAPLANE:-auto}"
-DATAPLANE=off; DATAPLANE_REASON="not started"; NETNS_MODE=""; NETNS_NAME=""
+GATEWAY_WANT="${BLUEGREEN_TESTBED_GATEWAY:-on}"
+DATAPLANE=off; DATAPLANE_REASON="not started"; NETNS_MODE=""; NETNS_NAME=""; GATEWAY=off
 NODES="${BLUEGREEN_TESTBED_NODES:-2}"
 
 # ---------------------------------------------------------------------------------------------------
@@ -150,6 +187,7 @@ binary_of() {
   case "$1" in
     kwok) echo "$KWOK_DIR/kwok" ;;
     etcd) echo "$ETCD_DIR/etcd" ;;
+    traefik) echo "$TRAEFIK_DIR/traefik" ;;
     api-forward|api-forward-in|podserver) command -v node ;;
     netns-holder) command -v unshare ;;
     *) echo "$BIN_DIR/$1" ;;
@@ -180,13 +218,15 @@ wait_until() {
 # ---------------------------------------------------------------------------------------------------
 # binaries: built or fetched once into the cache, each file moved into place only when complete
 
+# check_go [MINOR]: Go >= 1.MINOR (default GO_MIN_MINOR) is installed.
 check_go() {
-  have go || die "Go >= 1.$GO_MIN_MINOR is needed once to build the Kubernetes binaries into $CACHE_ROOT; install Go (or point BLUEGREEN_TESTBED_CACHE to a filled cache)."
+  local want="${1:-$GO_MIN_MINOR}"
+  have go || die "Go >= 1.$want is needed once to build the test bed's binaries into $CACHE_ROOT; install Go (or point BLUEGREEN_TESTBED_CACHE to a filled cache)."
   local v minor
   v="$(GOTOOLCHAIN=local go env GOVERSION)"               # go1.26.8
   minor="$(echo "$v" | sed -E 's/^go1\.([0-9]+).*/\1/')"
-  [[ "$minor" =~ ^[0-9]+$ ]] && [ "$minor" -ge "$GO_MIN_MINOR" ] \
-    || die "Go >= 1.$GO_MIN_MINOR is needed to build the Kubernetes binaries, found $v; install a newer Go."
+  [[ "$minor" =~ ^[0-9]+$ ]] && [ "$minor" -ge "$want" ] \
+    || die "Go >= 1.$want is needed to build the test bed's binaries, found $v; install a newer Go."
 }
 
 # build_kubernetes: kube-apiserver, kube-controller-manager and kube-scheduler from the wrapper module,
@@ -245,10 +285,41 @@ go_build_etcd() {
 }
 build_etcd() { build_once etcd "$ETCD_VERSION" "$ETCD_DIR" go_build_etcd; }
 
+# traefik: from its Go module (scripts/testbed/traefik pins the version and copies its replace/exclude lines),
+# stamped with its version as upstream's Makefile does (else `traefik version` and its log say "dev"). Its go.mod
+# needs Go >= 1.25. A cold build takes about 8 minutes on 2 cores.
+go_build_traefik() {
+  (cd "$TRAEFIK_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath \
+    -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" -o "$1/traefik" github.com/traefik/traefik/v3/cmd/traefik)
+}
+build_traefik() {
+  [ -x "$TRAEFIK_DIR/traefik" ] || check_go 25
+  build_once traefik "$TRAEFIK_VERSION" "$TRAEFIK_DIR" go_build_traefik
+}
+
+# fetch_gateway_crds: the standard channel's CRDs from the sigs.k8s.io/gateway-api module zip (the version in
+# Traefik's build list), through the Go module cache, copied once into the cache folder.
+fetch_gateway_crds() {
+  [ -d "$GATEWAY_API_DIR" ] && return 0
+  check_go
+  local dir tmp
+  dir="$(cd "$TRAEFIK_MODULE_DIR" && GOTOOLCHAIN=local go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\([^"]*\)".*/\1/p')"
+  [ -n "$dir" ] && [ -d "$dir/config/crd/standard" ] || die "go mod download sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION gave no config/crd/standard"
+  mkdir -p "$CACHE_ROOT"
+  tmp="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
+  install -m 644 "$dir"/config/crd/standard/*.yaml "$tmp/" && chmod 755 "$tmp" && mv "$tmp" "$GATEWAY_API_DIR" \
+    || { rm -rf "$tmp"; die "copying the Gateway API CRDs into $GATEWAY_API_DIR failed"; }
+  log "Gateway API $GATEWAY_API_VERSION CRDs (standard channel) in $GATEWAY_API_DIR"
+}
+
 ensure_binaries() {
   build_kubernetes
   build_kwok
   build_etcd
+  # The gateway runs only with the data plane; its CRDs are installed either way.
+  if [ "$DATAPLANE_WANT" != off ] && [ "$GATEWAY_WANT" != off ]; then build_traefik; fi
+  fetch_gateway_crds
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -402,12 +473,14 @@ write_dataplane() {
     printf 'DATAPLANE_REASON=%q\n' "$DATAPLANE_REASON"
     printf 'NETNS_MODE=%q\n' "$NETNS_MODE"
     printf 'NETNS_NAME=%q\n' "$NETNS_NAME"
+    printf 'GATEWAY=%q\n' "$GATEWAY"
   } > "$DATAPLANE_FILE"
 }
 
-# load_dataplane: what the last `up` decided; sets COMPONENTS and NS_WRAP to match.
+# load_dataplane: what the last `up` decided; sets COMPONENTS and NS_WRAP to match. (A test bed started before
+# there was a gateway has no GATEWAY line: it runs without Traefik, and status and exec still take it as up.)
 load_dataplane() {
-  DATAPLANE=off; DATAPLANE_REASON="the test bed is not running"; NETNS_MODE=""; NETNS_NAME=""
+  DATAPLANE=off; DATAPLANE_REASON="the test bed is not running"; NETNS_MODE=""; NETNS_NAME=""; GATEWAY=off
   # shellcheck disable=SC1090 # written by write_dataplane
   [ -f "$DATAPLANE_FILE" ] && source "$DATAPLANE_FILE"
   dataplane_components
@@ -424,6 +497,7 @@ dataplane_components() {
   if [ "$DATAPLANE" = on ]; then
     COMPONENTS=(etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver)
     [ "$NETNS_MODE" = unshare ] && COMPONENTS=(netns-holder "${COMPONENTS[@]}")
+    [ "$GATEWAY" = on ] && COMPONENTS+=(traefik)
   fi
   return 0
 }
@@ -455,8 +529,9 @@ netns_remove() {
 # routes the pod and service ranges locally in it. With auto, anything missing turns the data plane off with
 # one line saying why; asked for explicitly, it is an error.
 dataplane_setup() {
-  DATAPLANE=off; NETNS_MODE=""; NETNS_NAME=""; NS_WRAP=()
+  DATAPLANE=off; NETNS_MODE=""; NETNS_NAME=""; NS_WRAP=(); GATEWAY=off
   local why=""
+  case "$GATEWAY_WANT" in on|off) ;; *) die "BLUEGREEN_TESTBED_GATEWAY=$GATEWAY_WANT: expected on or off" ;; esac
   case "$DATAPLANE_WANT" in
     off) why="BLUEGREEN_TESTBED_DATAPLANE=off" ;;
     auto|netns|unshare) ;;
@@ -476,7 +551,7 @@ dataplane_setup() {
     write_dataplane
     return 0
   fi
-  DATAPLANE=on; DATAPLANE_REASON=""
+  DATAPLANE=on; DATAPLANE_REASON=""; GATEWAY="$GATEWAY_WANT"
   dataplane_components
   # NODE_ADDR: kube-proxy masquerades connections from outside the pod CIDR to a ClusterIP (as ours are), and
   # masquerading needs an address of global scope on the outgoing device, lo; 127.0.0.1 is host scope.
@@ -512,6 +587,69 @@ start_podserver() {
   start podserver ns "$BLUEGREEN_ROOT/test/testbed/podserver.ts" --server "https://127.0.0.1:$PORT_API" \
     --ca "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" --ready "$RUN/podserver.ready"
   wait_until "the pod server's first list of pods" 30 podserver test -s "$RUN/podserver.ready"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# the gateway: Gateway API CRDs, Traefik in the namespace, GatewayClass + Gateway + IngressClass
+
+# install_gateway_crds: server-side (the HTTPRoute CRD is too large for client-side apply's annotation). `up` runs
+# it in the background (its die ends only that subshell; `up` checks its exit status).
+install_gateway_crds() {
+  kc apply --server-side --force-conflicts -f "$GATEWAY_API_DIR" >/dev/null || die "applying the Gateway API CRDs failed"
+  kc wait --for condition=Established --timeout 60s -f "$GATEWAY_API_DIR" >/dev/null || die "the Gateway API CRDs did not become Established"
+}
+
+create_gateway() {
+  kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: { name: $GATEWAY_NS }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: $GATEWAY_CLASS }
+spec: { controllerName: traefik.io/gateway-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: $GATEWAY_NAME, namespace: $GATEWAY_NS }
+spec:
+  gatewayClassName: $GATEWAY_CLASS
+  listeners:
+    - { name: web, protocol: HTTP, port: $GATEWAY_PORT, allowedRoutes: { namespaces: { from: All } } }
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: $INGRESS_CLASS }
+spec: { controller: traefik.io/ingress-controller }
+EOF
+}
+
+# gateway_ready: the Gateway is Accepted and Programmed and its status gives the node address.
+gateway_ready() {
+  local s
+  s="$(kc -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o jsonpath='{.status.conditions[?(@.type=="Accepted")].status} {.status.conditions[?(@.type=="Programmed")].status} {.status.addresses[*].value}')"
+  [ "$s" = "True True $NODE_ADDR" ]
+}
+
+# start_traefik: out of cluster with the admin kubeconfig (KUBERNETES_SERVICE_* emptied, so a test bed run inside
+# a pod does not make it use that pod's cluster). Entry point "web" binds only NODE_ADDR; "traefik" (ping, API)
+# only the namespace's loopback. Throttles: the providers send each change at once (watch events coalesce while a
+# configuration is built) and Traefik applies at most one per 100 ms (default 2 s).
+start_traefik() {
+  KUBECONFIG="$ADMIN_KUBECONFIG" KUBERNETES_SERVICE_HOST="" KUBERNETES_SERVICE_PORT="" start traefik ns \
+    --global.checkNewVersion=false --global.sendAnonymousUsage=false --log.level=INFO --log.noColor=true \
+    --entryPoints.web.address="$NODE_ADDR:$GATEWAY_PORT" \
+    --entryPoints.web.transport.lifeCycle.graceTimeOut=2s \
+    --entryPoints.traefik.address="127.0.0.1:$PORT_TRAEFIK" \
+    --ping=true --ping.entryPoint=traefik --api=true --api.insecure=true --api.dashboard=false \
+    --providers.providersThrottleDuration=100ms \
+    --providers.kubernetesgateway=true --providers.kubernetesgateway.throttleDuration=0s \
+    --providers.kubernetesgateway.statusaddress.ip="$NODE_ADDR" \
+    --providers.kubernetesingress=true --providers.kubernetesingress.throttleDuration=0s \
+    --providers.kubernetesingress.ingressendpoint.ip="$NODE_ADDR"
+  wait_until "traefik /ping" 60 traefik http_ok "http://127.0.0.1:$PORT_TRAEFIK/ping"
+  wait_until "Gateway $GATEWAY_NS/$GATEWAY_NAME Programmed at $NODE_ADDR" 60 traefik gateway_ready
 }
 
 # create_nodes: fake nodes for kwok to manage: schedulable (no taint), roomy, labelled type=kwok.
@@ -610,11 +748,36 @@ EOF
     local ip
     ip="$(kc -n "$ns" get service smoke -o jsonpath='{.spec.clusterIP}')"
     wait_until "the smoke Service's ClusterIP $ip to answer" 60 kube-proxy smoke_answers "$ip" "$ns"
+    if [ "$GATEWAY" = on ]; then gateway_smoke "$ns"; fi
   fi
   kc delete namespace "$ns" --wait=false >/dev/null
 }
 
 smoke_answers() { in_ns curl -sf --max-time 2 "http://$1/" | grep -q "\"namespace\":\"$2\""; }
+
+# gateway_smoke NS: an HTTPRoute (for host NS.smoke.testbed) to the smoke Service: the Gateway accepts it and a
+# request through http://NODE_ADDR:GATEWAY_PORT reaches the smoke pod. It goes with the namespace.
+gateway_smoke() {
+  local ns="$1" t0=$SECONDS
+  kc -n "$ns" apply -f - >/dev/null <<EOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: smoke }
+spec:
+  parentRefs: [{ name: $GATEWAY_NAME, namespace: $GATEWAY_NS }]
+  hostnames: [$ns.smoke.testbed]
+  rules: [{ backendRefs: [{ name: smoke, port: 80 }] }]
+EOF
+  wait_until "HTTPRoute $ns/smoke to be accepted by the Gateway" 30 traefik route_accepted "$ns" smoke
+  wait_until "a request through the gateway to reach the smoke pod" 30 traefik gateway_answers "$ns.smoke.testbed" "$ns"
+  log "gateway smoke test passed in $((SECONDS - t0))s"
+}
+
+route_accepted() {
+  [ "$(kc -n "$1" get httproute "$2" -o jsonpath='{.status.parents[0].conditions[?(@.type=="Accepted")].status}')" = True ]
+}
+
+gateway_answers() { in_ns curl -sf --max-time 2 -H "Host: $1" "http://$NODE_ADDR:$GATEWAY_PORT/" | grep -q "\"namespace\":\"$2\""; }
 
 write_ports() {
   cat > "$PORTS_FILE" <<EOF
@@ -626,6 +789,7 @@ PORT_SCHED=$PORT_SCHED
 PORT_KWOK=$PORT_KWOK
 PORT_KP_HEALTH=$PORT_KP_HEALTH
 PORT_KP_METRICS=$PORT_KP_METRICS
+PORT_TRAEFIK=$PORT_TRAEFIK
 EOF
 }
 
@@ -698,6 +862,7 @@ cmd_up() {
   pick_port PORT_ETCD ETCD_PORT; pick_port PORT_ETCD_PEER ETCD_PEER_PORT; pick_port PORT_API APISERVER_PORT
   pick_port PORT_KCM CONTROLLER_MANAGER_PORT; pick_port PORT_SCHED SCHEDULER_PORT; pick_port PORT_KWOK KWOK_PORT
   pick_port PORT_KP_HEALTH KUBE_PROXY_HEALTH_PORT; pick_port PORT_KP_METRICS KUBE_PROXY_METRICS_PORT
+  pick_port PORT_TRAEFIK TRAEFIK_PORT
   mkdir -p "$DATA" "$LOGS" "$RUN"
   write_ports
   # From here on, a failure stops whatever was started.
@@ -711,6 +876,9 @@ cmd_up() {
   start_etcd
   start_apiserver
   create_viewer_rbac
+  # The CRDs (about 2.5 s of kubectl) go in while the other components start; waited for before the Gateway.
+  install_gateway_crds &
+  local crds_pid=$!
   start_controller_manager
   start_scheduler
   start_kwok
@@ -720,6 +888,13 @@ cmd_up() {
   if [ "$DATAPLANE" = on ]; then
     start_kube_proxy
     start_podserver
+  fi
+  wait "$crds_pid" || die "installing the Gateway API CRDs failed (see above)"
+  if [ "$GATEWAY" = on ]; then
+    local tg=$SECONDS
+    create_gateway
+    start_traefik
+    log "gateway ready in $((SECONDS - tg))s: http://$NODE_ADDR:$GATEWAY_PORT (Gateway $GATEWAY_NS/$GATEWAY_NAME)"
   fi
   smoke_test
   trap - EXIT INT TERM
@@ -760,6 +935,8 @@ cmd_status() {
     else echo "API: https://127.0.0.1:$PORT_API (not ready)"; ok=1; fi
     echo "KUBECONFIG=$KUBECONFIG_FILE"
     if [ "$DATAPLANE" = on ]; then echo "data plane: on (network namespace ${NETNS_NAME:-of pid $(pid_of netns-holder)}, $NETNS_MODE)"
+      if [ "$GATEWAY" = on ]; then echo "gateway: http://$NODE_ADDR:$GATEWAY_PORT in the namespace (Gateway $GATEWAY_NS/$GATEWAY_NAME, GatewayClass $GATEWAY_CLASS, IngressClass $INGRESS_CLASS)"
+      else echo "gateway: off"; fi
     else echo "data plane: off ($DATAPLANE_REASON)"; fi
   else
     echo "API: down (start it with: $0 up)"

@@ -9,6 +9,8 @@
 //                        for every request)
 //   --conn-requests M    with --keepalive, close a connection after M requests and open a new one (default 50)
 //   --timeout-ms MS      a request that takes longer fails (default 5000)
+//   --host HOST          the Host header to send (default: the URL's), e.g. for a gateway's host-based routes
+//                        (--url http://10.1.0.1:8000/ --host app.example)
 //   --stdin              also stop when stdin closes (so a helper started by a test ends with the test's process)
 //
 // Each line: {"t0": start, "t1": end (ms since the epoch), "conn": connection number, "connT0": when
@@ -32,6 +34,7 @@ const rate = Number(opt("rate") ?? 100);
 const keepalive = Number(opt("keepalive") ?? 0);
 const connRequests = Number(opt("conn-requests") ?? 50);
 const timeoutMs = Number(opt("timeout-ms") ?? 5000);
+const host = opt("host");
 const outFile = opt("out");
 const out = outFile ? createWriteStream(outFile) : process.stdout;
 
@@ -108,7 +111,7 @@ function fire(): void {
     record({ t0, t1: now(), conn, connT0, status, pod, labels, ...(error ? { error } : {}) });
     if (stopping && inFlight === 0) end();
   };
-  const req = request(url as string, { agent: lane ? lane.agent : false, timeout: timeoutMs }, (res) => {
+  const req = request(url as string, { agent: lane ? lane.agent : false, timeout: timeoutMs, ...(host ? { headers: { host } } : {}) }, (res) => {
     let body = "";
     res.setEncoding("utf8");
     res.on("data", (c: string) => {

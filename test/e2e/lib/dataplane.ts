@@ -37,10 +37,11 @@ export interface Answer {
   ms: number;
 }
 
-/** GET url from inside the test bed's namespace, with curl (a new connection). */
-export function get(url: string, timeoutS = 3): Answer {
+/** GET url from inside the test bed's namespace, with curl (a new connection), sending these headers (e.g. Host). */
+export function get(url: string, timeoutS = 3, headers: Record<string, string> = {}): Answer {
   const t0 = Date.now();
-  const r = spawnSync("bash", [TESTBED, "exec", "--", "curl", "-s", "--max-time", String(timeoutS), "-o", "-", "-w", "\n%{http_code}", url], {
+  const h = Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
+  const r = spawnSync("bash", [TESTBED, "exec", "--", "curl", "-s", ...h, "--max-time", String(timeoutS), "-o", "-", "-w", "\n%{http_code}", url], {
     encoding: "utf8",
     timeout: (timeoutS + 10) * 1000,
   });
@@ -83,10 +84,12 @@ export class Load {
     private readonly exited: Promise<void>,
   ) {}
 
-  static start(url: string, o: { rate?: number; keepalive?: number; connRequests?: number } = {}): Load {
+  /** host: the Host header every request sends (for a gateway's host-based routes). */
+  static start(url: string, o: { rate?: number; keepalive?: number; connRequests?: number; host?: string } = {}): Load {
     const dir = mkdtempSync(path.join(tmpdir(), "bluegreen-load-"));
     const args = [TESTBED, "exec", "--", process.execPath, LOAD, "--stdin", "--url", url, "--out", path.join(dir, "samples.ndjson"), "--rate", String(o.rate ?? 50)];
     if (o.keepalive) args.push("--keepalive", String(o.keepalive), "--conn-requests", String(o.connRequests ?? 20));
+    if (o.host) args.push("--host", o.host);
     // testbed.sh exec replaces itself with the command, so the child's pid is the load helper's. Its stdin is
     // a pipe from this process: when this process ends, however it ends, the helper stops too.
     const child = spawn("bash", args, { stdio: ["pipe", "ignore", "pipe"] });
