@@ -255,6 +255,7 @@ class Execution {
       target = await this.readDeployment(step.deployment, deadline);
     }
     const why = await checkTarget(this.kube, this.plan, target);
+    const routes: string[] = [];
     // A route its gateways do not accept now cannot be verified after the switch: refuse before it. A generation they
     // have not reported on yet (someone just edited the route) is waited out briefly, as the target's is.
     for (const w of this.plan.writes.filter((x) => x.role === "live" && x.kind !== "service")) {
@@ -265,9 +266,16 @@ class Execution {
         const now = await readUntil(this.ctx, () => this.kube.getRouter(this.ns, kind.resource, w.name), deadline);
         taken = kind.taken(now, now, now);
       }
-      if (taken.kind !== "ok") why.push(`${w.ref} is not accepted by its gateways now (${taken.why})`);
+      if (taken.kind !== "ok") routes.push(`${w.ref} is not accepted by its gateways now (${taken.why})`);
     }
     if (why.length) throw refusal(this.plan, why, this.unchangedSoFar(), target);
+    if (routes.length) {
+      const first = this.plan.writes.find((w) => w.kind !== "service" && routes[0]?.startsWith(`${w.ref} `));
+      throw new RefusedError(
+        `cannot ${this.plan.action} app ${this.plan.app} to ${this.plan.slotLabel}=${this.plan.to.value}: ${routes.join("; ")}; ${this.unchangedSoFar()}.`,
+        `Its gateways must accept it (Accepted and ResolvedRefs True) before a switch can be verified: see kubectl describe ${first?.ref ?? "httproute"} -n ${this.ns}.`,
+      );
+    }
     this.checkedTarget = deploymentGuard(target);
     // Verification reads EndpointSlices: find out now, before any write, whether we may.
     const verify = this.plan.steps.find((x) => x.kind === "verify");
