@@ -1,34 +1,90 @@
 // What users feel during a switch, measured on the test bed's data plane (run by scripts/bench-switch.sh).
 //
-// A steady stream of requests (a new connection each) goes to a Service's ClusterIP while the selector is
-// switched, SWITCHES times each way, by `kubectl bluegreen promote` / `abort` and by the hand-run
-// `kubectl patch svc` of the tutorial. For every switch: requests sent and failed while it ran, how long the
-// command took, and the switch latency: from the selector write (when a watch on the Service sees it) to the
-// start of the last request a new connection got answered by the old slot. Prints a Markdown section.
+// A steady stream of requests (a new connection each) goes to the app while its router is switched, SWITCHES
+// times each way, by `kubectl bluegreen promote` / `abort` and by a hand-run `kubectl patch`: a Service's
+// selector (requests to its ClusterIP), and, when the test bed's gateway runs, an HTTPRoute's weights and an
+// Ingress's backend (requests through the gateway with the route's Host). For every switch: requests sent and
+// failed while it ran, how long the command took, and the switch latency: from the router write (when a watch
+// on it sees it) to the start of the last request answered by the old slot. Prints a Markdown section.
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { KUBECONFIG, bluegreenAsync, deleteNamespace, kubectlAsync, newNamespace, waitFor } from "../e2e/lib/cluster.js";
 import { Load, type Sample, clusterIP, failed } from "../e2e/lib/dataplane.js";
+import { GATEWAY_PARENT_REF, INGRESS_CLASS, gatewayAvailable, routeParentStatus, startGatewayLoad } from "../e2e/lib/gateway.js";
+import { apply } from "../e2e/lib/cluster.js";
 import { createApp } from "../e2e/lib/layout.js";
 
 const SWITCHES = Number(process.env.BLUEGREEN_BENCH_SWITCHES ?? 10);
 const RATE = Number(process.env.BLUEGREEN_BENCH_RATE ?? 100);
 const OUT = process.argv[2];
 
-/** Times (ms since the epoch) at which a watch saw the Service's selector change, with the new slot. */
-class SelectorWatch {
+/** The parts of a watched router the layouts read. */
+interface Watched {
+  spec?: {
+    selector?: Record<string, string>;
+    rules?: { backendRefs?: { name?: string; weight?: number }[]; http?: { paths?: { backend?: { service?: { name?: string } } }[] } }[];
+  };
+}
+
+/** One way of routing the app, and how to switch it by hand. */
+interface Layout {
+  /** "Service selector", "HTTPRoute", "Ingress". */
+  name: string;
+  /** The resource path to watch the router at. */
+  watchPath: (ns: string) => string;
+  /** The slot the router sends traffic to, from its object as watched. */
+  slotOf: (o: Watched) => string;
+  /** The hand-run switch: kubectl arguments. */
+  byHand: (ns: string, to: string) => string[];
+  /** What the hand-run command is, for the table. */
+  handName: string;
+}
+
+const SERVICE: Layout = {
+  name: "Service selector",
+  watchPath: (ns) => `/api/v1/namespaces/${ns}/services?watch=1&fieldSelector=metadata.name%3Dbench`,
+  slotOf: (o) => o?.spec?.selector?.slot ?? "",
+  byHand: (ns, to) => ["patch", "service", "bench", "-n", ns, "-p", JSON.stringify({ spec: { selector: { slot: to } } })],
+  handName: "kubectl patch svc",
+};
+
+const HTTPROUTE: Layout = {
+  name: "HTTPRoute",
+  watchPath: (ns) => `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes?watch=1&fieldSelector=metadata.name%3Dbench`,
+  slotOf: (o) => (o?.spec?.rules?.[0]?.backendRefs ?? []).find((b: { weight?: number }) => (b.weight ?? 1) > 0)?.name?.replace(/^bench-/, "") ?? "",
+  byHand: (ns, to) => [
+    "patch",
+    "httproute",
+    "bench",
+    "-n",
+    ns,
+    "--type",
+    "json",
+    "-p",
+    JSON.stringify([
+      { op: "replace", path: "/spec/rules/0/backendRefs/0/weight", value: to === "blue" ? 100 : 0 },
+      { op: "replace", path: "/spec/rules/0/backendRefs/1/weight", value: to === "green" ? 100 : 0 },
+    ]),
+  ],
+  handName: "kubectl patch httproute",
+};
+
+const INGRESS: Layout = {
+  name: "Ingress",
+  watchPath: (ns) => `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses?watch=1&fieldSelector=metadata.name%3Dbench`,
+  slotOf: (o) => o?.spec?.rules?.[0]?.http?.paths?.[0]?.backend?.service?.name?.replace(/^bench-/, "") ?? "",
+  byHand: (ns, to) => ["patch", "ingress", "bench", "-n", ns, "--type", "json", "-p", JSON.stringify([{ op: "replace", path: "/spec/rules/0/http/paths/0/backend/service/name", value: `bench-${to}` }])],
+  handName: "kubectl patch ingress",
+};
+
+/** Times (ms since the epoch) at which a watch saw the router change, with the new slot. */
+class RouterWatch {
   readonly changes: { at: number; slot: string }[] = [];
   private child: ChildProcess;
   private last = "";
 
-  constructor(ns: string) {
-    this.child = spawn("kubectl", [
-      "--kubeconfig",
-      KUBECONFIG,
-      "get",
-      "--raw",
-      `/api/v1/namespaces/${ns}/services?watch=1&fieldSelector=metadata.name%3Dbench`,
-    ]);
+  constructor(ns: string, layout: Layout) {
+    this.child = spawn("kubectl", ["--kubeconfig", KUBECONFIG, "get", "--raw", layout.watchPath(ns)]);
     let pending = "";
     this.child.stdout?.setEncoding("utf8");
     this.child.stdout?.on("data", (chunk: string) => {
@@ -37,7 +93,7 @@ class SelectorWatch {
       for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
         const ev = JSON.parse(pending.slice(0, nl));
         pending = pending.slice(nl + 1);
-        const slot = ev.object?.spec?.selector?.slot ?? "";
+        const slot = layout.slotOf(ev.object);
         if (slot !== this.last) {
           if (this.last) this.changes.push({ at, slot });
           this.last = slot;
@@ -52,6 +108,7 @@ class SelectorWatch {
 }
 
 interface Switch {
+  layout: string;
   how: string;
   to: string;
   commandMs: number;
@@ -61,11 +118,11 @@ interface Switch {
 }
 
 // nextWriteAt: the next switch's write; requests after it belong to that switch.
-function measure(how: string, to: string, from: string, samples: Sample[], writeAt: number, nextWriteAt: number, start: number, end: number): Switch {
+function measure(layout: string, how: string, to: string, from: string, samples: Sample[], writeAt: number, nextWriteAt: number, start: number, end: number): Switch {
   const during = samples.filter((s) => s.t0 >= start && s.t0 <= end);
   const oldAfter = samples.filter((s) => s.t0 > writeAt && s.t0 < nextWriteAt && s.labels?.slot === from);
   const last = oldAfter.reduce((m, s) => Math.max(m, s.t0), writeAt);
-  return { how, to, commandMs: end - start, latencyMs: last - writeAt, sent: during.length, failed: during.filter(failed).length };
+  return { layout, how, to, commandMs: end - start, latencyMs: last - writeAt, sent: during.length, failed: during.filter(failed).length };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -73,8 +130,34 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
-async function main(): Promise<void> {
+/** Slot Services bench-blue and bench-green, and the route (HTTPRoute or Ingress) for host HOST between them. */
+function routeYaml(layout: Layout, host: string): string {
+  const services = ["blue", "green"]
+    .map((c) => `apiVersion: v1\nkind: Service\nmetadata: { name: bench-${c} }\nspec: { selector: { app: bench, slot: ${c} }, ports: [{ port: 80, targetPort: 8080 }] }\n`)
+    .join("---\n");
+  const route =
+    layout === HTTPROUTE
+      ? `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: bench }
+spec:
+  parentRefs: [${JSON.stringify(GATEWAY_PARENT_REF)}]
+  hostnames: ["${host}"]
+  rules: [{ backendRefs: [{ name: bench-blue, port: 80, weight: 100 }, { name: bench-green, port: 80, weight: 0 }] }]
+`
+      : `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: bench }
+spec:
+  ingressClassName: ${INGRESS_CLASS}
+  rules: [{ host: "${host}", http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: bench-blue, port: { number: 80 } } } }] } }]
+`;
+  return `${services}---\n${route}`;
+}
+
+async function measureLayout(layout: Layout): Promise<{ switches: Switch[]; samples: Sample[] }> {
   const ns = await newNamespace("bench-switch");
+  const host = `${ns}.bench.example`;
   try {
     await createApp(ns, {
       app: "bench",
@@ -83,12 +166,22 @@ async function main(): Promise<void> {
         { value: "blue", replicas: 2 },
         { value: "green", replicas: 2 },
       ],
-      services: { bench: "blue" },
+      services: layout === SERVICE ? { bench: "blue" } : {},
     });
-    const watch = new SelectorWatch(ns);
-    const load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
+    let load: Load;
+    if (layout === SERVICE) load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
+    else {
+      apply(ns, routeYaml(layout, host));
+      if (layout === HTTPROUTE) {
+        await waitFor("the HTTPRoute accepted", () => routeParentStatus(ns, "bench")?.conditions.ResolvedRefs?.status === "True", 60_000, 100);
+      }
+      load = startGatewayLoad(host, { rate: RATE });
+    }
+    const watch = new RouterWatch(ns, layout);
     process.on("exit", () => watch.stop());
     await load.waitFor(RATE);
+    // Only once every request is answered by the first slot does the measuring start.
+    await waitFor("requests answered", () => load.samples().slice(-20).every((x) => !failed(x) && x.labels?.slot === "blue"), 60_000, 200);
     const runs: { how: string; to: string; from: string; start: number; end: number }[] = [];
     // Commands run asynchronously, so the watch's events are timed while they run.
     const run = async (how: string, to: string, from: string, cmd: () => Promise<{ code: number; stderr: string }>) => {
@@ -110,56 +203,72 @@ async function main(): Promise<void> {
         ["green", "blue"],
         ["blue", "green"],
       ]) {
-        await run("kubectl patch svc", to, from, () =>
-          kubectlAsync(["patch", "service", "bench", "-n", ns, "-p", JSON.stringify({ spec: { selector: { slot: to } } })]),
-        );
+        await run(layout.handName, to, from, () => kubectlAsync(layout.byHand(ns, to)));
       }
     }
     const samples = await load.stop();
     await waitFor("the watch to see every switch", () => watch.changes.length >= runs.length, 10_000, 100);
     watch.stop();
     const switches = runs.map((r, i) =>
-      measure(r.how, r.to, r.from, samples, watch.changes[i].at, watch.changes[i + 1]?.at ?? Number.POSITIVE_INFINITY, r.start, r.end),
+      measure(layout.name, r.how, r.to, r.from, samples, watch.changes[i].at, watch.changes[i + 1]?.at ?? Number.POSITIVE_INFINITY, r.start, r.end),
     );
-    writeFileSync(OUT, report(switches, samples));
+    return { switches, samples };
   } finally {
     deleteNamespace(ns);
   }
 }
 
-function report(switches: Switch[], samples: Sample[]): string {
+async function main(): Promise<void> {
+  const gw = gatewayAvailable();
+  const layouts = gw.on ? [SERVICE, HTTPROUTE, INGRESS] : [SERVICE];
+  if (!gw.on) console.error(`no gateway (${gw.reason}): the Service selector only`);
+  const all = { switches: [] as Switch[], samples: [] as Sample[], layouts };
+  for (const layout of layouts) {
+    const r = await measureLayout(layout);
+    all.switches.push(...r.switches);
+    all.samples.push(...r.samples);
+  }
+  writeFileSync(OUT, report(all.switches, all.samples, layouts));
+}
+
+function report(switches: Switch[], samples: Sample[], layouts: Layout[]): string {
   const rows: string[] = [];
-  const groups: [string, string][] = [
-    ["kubectl bluegreen promote --to", "green"],
-    ["kubectl bluegreen abort", "blue"],
-    ["kubectl patch svc", "green"],
-    ["kubectl patch svc", "blue"],
-  ];
-  for (const [how, to] of groups) {
-    const g = switches.filter((s) => s.how === how && s.to === to);
-    const ms = (x: number) => `${Math.round(x)} ms`;
-    rows.push(
-      `| \`${how}\` → ${to} | ${g.length} | ${g.reduce((a, s) => a + s.sent, 0)} | **${g.reduce((a, s) => a + s.failed, 0)}** | ${ms(pct(g.map((s) => s.latencyMs), 50))} | ${ms(pct(g.map((s) => s.latencyMs), 99))} | ${ms(pct(g.map((s) => s.commandMs), 50))} |`,
-    );
+  for (const layout of layouts) {
+    const groups: [string, string][] = [
+      ["kubectl bluegreen promote --to", "green"],
+      ["kubectl bluegreen abort", "blue"],
+      [layout.handName, "green"],
+      [layout.handName, "blue"],
+    ];
+    for (const [how, to] of groups) {
+      const g = switches.filter((s) => s.layout === layout.name && s.how === how && s.to === to);
+      const ms = (x: number) => `${Math.round(x)} ms`;
+      rows.push(
+        `| ${layout.name} | \`${how}\` → ${to} | ${g.length} | ${g.reduce((a, s) => a + s.sent, 0)} | **${g.reduce((a, s) => a + s.failed, 0)}** | ${ms(pct(g.map((s) => s.latencyMs), 50))} | ${ms(pct(g.map((s) => s.latencyMs), 99))} | ${ms(pct(g.map((s) => s.commandMs), 50))} |`,
+      );
+    }
   }
   const total = samples.length;
   const bad = samples.filter(failed).length;
+  const routed = layouts.length > 1;
   return `## Switching under load
 
 Produced by \`scripts/bench-switch.sh\` on ${new Date().toISOString().slice(0, 10)}, on the test bed's data plane (real
-kube-proxy in nftables mode, pods answered by \`test/testbed/podserver.ts\`): ${RATE} requests a second to the
-Service's ClusterIP, a new connection each, from inside the test bed's network namespace, while the selector
-switched ${SWITCHES} times each way by each method (\`promote --to green\`, then \`abort\`; then
-\`kubectl patch svc\` to green and back). Two pods per slot, both slots always up.
+kube-proxy in nftables mode${routed ? ", Traefik v3.6 as the Gateway API and Ingress controller" : ""}, pods answered by \`test/testbed/podserver.ts\`): ${RATE} requests a
+second, a new connection each, from inside the test bed's network namespace — to the Service's ClusterIP for
+the selector layout${routed ? ", through the gateway (10.1.0.1:8000, with the route's Host) for the HTTPRoute and Ingress layouts" : ""} —
+while the router switched ${SWITCHES} times each way by each method (\`promote --to green\`, then \`abort\`; then
+the hand-run \`kubectl patch\` to green and back). Two pods per slot, both slots always up.
 
 - *Requests* and *failed*: started while the command ran (failed = error, reset, timeout or non-2xx).
-- *Switch latency*: from the selector write (a watch on the Service sees it) to the start of the last request a
-  new connection got answered by the old slot — how long kube-proxy kept sending new connections the old way.
-- *Command*: from start to exit of the command; the plugin's includes its checks, the write, verifying the
-  EndpointSlices, \`--propagation-delay\` (2s) and recording the switch.
+- *Switch latency*: from the router write (a watch on it sees it) to the start of the last request answered by
+  the old slot — how long kube-proxy${routed ? " or the gateway" : ""} kept sending requests the old way.
+- *Command*: from start to exit of the command; the plugin's includes its checks, the write, verification (the
+  EndpointSlices${routed ? "; for the HTTPRoute, the gateway's Accepted and ResolvedRefs at the new generation" : ""}), \`--propagation-delay\` (2s)
+  and recording the switch.
 
-| Switch | Switches | Requests | Failed | Latency p50 | Latency p99 | Command p50 |
-|---|---:|---:|---:|---:|---:|---:|
+| Layout | Switch | Switches | Requests | Failed | Latency p50 | Latency p99 | Command p50 |
+|---|---|---:|---:|---:|---:|---:|---:|
 ${rows.join("\n")}
 
 In all, ${total} requests, ${bad} failed. Machine: the test bed on this machine's 2 cores, so the figures include
