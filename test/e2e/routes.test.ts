@@ -180,6 +180,54 @@ spec:
   });
 });
 
+describe.skipIf(!gw.on)("several routers of one app", () => {
+  it("an HTTPRoute, a GRPCRoute and an Ingress are switched together, each verified, and --router picks one kind", async () => {
+    const n = await ns("rt-several");
+    await slots(n);
+    const host = `${n}.example`;
+    httpRoute(n, host, "[{ name: web-blue, port: 80, weight: 100 }, { name: web-green, port: 80, weight: 0 }]");
+    apply(
+      n,
+      `apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata:
+  name: web-grpc
+spec:
+  parentRefs: [${JSON.stringify(GATEWAY_PARENT_REF)}]
+  hostnames: ["grpc.${host}"]
+  rules: [{ backendRefs: [{ name: web-blue, port: 80 }] }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web-ing
+spec:
+  ingressClassName: ${INGRESS_CLASS}
+  rules: [{ host: "ing.${host}", http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web-blue, port: { number: 80 } } } }] } }]
+`,
+    );
+    await routed(n, host, "blue");
+    await routed(n, `ing.${host}`, "blue", "web-ing", "ingress");
+    await waitFor("grpcroute/web-grpc accepted", () => routeParentStatus(n, "web-grpc", "grpcroute")?.conditions.ResolvedRefs?.status === "True");
+    const r = bluegreen(["promote", "web"], { namespace: n });
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/^grpcroute\/web-grpc switched: color blue → green\nhttproute\/web switched: color blue → green\ningress\/web-ing switched: color blue → green\n/);
+    expect(routeOf(n, "web-grpc", "grpcroute").spec.rules[0].backendRefs[0].name).toBe("web-green");
+    expect(routeOf(n, "web-ing", "ingress").spec.rules[0].http.paths[0].backend.service.name).toBe("web-green");
+    expect(weights(n)).toEqual({ "web-blue": 0, "web-green": 100 });
+    expect(recordOn(routeOf(n, "web")).services).toEqual({ "grpcroute/web-grpc": "live", "httproute/web": "live", "ingress/web-ing": "live" });
+    expect(getThroughGateway(`ing.${host}`).labels?.color).toBe("green");
+    // One kind only: the others stay where they are, and the app is then split between its routers.
+    const one = bluegreen(["abort", "web", "--router", "ingress"], { namespace: n });
+    expect(one.code, show(one)).toBe(0);
+    expect(routeOf(n, "web-ing", "ingress").spec.rules[0].http.paths[0].backend.service.name).toBe("web-blue");
+    expect(weights(n)).toEqual({ "web-blue": 0, "web-green": 100 });
+    const s = bluegreen(["status", "web"], { namespace: n });
+    expect(s.code, show(s)).toBe(1);
+    expect(s.stdout).toMatch(/Verdict: {6}interrupted: .*grpcroute\/web-grpc on green, httproute\/web on green, ingress\/web-ing on blue/);
+  });
+});
+
 describe.skipIf(!gw.on || EXTERNAL_CLUSTER)("faults on the route write", () => {
   let proxy: FaultProxy;
   beforeAll(async () => {
