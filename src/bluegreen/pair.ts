@@ -166,7 +166,17 @@ function looksLikePreview(svc: Service): boolean {
 const byName = <T extends { metadata: { name?: string } }>(a: T, b: T) => compareNames(nameOf(a), nameOf(b));
 
 /** Finds the pair, slot label, live slot and Services of one app from its Deployments and the namespace's Services. */
-export function findPair(app: string, namespace: string, deployments: Deployment[], allServices: Service[], forcedSlotLabel?: string, routes?: FoundRoute[], only?: RouterKindName): AppPair {
+export function findPair(
+  app: string,
+  namespace: string,
+  deployments: Deployment[],
+  allServices: Service[],
+  forcedSlotLabel?: string,
+  routes?: FoundRoute[],
+  only?: RouterKindName,
+  /** Route kinds that could not be listed, each with why ("list httproutes: forbidden"). */
+  unreadable: { kind: RouterKindName; why: string }[] = [],
+): AppPair {
   const deps = [...deployments].sort(byName);
   const pair: PairParts = { app, namespace, deployments: deps, sharedServices: [], routers: [] };
   const fail = (problem: string): MisconfiguredPair => ({ ...pair, problem });
@@ -248,6 +258,16 @@ export function findPair(app: string, namespace: string, deployments: Deployment
     if (routes === undefined) return { ...withSlots, problem: "the routes of its namespace were not read", needsRoutes: true };
     routing = { slotLabel, slotServices: Object.fromEntries(slotPair.map((svc) => [slotOf(svc), { name: nameOf(svc), selector: { ...(svc.spec?.selector ?? {}) }, service: svc }])) };
     const r = routing;
+    // A kind we may not list may hold routes to the app: switching the others would not be all or none.
+    const blind = unreadable.filter((u) => only === undefined || u.kind === only);
+    if (blind.length) {
+      const list = slotPair.map((svc) => `${nameOf(svc)} → ${slotOf(svc)}`).join(", ");
+      return {
+        ...withSlots,
+        routing,
+        problem: `its Services are slot Services, one per slot (${list}), and the routes that may choose between them cannot be read (${blind.map((u) => u.why).join("; ")}); be allowed to list them, or name the kind to switch with --router`,
+      };
+    }
     const leading = routes.filter((x) => namespaceOf(x.object) === namespace && (x.kind === "ingress" ? ingressLeadsTo(x.object, r) : routeLeadsTo(x.object, r)));
     if (leading.length === 0) {
       const list = slotPair.map((svc) => `${nameOf(svc)} → ${slotOf(svc)}`).join(", ");
@@ -405,7 +425,15 @@ export function deploymentSelector(q: AppQuery): string {
 }
 
 /** Groups listed Deployments into apps (by namespace and app label, or one app per namespace for -l) and pairs each. */
-export function findApps(q: AppQuery, deployments: Deployment[], services: Service[], forcedSlotLabel?: string, routes?: FoundRoute[], only?: RouterKindName): AppPair[] {
+export function findApps(
+  q: AppQuery,
+  deployments: Deployment[],
+  services: Service[],
+  forcedSlotLabel?: string,
+  routes?: FoundRoute[],
+  only?: RouterKindName,
+  unreadable: { kind: RouterKindName; why: string }[] = [],
+): AppPair[] {
   const groups = new Map<string, { app: string; namespace: string; deps: Deployment[] }>();
   for (const d of deployments) {
     const app = q.selector ? (q.app ?? q.selector) : (d.metadata.labels?.[q.appLabel] ?? "");
@@ -438,5 +466,5 @@ export function findApps(q: AppQuery, deployments: Deployment[], services: Servi
   };
   return [...groups.values()]
     .sort((x, y) => compareNames(x.namespace, y.namespace) || compareNames(x.app, y.app))
-    .map((g) => findPair(g.app, g.namespace, g.deps, candidates(g.namespace, g.deps), forcedSlotLabel, routes, only));
+    .map((g) => findPair(g.app, g.namespace, g.deps, candidates(g.namespace, g.deps), forcedSlotLabel, routes, only, unreadable));
 }

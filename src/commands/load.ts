@@ -4,7 +4,8 @@ import type { AppSelection } from "./options.js";
 import { type AppPair, type FoundRoute, deploymentSelector, findApps, formatSelector, selects } from "../bluegreen/pair.js";
 import { ROUTER_KINDS, ROUTE_KINDS } from "../bluegreen/routers/index.js";
 import type { Deployment, Labels, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
-import { NotFoundError } from "../errors.js";
+import { ForbiddenError, NotFoundError } from "../errors.js";
+import type { RouterKindName } from "../bluegreen/routers/types.js";
 import { type AutoscalerView, autoscalerOf } from "../bluegreen/autoscaler.js";
 import type { KubeClient } from "../kube/types.js";
 
@@ -20,22 +21,44 @@ export async function loadPairs(kube: KubeClient, sel: AppSelection): Promise<Ap
   ]);
   const pairs = pairsOf(sel, ns, deployments, services);
   if (!pairs.some((p) => p.needsRoutes)) return pairs;
-  const routes = await loadRoutes(kube, ns);
-  return pairsOf(sel, ns, deployments, services, routes);
+  const { routes, unreadable } = await loadRoutes(kube, ns);
+  return pairsOf(sel, ns, deployments, services, routes, unreadable);
 }
 
-/** The routes and Ingresses that may choose between slot Services, in a namespace (or all). */
-async function loadRoutes(kube: KubeClient, ns: string | undefined): Promise<FoundRoute[]> {
-  const kinds = ROUTE_KINDS.map((k) => ({ k, kind: ROUTER_KINDS[k] }));
-  const lists = await Promise.all(kinds.map(({ kind }) => kube.listRouters(ns, kind.resource)));
-  return kinds.flatMap(({ k }, i) => (lists[i] ?? []).map((object) => ({ kind: k as FoundRoute["kind"], object })));
+/**
+ * The routes and Ingresses that may choose between slot Services, in a namespace (or all); a kind the user may not
+ * list is named with why, so only the apps that need it say so.
+ */
+async function loadRoutes(kube: KubeClient, ns: string | undefined): Promise<{ routes: FoundRoute[]; unreadable: { kind: RouterKindName; why: string }[] }> {
+  const lists = await Promise.all(
+    ROUTE_KINDS.map((k) =>
+      kube.listRouters(ns, ROUTER_KINDS[k].resource).then(
+        (items) => ({ k, items, why: undefined }),
+        (e: unknown) => {
+          if (e instanceof ForbiddenError) return { k, items: [], why: `list ${ROUTER_KINDS[k].resource.plural}: forbidden` };
+          throw e;
+        },
+      ),
+    ),
+  );
+  return {
+    routes: lists.flatMap(({ k, items }) => items.map((object) => ({ kind: k as FoundRoute["kind"], object }))),
+    unreadable: lists.flatMap(({ k, why }) => (why ? [{ kind: k, why }] : [])),
+  };
 }
 
 /** The apps of the selection among these Deployments and Services (those of namespace ns only, when given). */
-export function pairsOf(sel: AppSelection, ns: string | undefined, deployments: Deployment[], services: Service[], routes?: FoundRoute[]): AppPair[] {
+export function pairsOf(
+  sel: AppSelection,
+  ns: string | undefined,
+  deployments: Deployment[],
+  services: Service[],
+  routes?: FoundRoute[],
+  unreadable: { kind: RouterKindName; why: string }[] = [],
+): AppPair[] {
   // Only objects of the namespace asked for, whatever the server returned.
   const inScope = (o: { metadata: { namespace?: string } }) => ns === undefined || o.metadata.namespace === ns;
-  return findApps(sel, deployments.filter(inScope), services.filter(inScope), sel.slotLabel, routes?.filter((r) => inScope(r.object)), sel.router);
+  return findApps(sel, deployments.filter(inScope), services.filter(inScope), sel.slotLabel, routes?.filter((r) => inScope(r.object)), sel.router, unreadable);
 }
 
 /** The ReplicaSets of the app's Deployments: the server's record of when each version appeared. */

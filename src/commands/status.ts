@@ -3,8 +3,8 @@ import type { Context } from "../context.js";
 import { replicaSetsOwnedBy } from "../bluegreen/evidence.js";
 import { type AppStatus, appStatus, driftOf, needsAttention } from "../bluegreen/verdict.js";
 import { ROUTER_KINDS, ROUTE_KINDS } from "../bluegreen/routers/index.js";
-import type { RouterObject } from "../bluegreen/routers/types.js";
-import { NotFoundError } from "../errors.js";
+import type { RouterKindName, RouterObject } from "../bluegreen/routers/types.js";
+import { ForbiddenError, NotFoundError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
@@ -98,9 +98,10 @@ async function follow(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise
   await Promise.all([deployments.list(), services.list(), replicaSets.list()]);
   // The routes too, once an app has slot Services for them to choose between (each kind the server serves).
   const routes: { kind: FoundRoute["kind"]; mirror: Mirror<RouterObject> }[] = [];
+  const unreadable: { kind: RouterKindName; why: string }[] = [];
   const pairs = () => {
     const found = routes.flatMap((r) => r.mirror.items().map((object) => ({ kind: r.kind, object })));
-    return pairsOf(sel, ns, deployments.items(), services.items(), found);
+    return pairsOf(sel, ns, deployments.items(), services.items(), found, unreadable);
   };
   if (pairsOf(sel, ns, deployments.items(), services.items()).some((p) => p.needsRoutes)) {
     for (const k of ROUTE_KINDS) {
@@ -109,7 +110,8 @@ async function follow(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise
         await mirror.list();
         routes.push({ kind: k as FoundRoute["kind"], mirror });
       } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
+        if (e instanceof ForbiddenError) unreadable.push({ kind: k, why: `list ${ROUTER_KINDS[k].resource.plural}: forbidden` });
+        else if (!(e instanceof NotFoundError)) throw e;
       }
     }
   }

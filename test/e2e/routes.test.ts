@@ -3,7 +3,7 @@
 // Host; the route's status is Traefik's; faults come from a proxy of ours in front of the real API server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, testNamespaces } from "./lib/apps.js";
-import { EXTERNAL_CLUSTER, type RunResult, apply, bluegreen, bluegreenAsync, bluegreenChild, kubectlAsync, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
+import { EXTERNAL_CLUSTER, type RunResult, VIEWER_CONTEXT, apply, bluegreen, bluegreenAsync, bluegreenChild, kubectlAsync, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
 import { type Sample, describeSamples, failed } from "./lib/dataplane.js";
 import { type FaultProxy, startFaultProxy } from "./lib/faultproxy.js";
 import { GATEWAY_PARENT_REF, INGRESS_CLASS, gatewayAvailable, getThroughGateway, routeParentStatus, startGatewayLoad } from "./lib/gateway.js";
@@ -117,6 +117,18 @@ describe.skipIf(!gw.on)("HTTPRoute between slot Services, through the gateway", 
     expect(a.code, show(a)).toBe(0);
     expect(weights(n)).toEqual({ "web-blue": 100, "web-green": 0 });
     expect(getThroughGateway(host).labels?.color).toBe("blue");
+  });
+
+  it("a user who may not list routes is told so for this app, and status of the rest still works", async () => {
+    const n = await ns("rt-viewer");
+    await slots(n);
+    httpRoute(n, `${n}.example`, "[{ name: web-blue, port: 80, weight: 100 }, { name: web-green, port: 80, weight: 0 }]");
+    const s = bluegreen(["status", "web"], { namespace: n, context: VIEWER_CONTEXT });
+    expect(s.code, show(s)).toBe(1);
+    expect(s.stdout).toMatch(/Verdict: {6}misconfigured: its Services are slot Services, one per slot \(web-blue → blue, web-green → green\), and the routes that may choose between them cannot be read \(list httproutes: forbidden; list grpcroutes: forbidden; list ingresses: forbidden\)/);
+    const all = bluegreen(["status", "-A"], { context: VIEWER_CONTEXT });
+    expect(all.stderr, show(all)).not.toContain("forbidden");
+    expect(all.stdout).toMatch(new RegExp(`${n} +web +color +- +- +- +misconfigured`));
   });
 
   it("one backendRef: its name is swapped, its weight kept", async () => {

@@ -149,6 +149,13 @@ describe("an app behind a route", () => {
     expect(pair.live?.value).toBe("blue");
   });
 
+  it("will not switch the routes it can see while a kind it may not list could hold more", () => {
+    const unreadable = [{ kind: "ingress" as const, why: "list ingresses: forbidden" }];
+    const pair = findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: r }], undefined, unreadable);
+    expect(pair.problem).toMatch(/the routes that may choose between them cannot be read \(list ingresses: forbidden\); be allowed to list them, or name the kind to switch with --router$/);
+    expect(findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: r }], "httproute", unreadable).problem).toBeUndefined();
+  });
+
   it("says so when nothing routes to the slot Services", () => {
     const pair = findPair("web", "shop", deps, svcs, undefined, []);
     expect(pair).toMatchObject({ unsupported: true });
