@@ -46,6 +46,8 @@ export interface MisconfiguredPair extends PairParts {
   problem: string;
   /** A layout the plugin recognises but cannot switch (slot Services that nothing routes to), not a mistake. */
   unsupported?: true;
+  /** What to do instead, when the usual advice (status, --slot-label, -l) would not help. */
+  hint?: string;
   slotLabel?: string;
   slots?: [Slot, Slot];
   live?: undefined;
@@ -92,7 +94,7 @@ export function requireWellFormed(pair: AppPair): WellFormedPair {
   }
   throw new RefusedError(
     `app ${pair.app} in namespace ${pair.namespace} is misconfigured: ${pair.problem}.`,
-    "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
+    pair.hint ?? "Run kubectl bluegreen status to see the pair; --slot-label, --app-label or -l can narrow it.",
   );
 }
 
@@ -284,7 +286,7 @@ export function findPair(
   const chosen = only ? found.filter((x) => x.kind === only) : found;
   if (chosen.length === 0) {
     const kinds = [...new Set(found.map((x) => x.kind))].join(", ");
-    return { ...withSlots, routing, problem: `no ${only} chooses its slot (its routers are of kind ${kinds}); pick one of those with --router` };
+    return { ...withSlots, routing, problem: `no ${only} chooses its slot (its routers are of kind ${kinds})`, hint: `Name one of those kinds with --router, or leave --router out to switch every router of the app.` };
   }
   const routingOf: Routing = routing ?? { slotLabel, slotServices: {} };
 

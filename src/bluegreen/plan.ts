@@ -132,6 +132,13 @@ interface AbortOptions extends SwitchOptions {
   scaleDownDelayMs: number;
 }
 
+/** "Services" when every router of the app is a Service, else "routers": what messages call them. */
+const routersWord = (pair: WellFormedPair): string => (pair.routers.every((r) => r.kind === "service") ? "Services" : "routers");
+
+/** Why an unsettled app with no switch in progress has no one live slot: a router that splits traffic, or routers that disagree. */
+const disagreement = (pair: WellFormedPair): string =>
+  pair.routers.some((r) => r.slot === "") ? `its traffic is split (${describeServices(pair)})` : `its ${routersWord(pair)} disagree (${describeServices(pair)})`;
+
 const slotNamed = (pair: WellFormedPair, value: string): Slot | undefined => pair.slots.find((s) => s.value === value);
 const otherSlot = (pair: WellFormedPair, s: Slot): Slot => (pair.slots[0] === s ? pair.slots[1] : pair.slots[0]);
 
@@ -344,7 +351,7 @@ export function planPromote(pair: WellFormedPair, opts: PromoteOptions): Plan | 
     if (!u?.pending) {
       return {
         kind: "refused",
-        message: `will not promote app ${pair.app}: its Services disagree (${describeServices(pair)}) and no switch is recorded as in progress; nothing changed`,
+        message: `will not promote app ${pair.app}: ${disagreement(pair)} and no switch is recorded as in progress; nothing changed`,
         hint: `Name the slot every live Service should select: kubectl bluegreen promote ${pair.app} --to SLOT`,
       };
     }
@@ -397,7 +404,7 @@ export function planAbort(pair: WellFormedPair, opts: AbortOptions): Plan {
   if (pair.live === undefined || pair.unsettled !== undefined) {
     const u = pair.unsettled;
     if (!u?.pending) {
-      return { kind: "refused", message: `will not abort app ${pair.app}: its Services disagree (${describeServices(pair)}) and no switch is recorded as in progress; nothing changed`, hint };
+      return { kind: "refused", message: `will not abort app ${pair.app}: ${disagreement(pair)} and no switch is recorded as in progress; nothing changed`, hint };
     }
     // findPair keeps only a pending record between the pair's own slots.
     to = slotNamed(pair, u.pending.from) ?? pair.slots[0];

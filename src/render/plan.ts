@@ -38,7 +38,7 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
     }
     case "record":
       return [
-        `record the switch as verified in ${LAST_SWITCH_ANNOTATION} (and ${HISTORY_ANNOTATION} on live Services), and an Event (${plan.action === "promote" ? "Promoted" : "Aborted"}) by ${plan.record.by}`,
+        `record the switch as verified in ${LAST_SWITCH_ANNOTATION} (and ${HISTORY_ANNOTATION} on live ${plan.writes.every((w) => w.kind === "service") ? "Services" : "routers"}), and an Event (${plan.action === "promote" ? "Promoted" : "Aborted"}) by ${plan.record.by}`,
       ];
     case "scale-down":
       return [

@@ -156,6 +156,24 @@ describe("an app behind a route", () => {
     expect(findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: r }], "httproute", unreadable).problem).toBeUndefined();
   });
 
+  it("a route split by hand is not taken as evidence either way: promote and abort refuse, --to settles it", () => {
+    const split = route([{ name: "web-blue", port: 80, weight: 90 }, { name: "web-green", port: 80, weight: 10 }]);
+    const pair = findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: split }]);
+    if (pair.problem !== undefined) throw new Error(pair.problem);
+    const now = new Date("2026-11-24T10:00:00Z");
+    const o = { by: "alice", now, id: "0123456789abcdef", replicaSets: [] };
+    const p = planPromote(pair, o);
+    expect(p).toMatchObject({ kind: "refused" });
+    expect("message" in p && p.message).toBe(
+      "will not promote app web: its traffic is split (httproute/web on no one slot (web-blue 90%, web-green 10%)) and no switch is recorded as in progress; nothing changed",
+    );
+    expect(planAbort(pair, { ...o, scaleDown: false, scaleDownDelayMs: 0 })).toMatchObject({ kind: "refused" });
+    const to = planPromote(pair, { ...o, to: "green" });
+    if (to.kind !== "switch") throw new Error(JSON.stringify(to));
+    expect(to.writes.map((w) => [w.ref, w.from, w.to])).toEqual([["httproute/web", "", "green"]]);
+    expect(httpRouteRouter.switchTo(split, routing, "green")).toMatchObject({ rules: [{}, { backendRefs: [{ name: "web-blue", weight: 0 }, { name: "web-green", weight: 100 }] }] });
+  });
+
   it("says so when nothing routes to the slot Services", () => {
     const pair = findPair("web", "shop", deps, svcs, undefined, []);
     expect(pair).toMatchObject({ unsupported: true });
