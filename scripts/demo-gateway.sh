@@ -11,12 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$BLUEGREEN_ROOT"
 
-ensure_deps
-npm run --silent build
-testbed_use || die "could not start the test bed"
-[ -n "${BLUEGREEN_DEMO_KEEP:-}" ] || trap testbed_release EXIT
-eval "$(bash scripts/testbed.sh env)"
-export PATH="$BLUEGREEN_ROOT/bin:$PATH"
+demo_start
 kubectl get gateway testbed -n gateway-system >/dev/null 2>&1 || die "the test bed runs without its gateway (it needs the data plane): see README, The test bed"
 
 kubectl delete namespace gateway-demo --ignore-not-found --wait=true >/dev/null
@@ -26,13 +21,6 @@ kubectl rollout status deployment/web-green -n gateway-demo --timeout=2m
 kubectl wait httproute/web -n gateway-demo --for=jsonpath='{.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}'=True --timeout=1m >/dev/null
 address="$(kubectl get gateway testbed -n gateway-system -o jsonpath='{.status.addresses[0].value}'):$(kubectl get gateway testbed -n gateway-system -o jsonpath='{.spec.listeners[0].port}')"
 
-run() {
-  printf '\n\033[1m$ %s\033[0m\n' "$*"
-  local rc=0
-  "$@" || rc=$?
-  printf '(exit %d)\n' "$rc"
-}
-
 # Three requests through the gateway, as a client in the test bed's network namespace sends them.
 through_gateway() {
   local i
@@ -40,12 +28,12 @@ through_gateway() {
   for i in 1 2 3; do bash scripts/testbed.sh exec -- curl -s --max-time 3 -H "Host: web.demo.example" "http://$address/"; done
 }
 
-run kubectl bluegreen status web -n gateway-demo
+demo_run kubectl bluegreen status web -n gateway-demo
 through_gateway
-run kubectl bluegreen deploy web -n gateway-demo --image registry.example/web:2
-run kubectl bluegreen promote web -n gateway-demo
+demo_run kubectl bluegreen deploy web -n gateway-demo --image registry.example/web:2
+demo_run kubectl bluegreen promote web -n gateway-demo
 through_gateway
-run kubectl get httproute web -n gateway-demo -o jsonpath='{range .spec.rules[*]}{.matches[0].path.value} → {range .backendRefs[*]}{.name}:{.weight} {end}{"\n"}{end}'
-run kubectl bluegreen status web -n gateway-demo
-run kubectl bluegreen abort web -n gateway-demo
+demo_run kubectl get httproute web -n gateway-demo -o jsonpath='{range .spec.rules[*]}{.matches[0].path.value} → {range .backendRefs[*]}{.name}:{.weight} {end}{"\n"}{end}'
+demo_run kubectl bluegreen status web -n gateway-demo
+demo_run kubectl bluegreen abort web -n gateway-demo
 through_gateway

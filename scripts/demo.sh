@@ -11,12 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$BLUEGREEN_ROOT"
 
-ensure_deps
-npm run --silent build
-testbed_use || die "could not start the test bed"
-[ -n "${BLUEGREEN_DEMO_KEEP:-}" ] || trap testbed_release EXIT
-eval "$(bash scripts/testbed.sh env)"
-export PATH="$BLUEGREEN_ROOT/bin:$PATH"
+demo_start
 
 # A fresh tutorial app every run: myapp-v2 is the idle slot, still on the previous release (v1).
 kubectl delete namespace blue-green --ignore-not-found --wait=true >/dev/null
@@ -27,19 +22,12 @@ kubectl rollout status deployment/myapp-v2 -n blue-green --timeout=2m
 probe=(--probe 8080/)
 grep -qx 'DATAPLANE=on' "${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}/run/dataplane.env" 2>/dev/null || { probe=(); echo "(data plane off: promote runs without --probe)"; }
 
-run() {
-  printf '\n\033[1m$ %s\033[0m\n' "$*"
-  local rc=0
-  "$@" || rc=$?
-  printf '(exit %d)\n' "$rc"
-}
-
-run kubectl bluegreen status myapp -n blue-green
-run kubectl bluegreen deploy myapp -n blue-green --image registry.example/myapp:v2
-run kubectl bluegreen status myapp -n blue-green
-run kubectl bluegreen diff myapp -n blue-green
-run kubectl bluegreen promote myapp -n blue-green "${probe[@]}"
-run kubectl bluegreen status myapp -n blue-green
-run kubectl bluegreen scale-down myapp -n blue-green --delay 5s
-run kubectl bluegreen abort myapp -n blue-green
-run kubectl bluegreen status myapp -n blue-green -o wide
+demo_run kubectl bluegreen status myapp -n blue-green
+demo_run kubectl bluegreen deploy myapp -n blue-green --image registry.example/myapp:v2
+demo_run kubectl bluegreen status myapp -n blue-green
+demo_run kubectl bluegreen diff myapp -n blue-green
+demo_run kubectl bluegreen promote myapp -n blue-green "${probe[@]}"
+demo_run kubectl bluegreen status myapp -n blue-green
+demo_run kubectl bluegreen scale-down myapp -n blue-green --delay 5s
+demo_run kubectl bluegreen abort myapp -n blue-green
+demo_run kubectl bluegreen status myapp -n blue-green -o wide

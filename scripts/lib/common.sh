@@ -158,3 +158,22 @@ bench_section() {
     fs.writeFileSync(target, out);
   ' "$target" "$name" "$file"
 }
+
+# demo_start: what both demos do first: dependencies, the build, the test bed (stopped again on exit if this
+# started it, unless BLUEGREEN_DEMO_KEEP=1), its kubeconfig, and the plugin on PATH.
+demo_start() {
+  ensure_deps
+  npm run --silent build
+  testbed_use || die "could not start the test bed"
+  [ -n "${BLUEGREEN_DEMO_KEEP:-}" ] || trap testbed_release EXIT
+  eval "$(bash scripts/testbed.sh env)"
+  export PATH="$BLUEGREEN_ROOT/bin:$PATH"
+}
+
+# demo_run CMD…: shows the command, runs it, and shows its exit code (a failing command does not stop the demo).
+demo_run() {
+  printf '\n\033[1m$ %s\033[0m\n' "$*"
+  local rc=0
+  "$@" || rc=$?
+  printf '(exit %d)\n' "$rc"
+}

@@ -1,7 +1,7 @@
 // Planning a deploy: a new version into the idle slot, computed from the objects as read. Never the live slot.
 import type { Container, Deployment, PodTemplate, Service } from "./model.js";
 import { nameOf } from "./model.js";
-import { type Slot, type WellFormedPair, describeServices, formatSelector, routerRefs, selects, slotServiceNames, templateLabels } from "./pair.js";
+import { type Slot, type WellFormedPair, describeServices, formatSelector, idleSelectors, routerRefs, selects, templateLabels } from "./pair.js";
 import type { RouterRef, Routing } from "./routers/types.js";
 import { agreedRecord, slotBusy, type RefusedPlan } from "./plan.js";
 import { replicaCounts } from "./readiness.js";
@@ -322,7 +322,7 @@ export function planDeploy(pair: WellFormedPair, services: Service[], o: DeployO
     };
   }
   // No Service but the app's preview Services and slot Services may select the idle slot, before or after the deploy.
-  const previews = new Set([...pair.routers.filter((s) => s.role === "preview").map((s) => s.name), ...slotServiceNames(pair)]);
+  const previews = idleSelectors(routerRefs(pair), pair.routing);
   for (const labels of [templateLabels(d), template.metadata.labels]) {
     const user = services.find((s) => !previews.has(nameOf(s)) && selects(s.spec?.selector, labels));
     if (user) {

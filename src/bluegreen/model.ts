@@ -2,7 +2,7 @@
 
 export type Labels = Record<string, string>;
 
-interface ObjectMeta {
+export interface ObjectMeta {
   name?: string;
   namespace?: string;
   uid?: string;

@@ -397,8 +397,12 @@ export function routerRefs(pair: AppPair, live = false): RouterRef[] {
   return pair.routers.filter((s) => !live || s.role === "live").map((s) => ({ kind: s.kind, name: s.name, ref: s.ref, role: s.role }));
 }
 
-/** Names of the app's slot Services (selected by routes, never switched). */
-export const slotServiceNames = (pair: AppPair): string[] => Object.values(pair.routing?.slotServices ?? {}).map((s) => s.name);
+/**
+ * Services that select the idle slot by design, so their selecting it does not make it live: the app's preview
+ * Services, and its slot Services (routes choose between them).
+ */
+export const idleSelectors = (routers: readonly RouterRef[], routing: Routing | undefined): Set<string> =>
+  new Set([...routers.filter((x) => x.role === "preview" && x.kind === "service").map((x) => x.name), ...Object.values(routing?.slotServices ?? {}).map((x) => x.name)]);
 
 /** "service/a on v2, service/b on v1": where each router of the pair sends traffic. */
 export function describeServices(pair: AppPair): string {

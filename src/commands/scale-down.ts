@@ -4,7 +4,7 @@ import { scaleDownNeeds } from "../bluegreen/permissions.js";
 import type { Context } from "../context.js";
 import { planScaleDown } from "../bluegreen/plan.js";
 import { nameOf } from "../bluegreen/model.js";
-import { formatSelector, requireWellFormed, selects, templateLabels } from "../bluegreen/pair.js";
+import { formatSelector, idleSelectors, requireWellFormed, selects, templateLabels } from "../bluegreen/pair.js";
 import { plural } from "../bluegreen/plural.js";
 import { replicaCounts } from "../bluegreen/readiness.js";
 import { formatDuration } from "../render/time.js";
@@ -34,7 +34,7 @@ export async function scaleDown(ctx: Context, g: GlobalOptions, f: ScaleDownFlag
   // Refuse up front (exit 4) while a Service other than the app's previews (and slot Services) selects the slot;
   // retireSlot checks again, and checks the live routers.
   const services = (await kube.listServices(plan.namespace)).filter((s) => s.metadata.namespace === plan.namespace);
-  const mayselect = new Set([...plan.routers.filter((x) => x.role === "preview" && x.kind === "service").map((x) => x.name), ...Object.values(plan.routing.slotServices).map((x) => x.name)]);
+  const mayselect = idleSelectors(plan.routers, plan.routing);
   const user = services.find((s) => !mayselect.has(nameOf(s)) && selects(s.spec?.selector, templateLabels(plan.slot.deployment)));
   if (user) {
     throw new RefusedError(

@@ -4,7 +4,7 @@ import type { Context } from "../context.js";
 import type { DeployPlan } from "../bluegreen/deploy.js";
 import type { Deployment } from "../bluegreen/model.js";
 import { nameOf } from "../bluegreen/model.js";
-import { selects, templateLabels } from "../bluegreen/pair.js";
+import { idleSelectors, selects, templateLabels } from "../bluegreen/pair.js";
 import { rolloutStatus } from "../bluegreen/readiness.js";
 import { BUSY_ANNOTATION, type BusyAction, busyMarkId, SCALE_DOWN_AT_ANNOTATION, deployRecordOf, deploymentVersion } from "../bluegreen/record.js";
 import { formatDuration } from "../render/time.js";
@@ -139,7 +139,7 @@ export async function retireSlot(ctx: Context, kube: KubeClient, r: Retirement, 
   const marks = new BusyMarks(ctx, kube, ns, r.routing, warnings);
   const live = r.routers.filter((x) => x.role === "live");
   // Preview Services select the retired slot by design, and so do slot Services (routes choose between them).
-  const mayselect = new Set([...r.routers.filter((x) => x.role === "preview" && x.kind === "service").map((x) => x.name), ...Object.values(r.routing.slotServices).map((x) => x.name)]);
+  const mayselect = idleSelectors(r.routers, r.routing);
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) {
       if (ctx.clock.now().getTime() > deadline) {

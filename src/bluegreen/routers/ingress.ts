@@ -3,7 +3,7 @@
 // hosts, paths, TLS and annotations are sent back as read (spec.rules is replaced whole by a merge patch, from
 // a fresh read each attempt).
 import { canonicalJson } from "../record.js";
-import type { RouterKind, RouterObject, Routing } from "./types.js";
+import { type RouterKind, type RouterObject, type Routing, lastWriter } from "./types.js";
 
 interface Backend {
   service?: { name: string; port?: unknown };
@@ -77,14 +77,7 @@ export const ingressRouter: RouterKind = {
       return was && slotOfBackend(was, r) !== undefined ? was : b;
     });
   },
-  writer(o) {
-    const owners = (o.metadata.managedFields ?? []).filter((m) => {
-      const spec = m.fieldsV1?.["f:spec"] as Record<string, unknown> | undefined;
-      return spec !== undefined && ("f:rules" in spec || "f:defaultBackend" in spec);
-    });
-    owners.sort((a, b) => (a.time ?? "").localeCompare(b.time ?? ""));
-    return owners.at(-1)?.manager;
-  },
+  writer: (o) => lastWriter(o, (spec) => "f:rules" in spec || "f:defaultBackend" in spec),
   podsOf: (_o, r, slot) => r.slotServices[slot]?.selector ?? {},
   serviceOf: (_o, r, slot) => r.slotServices[slot]?.name ?? "",
   // An Ingress's status carries no generation: the slot Service's EndpointSlices and --probe are the evidence.

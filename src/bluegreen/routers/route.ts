@@ -3,7 +3,7 @@
 // them (its name is swapped, its weight kept). Every other rule, match, filter, hostname and backendRef is sent
 // back as read: a merge patch replaces spec.rules whole, and each attempt computes it from a fresh read.
 import { canonicalJson } from "../record.js";
-import type { RouterKind, RouterObject, RouterResource, Routing, Taken } from "./types.js";
+import { type RouterKind, type RouterObject, type RouterResource, type Routing, type Taken, lastWriter } from "./types.js";
 
 interface BackendRef {
   group?: string;
@@ -161,14 +161,7 @@ function routeRouter(name: "httproute" | "grpcroute", resource: RouterResource):
       const mine = new Set(appRules(asRead, r));
       return { rules: rules.map((rule, i) => (mine.has(i) && before[i] ? { ...rule, backendRefs: before[i].backendRefs } : rule)) };
     },
-    writer(o) {
-      const owners = (o.metadata.managedFields ?? []).filter((m) => {
-        const spec = m.fieldsV1?.["f:spec"] as Record<string, unknown> | undefined;
-        return spec !== undefined && "f:rules" in spec;
-      });
-      owners.sort((a, b) => (a.time ?? "").localeCompare(b.time ?? ""));
-      return owners.at(-1)?.manager;
-    },
+    writer: (o) => lastWriter(o, (spec) => "f:rules" in spec),
     podsOf: (_o, r, slot) => r.slotServices[slot]?.selector ?? {},
     serviceOf: (_o, r, slot) => r.slotServices[slot]?.name ?? "",
     taken: routeTaken,

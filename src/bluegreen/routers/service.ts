@@ -1,7 +1,7 @@
 // The Service selector router: the slot label in a Service's selector says which slot gets its traffic.
 import { canonicalJson } from "../record.js";
 import type { Labels } from "../model.js";
-import type { RouterKind, RouterObject, Routing } from "./types.js";
+import { type RouterKind, type RouterObject, type Routing, lastWriter } from "./types.js";
 
 const selectorOf = (o: RouterObject): Labels => (o.spec?.selector as Labels | undefined) ?? {};
 
@@ -18,16 +18,12 @@ export const serviceRouter: RouterKind = {
     const back = selectorOf(asRead)[r.slotLabel];
     return { selector: { [r.slotLabel]: back ?? null } };
   },
-  writer(o, r) {
-    const owners = (o.metadata.managedFields ?? []).filter((m) => {
-      const spec = m.fieldsV1?.["f:spec"] as Record<string, unknown> | undefined;
-      const selector = spec?.["f:selector"] as Record<string, unknown> | undefined;
+  writer: (o, r) =>
+    lastWriter(o, (spec) => {
+      const selector = spec["f:selector"] as Record<string, unknown> | undefined;
       // A Service's selector is an atomic map: its writer owns it whole (`f:selector: {}`); a granular map lists keys.
       return selector !== undefined && (Object.keys(selector).length === 0 || `f:${r.slotLabel}` in selector);
-    });
-    owners.sort((a, b) => (a.time ?? "").localeCompare(b.time ?? ""));
-    return owners.at(-1)?.manager;
-  },
+    }),
   podsOf: (o, r: Routing, slot) => ({ ...selectorOf(o), [r.slotLabel]: slot }),
   serviceOf: (o) => o.metadata.name ?? "",
   // kube-proxy reports nothing back: the EndpointSlices (checked for every kind) are all there is.

@@ -2,7 +2,7 @@
 // backendRefs, an Ingress's backends. Each kind is a pure module (this folder) that says where an object sends
 // traffic, what a switch of it depends on, the patch that moves it, and whether the system has taken the change.
 // The executor (commands/execute.ts) runs the same steps for every kind and never asks which one it runs.
-import type { Labels, ManagedFieldsEntry, Service } from "../model.js";
+import type { Labels, ObjectMeta, Service } from "../model.js";
 
 export type RouterKindName = "service" | "httproute" | "grpcroute" | "ingress";
 
@@ -10,16 +10,7 @@ export type RouterKindName = "service" | "httproute" | "grpcroute" | "ingress";
 export interface RouterObject {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Labels;
-    annotations?: Record<string, string>;
-    resourceVersion?: string;
-    generation?: number;
-    managedFields?: ManagedFieldsEntry[];
-  };
+  metadata: ObjectMeta;
   // biome-ignore lint/suspicious/noExplicitAny: each kind reads its own spec and status; the rest is theirs
   spec?: any;
   // biome-ignore lint/suspicious/noExplicitAny: see spec
@@ -100,6 +91,19 @@ export interface RouterKind {
   taken(now: RouterObject, written: RouterObject, asRead: RouterObject): Taken;
   /** Hostnames it serves, for status (none for a Service). */
   hostnames(o: RouterObject): string[];
+}
+
+/**
+ * The field manager that wrote last among those owning a part of spec (managedFields), when the object says:
+ * `owns` gets each entry's `f:spec` fields.
+ */
+export function lastWriter(o: RouterObject, owns: (spec: Record<string, unknown>) => boolean): string | undefined {
+  const owners = (o.metadata.managedFields ?? []).filter((m) => {
+    const spec = m.fieldsV1?.["f:spec"] as Record<string, unknown> | undefined;
+    return spec !== undefined && owns(spec);
+  });
+  owners.sort((a, b) => (a.time ?? "").localeCompare(b.time ?? ""));
+  return owners.at(-1)?.manager;
 }
 
 /** "service/web", "httproute/web": how people and kubectl name it. */
