@@ -18,6 +18,8 @@ kubectl delete namespace gateway-demo --ignore-not-found --wait=true >/dev/null
 kubectl apply -f scripts/demo/gateway.yaml
 kubectl rollout status deployment/web-blue -n gateway-demo --timeout=2m
 kubectl rollout status deployment/web-green -n gateway-demo --timeout=2m
+# Plain promote's evidence is the ReplicaSets' creation times, one second apart at best (see scripts/demo.sh).
+sleep 1
 kubectl wait httproute/web -n gateway-demo --for=jsonpath='{.status.parents[0].conditions[?(@.type=="ResolvedRefs")].status}'=True --timeout=1m >/dev/null
 address="$(kubectl get gateway testbed -n gateway-system -o jsonpath='{.status.addresses[0].value}'):$(kubectl get gateway testbed -n gateway-system -o jsonpath='{.spec.listeners[0].port}')"
 

@@ -18,6 +18,9 @@ kubectl delete namespace blue-green --ignore-not-found --wait=true >/dev/null
 kubectl apply -f scripts/demo/tutorial.yaml
 kubectl rollout status deployment/myapp-v1 -n blue-green --timeout=2m
 kubectl rollout status deployment/myapp-v2 -n blue-green --timeout=2m
+# Plain promote's evidence is the ReplicaSets' creation times, one second apart at best: on a warm test bed the
+# deploy below can land in the same second as the live slot's ReplicaSet, and promote would (rightly) refuse.
+sleep 1
 # The probe goes through the API server's pod proxy, which needs the test bed's data plane (pods that answer).
 probe=(--probe 8080/)
 grep -qx 'DATAPLANE=on' "${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}/run/dataplane.env" 2>/dev/null || { probe=(); echo "(data plane off: promote runs without --probe)"; }
