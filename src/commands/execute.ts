@@ -20,7 +20,7 @@ import { checkHint, checkTarget, refusal, runCommand, runProbes, waitForTarget }
 import { RouterSwitch, type SwitchedBack } from "./switch.js";
 import { propagate, type Verified, verifySwitch } from "./verify.js";
 import { SETTLE_MS, asError, message, proven, readUntil, writeConditionally } from "./write.js";
-import { recordOf } from "../bluegreen/record.js";
+import { deploymentVersion, recordOf } from "../bluegreen/record.js";
 
 export { checkTarget, refusal, waitForTarget } from "./checks.js";
 
@@ -253,6 +253,14 @@ class Execution {
     while (!observed(target) && this.ctx.clock.now().getTime() < deadline && !this.ctx.signal.aborted) {
       await this.ctx.clock.sleep(100, this.ctx.signal);
       target = await this.readDeployment(step.deployment, deadline);
+    }
+    // The switch goes to the version this command planned (and records as toTemplate): a deploy into the target
+    // between the plan and this read is another version, which nothing here has weighed.
+    if (deploymentVersion(target, this.plan.slotLabel) !== this.plan.record.toTemplate) {
+      throw new ConflictError(
+        `deployment/${step.deployment} was changed since ${this.plan.action} read it (a new version was deployed into it meanwhile); ${this.unchangedSoFar()}.`,
+        `Check with kubectl bluegreen status ${this.plan.app}, then run ${this.plan.action} again.`,
+      );
     }
     const why = await checkTarget(this.kube, this.plan, target);
     const routes: string[] = [];
