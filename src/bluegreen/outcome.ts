@@ -11,8 +11,11 @@ export interface StepResult {
   detail: string;
 }
 
-/** Where traffic is at the end, by what every Service of the plan was last read (or written) to select. */
-export type Final = "all-new" | "all-old" | "split" | "unknown";
+/**
+ * Where traffic is at the end, by what every Service of the plan was last read (or written) to select; "canary"
+ * when a promote in weighted steps stopped after a verified step, as asked (--step-pause manual).
+ */
+export type Final = "all-new" | "all-old" | "split" | "unknown" | "canary";
 
 /**
  * Why a switch that had started writing did not complete: verification failed, a check after the switch failed,
@@ -46,7 +49,7 @@ export interface Outcome {
 
 /**
  * The exit code of an Outcome, derived from its final state: the one place that decides it.
- * - 0 only for a complete switch (no error, all-new).
+ * - 0 only for a complete switch (no error, all-new), or a canary step verified and checked where it was asked to stop.
  * - 9 whenever a switch that wrote left traffic split or unknown, or its switch-back did not finish — whatever
  *   the Services happen to look like.
  * - 6 only when verification or a check failed and every Service is back, all-old.
@@ -57,8 +60,8 @@ export interface Outcome {
  *   was verified (traffic all-new).
  */
 export function exitCodeOf(o: Outcome): ExitCode {
-  if (!o.error) return o.final === "all-new" ? ExitCode.ok : ExitCode.split;
-  const wrote = o.steps.some((s) => s.step === "switch" && s.status !== "failed");
+  if (!o.error) return o.final === "all-new" || o.final === "canary" ? ExitCode.ok : ExitCode.split;
+  const wrote = o.steps.some((s) => (s.step === "switch" || s.step === "weigh") && s.status !== "failed");
   if (!wrote) return o.error.exitCode;
   if (o.cause === "moved" && o.switchBack === "complete" && o.final === "split" && o.otherSwitch) return ExitCode.conflict;
   if (o.switchBack === "incomplete" || o.final === "split" || o.final === "unknown") return ExitCode.split;

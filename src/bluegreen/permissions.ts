@@ -71,6 +71,11 @@ export function switchNeeds(steps: Step[], writes?: readonly { kind: RouterKindN
       case "switch":
         needs.push(...patchRouters(kinds, kinds.length === 1 && kinds[0] === "service" ? PATCH_SERVICES.why : "to switch the routers and record the switch"));
         break;
+      case "weigh":
+        needs.push(...patchRouters(kindsOf(s.writes), "to set the weights of each step and record it"));
+        break;
+      case "pause":
+        break;
       case "verify":
         needs.push(LIST_SLICES, WATCH_SLICES);
         break;

@@ -8,7 +8,19 @@ import type { RouterKindName, RouterObject, RouterRef, Routing } from "./routers
 import { promotable, replicaCounts } from "./readiness.js";
 import { type Checks, NO_CHECKS, type Probe, probeText, type ResolvedProbe, resolveProbe } from "./checks.js";
 import { deploymentGuard, routerGuard } from "./guard.js";
-import { RECORD_FORMAT, type SwitchRecord, busyMark, deploymentVersion, readRecord, recordAnnotations } from "./record.js";
+import {
+  BEFORE_CANARY_ANNOTATION,
+  type CanaryRecord,
+  LAST_SWITCH_ANNOTATION,
+  RECORD_FORMAT,
+  type SwitchRecord,
+  beforeCanary,
+  beforeCanaryOf,
+  busyMark,
+  deploymentVersion,
+  readRecord,
+  recordAnnotations,
+} from "./record.js";
 
 /**
  * One conditional write to one router: everything it routes for the app sent to slot `to`, and the record. The
@@ -41,6 +53,8 @@ export interface RouterWrite {
   /** Labels of the pods that get its traffic once switched, and the Service whose EndpointSlices carry it. */
   targetPods: Labels;
   endpoints: string;
+  /** A weighted (canary) step's write: this percentage of the app's requests to `to`, the rest to the other slot. */
+  percent?: number;
 }
 
 /** @deprecated name kept for the renderers: a write of a Service router is a RouterWrite like any other. */
@@ -52,6 +66,10 @@ export type Step =
   | { kind: "scale-up"; deployment: string; replicas: number; was: number; resourceVersion: string; guard: string }
   | { kind: "check"; deployment: string; minAvailable: number }
   | { kind: "switch"; writes: RouterWrite[] }
+  /** One step of a canary: the live routes' weights set to `percent` to the target (step `index` of `of`, counted from 1). */
+  | { kind: "weigh"; percent: number; index: number; of: number; writes: RouterWrite[] }
+  /** The pause after a canary step; "manual" stops the command there (exit 0) for a later promote to continue. */
+  | { kind: "pause"; ms: number | "manual"; percent: number; index: number; of: number }
   /** The live routers (refs) are taken by what serves them, and the Services that carry their traffic have ready endpoints of the target only. */
   | { kind: "verify"; routers: string[]; endpoints: string[] }
   | { kind: "record"; routers: string[] }
@@ -87,6 +105,8 @@ export interface SwitchPlan {
   record: SwitchRecord;
   /** What the routers choose between (slot Services), for their kinds. */
   routing: Routing;
+  /** A promote in weighted steps: its steps, the index of the first one this command writes, and the pause after each. */
+  canary?: { steps: number[]; start: number; pause: number | "manual" };
 }
 
 /** Nothing to do, and why (exit 0). */
@@ -125,7 +145,12 @@ interface PromoteOptions extends SwitchOptions {
   minReady?: number;
   /** The namespace's ReplicaSets: the server's evidence of when each version appeared. */
   replicaSets: ReplicaSet[];
+  /** --steps and --step-pause: promote in weighted steps (the pause undefined when not given). */
+  canary?: { steps?: number[]; pause?: number | "manual" };
 }
+
+/** The pause after each canary step when --step-pause is not given. */
+export const DEFAULT_STEP_PAUSE_MS = 60_000;
 
 interface AbortOptions extends SwitchOptions {
   scaleDown: boolean;
@@ -148,6 +173,8 @@ function write(s: AppRouter, routing: Routing, from: Slot, to: Slot, rec: Switch
   // A router that already carries this switch (resumed) has its history entry already.
   const annotations: Record<string, string | null> = recordAnnotations(o, rec, s.role === "live" && s.switchedBy !== rec.id);
   const old = o.metadata.annotations ?? {};
+  // A switch ends any canary the route was in: what it kept from before the canary goes with it.
+  if (old[BEFORE_CANARY_ANNOTATION] !== undefined) annotations[BEFORE_CANARY_ANNOTATION] = null;
   const undoAnnotations: Record<string, string | null> = {};
   for (const k of Object.keys(annotations)) undoAnnotations[k] = old[k] ?? null;
   const target = s.role === "live" ? to.value : from.value;
@@ -332,6 +359,13 @@ export function promoteDecision(pair: SettledPair, replicaSets: ReplicaSet[]): {
 /** Plans a promote: finish an interrupted switch, go to --to, or switch on evidence; else a no-op or a refusal. */
 export function planPromote(pair: WellFormedPair, opts: PromoteOptions): Plan | { kind: "unknown-slot"; message: string } {
   const slotLabel = pair.slotLabel;
+  if (opts.canary && !opts.canary.steps && (opts.to !== undefined || !pair.unsettled?.pending?.canary)) {
+    return {
+      kind: "refused",
+      message: `--step-pause needs --steps: app ${pair.app} has no canary in progress to continue; nothing changed`,
+      hint: `Give the steps too, for example: kubectl bluegreen promote ${pair.app} --steps 10,50,100 --step-pause ${opts.canary.pause === "manual" ? "manual" : "1m"}`,
+    };
+  }
   const minFor = (from: Slot) => opts.minReady ?? Math.max(1, replicaCounts(from.deployment).available);
   if (opts.to !== undefined) {
     const target = slotNamed(pair, opts.to);
@@ -343,7 +377,9 @@ export function planPromote(pair: WellFormedPair, opts: PromoteOptions): Plan | 
     if (!pair.unsettled && pair.live === target) return { kind: "noop", message: `app ${pair.app} is already live on ${slotLabel}=${target.value}` };
     const from = otherSlot(pair, target);
     const reason = pair.unsettled ? `--to ${target.value} settles ${describeServices(pair)}` : `--to ${target.value}`;
-    return withRetirement(switchPlan(pair, "promote", from, target, minFor(from), reason, opts), opts);
+    const steps = opts.canary?.steps;
+    const plan = switchPlan(pair, "promote", from, target, minFor(from), reason, opts);
+    return withRetirement(steps ? withCanary(plan, steps, opts.canary?.pause ?? DEFAULT_STEP_PAUSE_MS) : plan, opts);
   }
   // Unsettled: no live slot for sure, or a switch not verified yet.
   if (pair.live === undefined || pair.unsettled !== undefined) {
@@ -358,12 +394,96 @@ export function planPromote(pair: WellFormedPair, opts: PromoteOptions): Plan | 
     // findPair keeps only a pending record between the pair's own slots.
     const target = slotNamed(pair, u.pending.to) ?? pair.slots[1];
     const from = otherSlot(pair, target);
+    const c = u.pending.canary;
+    if (!c && opts.canary?.steps) {
+      return {
+        kind: "refused",
+        message: `will not promote app ${pair.app} in steps: the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} switches it all at once and was not verified (${describeServices(pair)}); nothing changed`,
+        hint: `Finish that switch with kubectl bluegreen promote ${pair.app} (without --steps), or go back with kubectl bluegreen abort ${pair.app}.`,
+      };
+    }
+    if (c) {
+      const at = c.steps[c.step] ?? 0;
+      const reason = `continues the canary ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"}, at ${at}% since ${c.at} (step ${c.step + 1} of ${c.steps.length})`;
+      const plan = switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts, u.pending);
+      return withRetirement(withCanary(plan, opts.canary?.steps ?? c.steps, opts.canary?.pause ?? c.pause, c), opts);
+    }
     const reason = `finishes the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"}, which was not verified (${describeServices(pair)})`;
     return withRetirement(switchPlan(pair, u.pending.action, from, target, minFor(from), reason, opts, u.pending), opts);
   }
   const d = promoteDecision(pair, opts.replicaSets);
   if (d.kind !== "switch") return d;
-  return withRetirement(switchPlan(pair, "promote", pair.live, pair.idle, minFor(pair.live), d.reason, opts), opts);
+  const plan = switchPlan(pair, "promote", pair.live, pair.idle, minFor(pair.live), d.reason, opts);
+  const steps = opts.canary?.steps;
+  return withRetirement(steps ? withCanary(plan, steps, opts.canary?.pause ?? DEFAULT_STEP_PAUSE_MS) : plan, opts);
+}
+
+/**
+ * Turns a switch into a promote in weighted steps: before the switch (the last step, 100%), each step below 100
+ * that the live routes have not reached yet writes their weights, is verified and checked like the switch, then
+ * pauses. Every step is recorded as pending, with the canary's place in the record; a failure at any step puts the
+ * routes back where they were before the canary's first step (all-old), records included. `resumed` is the canary
+ * recorded on the routes when this promote continues one.
+ */
+function withCanary(plan: SwitchPlan | RefusedPlan, steps: number[], pause: number | "manual", resumed?: CanaryRecord): SwitchPlan | RefusedPlan {
+  if (plan.kind !== "switch") return plan;
+  const refuse = (why: string, hint: string): RefusedPlan => ({ kind: "refused", message: `cannot promote app ${plan.app} in steps: ${why}; nothing changed`, hint });
+  const live = plan.writes.filter((w) => w.role === "live");
+  const to = plan.to.value;
+  let at = 100;
+  for (const w of live) {
+    const weights = ROUTER_KINDS[w.kind].weights;
+    if (!weights) return refuse(`${w.ref} has no weights (weighted steps work on HTTPRoutes and GRPCRoutes only)`, `Promote without --steps to switch it all at once${plan.writes.some((x) => x.kind !== "service") ? ", or name the route kind with --router httproute" : ""}.`);
+    const why = weights.unweighable(w.asRead, plan.routing);
+    if (why) return refuse(`${w.ref}: ${why}`, "Promote without --steps to switch it all at once.");
+    at = Math.min(at, weights.share(w.asRead, plan.routing, to));
+  }
+  // The first step above what every live route already sends to the target (after an interruption, the lowest).
+  const start = steps.findIndex((p) => p > at);
+  const record: SwitchRecord = { ...plan.record };
+  delete record.canary;
+  plan.record = record;
+  const fresh = resumed === undefined;
+  for (const w of plan.writes) {
+    w.annotations[LAST_SWITCH_ANNOTATION] = JSON.stringify(record);
+    if (w.role !== "live") continue;
+    const before = w.asRead.metadata.annotations?.[BEFORE_CANARY_ANNOTATION];
+    w.annotations[BEFORE_CANARY_ANNOTATION] = null;
+    w.undoAnnotations[BEFORE_CANARY_ANNOTATION] = before ?? null;
+    const kept = fresh ? undefined : beforeCanaryOf(w.asRead);
+    if (kept) {
+      // Continued: a failure goes back to before the canary's first step, all-old with the annotations of then.
+      Object.assign(w.undoAnnotations, kept, { [BEFORE_CANARY_ANNOTATION]: null });
+      const kind = ROUTER_KINDS[w.kind];
+      w.asRead = { ...w.asRead, spec: { ...w.asRead.spec, ...kind.switchTo(w.asRead, plan.routing, plan.from.value) } };
+      w.back = plan.from.value;
+    }
+  }
+  const canarySteps: Step[] = [];
+  const verify = plan.steps.find((s) => s.kind === "verify");
+  const at0 = plan.steps.findIndex((s) => s.kind === "switch");
+  const after = plan.steps.filter((s) => (s.kind === "probe" || s.kind === "command") && s.when === "after");
+  for (let i = Math.max(0, start); i < steps.length - 1 && start >= 0; i++) {
+    const percent = steps[i] ?? 0;
+    const canary: CanaryRecord = { steps, step: i, at: record.at, pause };
+    const stepRecord = JSON.stringify({ ...record, canary });
+    const writes = live.map((w) => ({
+      ...w,
+      percent,
+      annotations: {
+        ...w.annotations,
+        [LAST_SWITCH_ANNOTATION]: stepRecord,
+        // The first step keeps our annotations as they were, for a switch-back by a later promote.
+        [BEFORE_CANARY_ANNOTATION]: fresh ? beforeCanary(w.asRead) : (w.asRead.metadata.annotations?.[BEFORE_CANARY_ANNOTATION] ?? beforeCanary(w.asRead)),
+      },
+    }));
+    canarySteps.push({ kind: "weigh", percent, index: i + 1, of: steps.length, writes });
+    if (verify) canarySteps.push(verify);
+    canarySteps.push(...after, { kind: "pause", ms: pause, percent, index: i + 1, of: steps.length });
+  }
+  plan.steps.splice(at0, 0, ...canarySteps);
+  plan.canary = { steps, start: Math.max(0, start), pause };
+  return plan;
 }
 
 /** Adds promote's --scale-up before and --scale-down-after after a planned switch. */

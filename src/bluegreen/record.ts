@@ -1,6 +1,7 @@
 // The switch record: what promote and abort write on the Services they change, and how it is read back.
 import { createHash } from "node:crypto";
 import type { Deployment, PodTemplate } from "./model.js";
+import { MAX_STEP_PAUSE_MS, stepsProblem } from "./steps.js";
 
 /** Any object that carries our annotations: a Service, a route, an Ingress. */
 type Annotated = { metadata: { annotations?: Record<string, string> } };
@@ -23,6 +24,11 @@ export type BusyAction = "scale-down" | "deploy";
 export const DEPLOY_ANNOTATION = "kubectl-bluegreen/last-deploy";
 /** On a Deployment while a command waits to scale it to 0: {at (due), by, id}. */
 export const SCALE_DOWN_AT_ANNOTATION = "kubectl-bluegreen/scale-down-at";
+/**
+ * On each route while a canary (promote --steps) is in progress: our annotations as they were before its first
+ * step ({lastSwitch, history}, each a string or null), so a failed step later on can put the route back as it was.
+ */
+export const BEFORE_CANARY_ANNOTATION = "kubectl-bluegreen/before-canary";
 /** The record format this plugin writes; records of other formats are never trusted. */
 export const RECORD_FORMAT = 2;
 /** Annotation kubectl rollout restart sets on a pod template: a restart, not a new version. */
@@ -60,6 +66,33 @@ export interface SwitchRecord {
   fromReplicas: number;
   /** Every router the switch writes (by keyOf), with its role, so roles survive an interruption. */
   services: Record<string, "live" | "preview">;
+  /** Set while a promote in weighted steps stands between two steps (or was interrupted in one). */
+  canary?: CanaryRecord;
+}
+
+/** Where a promote in weighted steps (--steps) stands: the weights on the routes are steps[step] percent to `to`. */
+export interface CanaryRecord {
+  /** Percentages to the new slot, increasing, the last one 100. */
+  steps: number[];
+  /** Index in steps of the weight now written (never the last: at 100 the switch is a plain pending one). */
+  step: number;
+  /** When that step's weights were written. */
+  at: string;
+  /** The pause after each step: milliseconds, or "manual" (stop after each step; a later promote continues). */
+  pause: number | "manual";
+}
+
+function readCanary(v: unknown): CanaryRecord | undefined | "invalid" {
+  if (v === undefined) return undefined;
+  if (!v || typeof v !== "object" || Array.isArray(v)) return "invalid";
+  const c = v as Record<string, unknown>;
+  if (stepsProblem(c.steps)) return "invalid";
+  const steps = c.steps as number[];
+  if (typeof c.step !== "number" || !Number.isInteger(c.step) || c.step < 0 || c.step >= steps.length - 1) return "invalid";
+  if (!isText(c.at, 64) || Number.isNaN(Date.parse(c.at))) return "invalid";
+  const pauseOk = c.pause === "manual" || (typeof c.pause === "number" && Number.isInteger(c.pause) && c.pause >= 0 && c.pause <= MAX_STEP_PAUSE_MS);
+  if (!pauseOk) return "invalid";
+  return { steps: [...steps], step: c.step, at: c.at, pause: c.pause as number | "manual" };
 }
 
 /** The short form kept in the history. */
@@ -160,6 +193,8 @@ export function readRecord(svc: Annotated | undefined): RecordReading {
     services[name] = role;
   }
   if (Object.keys(services).length === 0) return bad("services");
+  const canary = readCanary(r.canary);
+  if (canary === "invalid" || (canary && r.state !== "pending")) return bad("canary");
   return {
     kind: "valid",
     record: {
@@ -178,8 +213,23 @@ export function readRecord(svc: Annotated | undefined): RecordReading {
       toTemplate: r.toTemplate,
       fromReplicas: r.fromReplicas,
       services,
+      ...(canary ? { canary } : {}),
     },
   };
+}
+
+/** Our annotations on a route as they were before a canary's first step (BEFORE_CANARY_ANNOTATION), if it has them. */
+export function beforeCanaryOf(o: Annotated): Record<string, string | null> | undefined {
+  const v = jsonObject(o.metadata.annotations?.[BEFORE_CANARY_ANNOTATION]);
+  if (!v) return undefined;
+  const value = (x: unknown) => (typeof x === "string" ? x : null);
+  return { [LAST_SWITCH_ANNOTATION]: value(v.lastSwitch), [HISTORY_ANNOTATION]: value(v.history) };
+}
+
+/** The value of BEFORE_CANARY_ANNOTATION that keeps a route's annotations as read. */
+export function beforeCanary(o: Annotated): string {
+  const a = o.metadata.annotations ?? {};
+  return JSON.stringify({ lastSwitch: a[LAST_SWITCH_ANNOTATION] ?? null, history: a[HISTORY_ANNOTATION] ?? null });
 }
 
 /** The valid record on a Service, or undefined. */

@@ -7,7 +7,7 @@ import { promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
 import { type DeployRecord, type HistoryEntry, type SwitchRecord, deployRecordOf, deploymentVersion, history, pendingScaleDownOf, recordOf } from "./record.js";
 
-export type Verdict = "ready" | "promoted" | "blocked" | "not-ready" | "degraded" | "interrupted" | "drifted" | "misconfigured";
+export type Verdict = "ready" | "promoted" | "blocked" | "not-ready" | "degraded" | "interrupted" | "canary" | "drifted" | "misconfigured";
 
 /** Words a person reads for each verdict. */
 export const VERDICT_TEXT: Record<Verdict, string> = {
@@ -16,6 +16,7 @@ export const VERDICT_TEXT: Record<Verdict, string> = {
   blocked: "promote blocked",
   "not-ready": "not ready",
   interrupted: "interrupted",
+  canary: "canary",
   drifted: "drifted",
   degraded: "degraded",
   misconfigured: "misconfigured",
@@ -59,6 +60,8 @@ export interface AppStatus {
   pendingScaleDown?: { slot: string; deployment: string; at: string; by: string };
   /** Services whose selector is no longer where the last verified switch left it. */
   drift?: Drift[];
+  /** A promote in weighted steps that stands between two steps: every live route sends `percent` to `to`. */
+  canary?: { to: string; percent: number; step: number; of: number; since: string; steps: number[]; pause: number | "manual" };
 }
 
 /** A router changed outside the plugin after a verified switch: where it sends traffic, where the switch left it, who wrote it. */
@@ -181,6 +184,13 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Rec
   if (drift.length) return { ...base, drift, verdict: "drifted", reason: driftReason(pair, drift) };
   if (pair.live === undefined || pair.unsettled !== undefined) {
     const u = pair.unsettled;
+    const canary = canaryOf(pair);
+    if (canary) {
+      const reason =
+        `${canary.percent}% to ${pair.slotLabel}=${canary.to} (step ${canary.step} of ${canary.of}, since ${canary.since}) in the promote ${u?.pending?.from} → ${canary.to} started ${u?.pending?.at} by ${u?.pending?.by || "unknown"}` +
+        `; promote continues it${canary.pause === "manual" ? "" : ` (the next step after ${canary.pause / 1000}s)`}, abort goes back, promote --to ${canary.to} settles at 100%`;
+      return { ...base, canary, verdict: "canary", reason };
+    }
     const reason = u?.pending
       ? `the ${u.pending.action} ${u.pending.from} → ${u.pending.to} started ${u.pending.at} by ${u.pending.by || "unknown"} is in progress or was interrupted` +
         `${u.split ? "" : " before verification"}: ${describeServices(pair)}; promote finishes it, abort goes back`
@@ -198,5 +208,25 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Rec
   return { ...base, verdict: "ready", reason: `idle slot ${pair.idle.value} is rolled out and ready; promote switches ${pair.slotLabel} ${pair.live.value} → ${pair.idle.value}` };
 }
 
-/** status exits 1 when an app needs attention. */
-export const needsAttention = (s: AppStatus): boolean => s.verdict === "degraded" || s.verdict === "misconfigured" || s.verdict === "interrupted" || s.verdict === "drifted";
+/**
+ * A canary in progress as its routes show it: every live router is a route, sends the recorded step's percentage to
+ * the target, and carries the pending record of that canary. Anything else is an interrupted switch.
+ */
+function canaryOf(pair: AppPair): AppStatus["canary"] | undefined {
+  const pending = pair.unsettled?.pending;
+  const c = pending?.canary;
+  if (!pending || !c || !pair.routing) return undefined;
+  const percent = c.steps[c.step] ?? 0;
+  const live = pair.routers.filter((r) => r.role === "live");
+  const routing = pair.routing;
+  const at = live.every((r) => {
+    const weights = ROUTER_KINDS[r.kind].weights;
+    return weights !== undefined && r.switchedBy === pending.id && weights.share(r.object, routing, pending.to) === percent;
+  });
+  if (!at) return undefined;
+  return { to: pending.to, percent, step: c.step + 1, of: c.steps.length, since: c.at, steps: c.steps, pause: c.pause };
+}
+
+/** status exits 1 when an app needs attention (a canary between steps too: it is not a finished state). */
+export const needsAttention = (s: AppStatus): boolean =>
+  s.verdict === "degraded" || s.verdict === "misconfigured" || s.verdict === "interrupted" || s.verdict === "canary" || s.verdict === "drifted";

@@ -10,6 +10,7 @@ import { type Checks, type Probe, parseProbe } from "../bluegreen/checks.js";
 import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import { labelKeyErrors, labelValueErrors } from "../bluegreen/names.js";
 import { parseDuration } from "./duration.js";
+import { MAX_STEP_PAUSE_MS, stepsProblem } from "../bluegreen/steps.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
 /** What yargs parsed, by flag name (no dashes); `_` holds the words that are not flags. */
@@ -172,8 +173,32 @@ export function promoteInvocation(a: RawArgs, argv: string[]): Invocation {
       checks: checks(a, argv),
       scaleUp: Boolean(a["scale-up"]),
       scaleDownAfterMs: a["scale-down-after"] === undefined ? undefined : parseDuration("scale-down-after", a["scale-down-after"] as string),
+      ...canaryFlags(a),
     },
   };
+}
+
+/** --steps and --step-pause: a promote in weighted steps. */
+function canaryFlags(a: RawArgs): { canary?: { steps?: number[]; pause?: number | "manual" } } {
+  const text = a.steps === undefined ? undefined : String(a.steps);
+  const pauseText = a["step-pause"] === undefined ? undefined : String(a["step-pause"]);
+  if (text === undefined && pauseText === undefined) return {};
+  let steps: number[] | undefined;
+  if (text !== undefined) {
+    const parts = text.split(",").map((x) => x.trim());
+    const numbers = parts.map((x) => (/^\d+$/.test(x) ? Number(x) : Number.NaN));
+    const bad = parts.find((_, i) => Number.isNaN(numbers[i]));
+    const why = bad !== undefined ? `"${bad}" is not a whole percentage` : stepsProblem(numbers);
+    if (why) throw new UsageError(`invalid --steps "${text}": ${why}.`, "Give increasing percentages to the new slot, ending with 100, for example --steps 10,50,100.");
+    steps = numbers;
+  }
+  let pause: number | "manual" | undefined;
+  if (pauseText === "manual") pause = "manual";
+  else if (pauseText !== undefined) {
+    pause = parseDuration("step-pause", pauseText);
+    if (pause > MAX_STEP_PAUSE_MS) throw new UsageError(`invalid duration for --step-pause: "${pauseText}" is longer than the maximum, 24h.`);
+  }
+  return { canary: { ...(steps ? { steps } : {}), ...(pause !== undefined ? { pause } : {}) } };
 }
 
 /** abort APP; argv is the whole command line, for the repeatable --probe. */

@@ -20,7 +20,7 @@ import { checkHint, checkTarget, refusal, runCommand, runProbes, waitForTarget }
 import { RouterSwitch, type SwitchedBack } from "./switch.js";
 import { propagate, type Verified, verifySwitch } from "./verify.js";
 import { SETTLE_MS, asError, message, proven, readUntil, writeConditionally } from "./write.js";
-import { deploymentVersion, recordOf } from "../bluegreen/record.js";
+import { LAST_SWITCH_ANNOTATION, type SwitchRecord, deploymentVersion, recordOf } from "../bluegreen/record.js";
 
 export { checkTarget, refusal, waitForTarget } from "./checks.js";
 
@@ -77,7 +77,9 @@ class Execution {
     }
     const interrupted = () => new BlueGreenError("interrupted", ExitCode.interrupted);
     for (const step of this.plan.steps) {
-      const beforeSwitch = step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || ((step.kind === "probe" || step.kind === "command") && step.when === "before");
+      const beforeSwitch =
+        !this.sw.landed.size && (step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || step.kind === "weigh" || ((step.kind === "probe" || step.kind === "command") && step.when === "before"));
+      if (this.ctx.signal.aborted && !beforeSwitch && this.sw.landed.size && (step.kind === "weigh" || step.kind === "switch")) return this.back(interrupted(), "interrupted");
       if (this.ctx.signal.aborted && beforeSwitch) {
         return this.stop(step, new BlueGreenError(`interrupted before any router was written; ${this.unchangedSoFar()}.`, ExitCode.interrupted));
       }
@@ -91,9 +93,26 @@ class Execution {
             break;
           case "switch": {
             const failure = await this.ctx.uninterruptible(() => this.sw.forward(step.writes, this.checkedTarget));
-            if (failure) return this.fail(failure);
+            if (failure) return this.fail(failure, step);
             if (this.ctx.signal.aborted) return this.back(interrupted(), "interrupted");
             this.done(step, step.writes.map((w) => `${w.ref} ${w.from === w.to ? "kept" : `${w.from || "(split)"} → ${w.to}`}`).join(", "));
+            break;
+          }
+          case "weigh": {
+            const writes = step.writes.map((w) => stamped(w, this.ctx.clock.now()));
+            const failure = await this.ctx.uninterruptible(() => this.sw.forward(writes, this.checkedTarget));
+            if (failure) return this.fail(failure, step);
+            if (this.ctx.signal.aborted) return this.back(interrupted(), "interrupted");
+            this.done(step, `${step.writes.map((w) => w.ref).join(", ")}: ${step.percent}% to ${this.plan.slotLabel}=${this.plan.to.value} (step ${step.index} of ${step.of})`);
+            break;
+          }
+          case "pause": {
+            if (step.ms === "manual") {
+              this.done(step, `stopped at ${step.percent}% to ${this.plan.slotLabel}=${this.plan.to.value} (step ${step.index} of ${step.of}), as --step-pause manual asks`);
+              return this.outcome("canary");
+            }
+            if (!(await this.pause(step, step.ms))) return this.back(interrupted(), "interrupted");
+            this.done(step, `paused ${Math.round(step.ms / 100) / 10}s at ${step.percent}%`);
             break;
           }
           case "verify": {
@@ -156,10 +175,31 @@ class Execution {
           }
         }
       } catch (e) {
+        // After a canary step's weights landed (and before the switch), traffic is not where it was: go back.
+        if (this.sw.landed.size && !this.steps.some((x) => x.step === "switch" && x.status === "done")) return this.back(asError(e).message, "check");
         return this.stop(step, asError(e));
       }
     }
     return this.outcome("all-new");
+  }
+
+  /** The pause after a canary step, with its countdown; false when interrupted. */
+  private async pause(step: Extract<Step, { kind: "pause" }>, ms: number): Promise<boolean> {
+    const p = progress(this.ctx);
+    const next = this.plan.canary?.steps[step.index] ?? 100;
+    const due = this.ctx.clock.now().getTime() + ms;
+    const tty = this.ctx.io.errIsTTY;
+    try {
+      for (;;) {
+        const leftMs = due - this.ctx.clock.now().getTime();
+        if (this.ctx.signal.aborted) return false;
+        if (leftMs <= 0) return true;
+        p.update(phaseLine({ phase: "pause", percent: step.percent, to: `${this.plan.slotLabel}=${this.plan.to.value}`, index: step.index, of: step.of, next, delayMs: ms, leftMs }, tty));
+        await this.ctx.clock.sleep(tty ? Math.min(leftMs, 1000) : leftMs, this.ctx.signal);
+      }
+    } finally {
+      p.done();
+    }
   }
 
   /** Before the switch: "nothing changed", or what a scale-up did. */
@@ -188,6 +228,14 @@ class Execution {
     const onNew = (w: RouterWrite) => w.from === (w.role === "live" ? to.value : from.value);
     const onOld = (w: RouterWrite) => w.from === (w.role === "live" ? from.value : to.value);
     return this.plan.writes.every(onNew) ? "all-new" : this.plan.writes.every(onOld) ? "all-old" : "split";
+  }
+
+  /** Where traffic is once every router is switched back: where the command found it, or before a canary it continued. */
+  private backLayout(): Final {
+    const { from, to } = this.plan;
+    const onOld = (w: RouterWrite) => w.back === (w.role === "live" ? from.value : to.value);
+    const onNew = (w: RouterWrite) => w.back === (w.role === "live" ? to.value : from.value);
+    return this.plan.writes.every(onOld) ? "all-old" : this.plan.writes.every(onNew) ? "all-new" : "split";
   }
 
   // switchedBack: every router is as this command read it (a complete switch-back), whatever final says.
@@ -294,13 +342,13 @@ class Execution {
   // --- failure and switch-back -------------------------------------------------------------------------
 
   /** A switch write failed: put back what landed, then report with an honest final state. */
-  private async fail(error: BlueGreenError): Promise<Outcome> {
+  private async fail(error: BlueGreenError, step: Extract<Step, { kind: "switch" | "weigh" }>): Promise<Outcome> {
     const r = await this.ctx.uninterruptible(() => this.sw.back(this.o.verifyTimeoutMs));
     // "undone" only while something is still not back: a write put back leaves the switch failed, nothing changed.
-    this.steps.push({ step: "switch", status: this.sw.landed.size || this.sw.unknown.size ? "undone" : "failed", detail: error.message });
+    this.steps.push({ step: step.kind, status: this.sw.landed.size || this.sw.unknown.size ? "undone" : "failed", detail: error.message });
     if (r.failed.length || r.taken.length || this.sw.unknown.size) return this.readBack(error.message, r, "write", error);
     const undone = r.back.length ? `${r.back.join(", ")} ${r.back.length === 1 ? "was" : "were"} switched back, so nothing changed` : "nothing changed";
-    return this.ended(this.asRead(), true, `${error.message.replace(/\.$/, "")}; ${undone}.`, error.hint, "write", error);
+    return this.ended(this.backLayout(), true, `${error.message.replace(/\.$/, "")}; ${undone}.`, error.hint, "write", error);
   }
 
   /** Verification or a check after the switch failed, it was interrupted, or someone else moved a router: switch every router back. */
@@ -325,10 +373,10 @@ class Execution {
     const taken = r.taken.length && (cause === "verify" || cause === "check");
     if (r.failed.length || this.sw.unknown.size || r.taken.length || cause === "moved") return this.readBack(reason, r, taken ? "moved" : cause);
     const backTo = `${r.back.join(", ")} ${r.back.length === 1 ? "was" : "were"} switched back to ${this.plan.slotLabel}=${this.plan.from.value}`;
-    if (cause === "interrupted") return this.ended(this.asRead(), true, `interrupted: ${backTo}, so nothing changed.`, undefined, cause);
+    if (cause === "interrupted") return this.ended(this.backLayout(), true, `interrupted: ${backTo}, so nothing changed.`, undefined, cause);
     const routed = this.plan.writes.some((w) => w.kind !== "service");
     return this.ended(
-      this.asRead(),
+      this.backLayout(),
       true,
       `${reason}; ${backTo}.`,
       cause === "check"
@@ -476,6 +524,15 @@ class Execution {
     );
     this.done(step, r.detail, r.status);
   }
+}
+
+/** A canary step's write with the time of the step in its record (the plan knows the step, not when it runs). */
+function stamped(w: RouterWrite, now: Date): RouterWrite {
+  const text = w.annotations[LAST_SWITCH_ANNOTATION];
+  if (!text) return w;
+  const rec = JSON.parse(text) as SwitchRecord;
+  if (!rec.canary) return w;
+  return { ...w, annotations: { ...w.annotations, [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...rec, canary: { ...rec.canary, at: now.toISOString() } }) } };
 }
 
 /** The pending record on a router as read, if any. */

@@ -78,6 +78,8 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
     "propagation-delay": PROPAGATION_DELAY,
     "scale-up": { type: "boolean", describe: "If the idle slot runs fewer replicas than the live one, scale it up and wait first" },
     "scale-down-after": { type: "string", describe: "Scale the old slot to 0 this long after the switch is verified and checked (abort scales it back)" },
+    steps: { type: "string", describe: "Promote in weighted steps on HTTPRoutes/GRPCRoutes: percentages to the new slot, e.g. 10,50,100" },
+    "step-pause": { type: "string", describe: "Pause after each step (default 1m), or manual: stop after a step; promote continues" },
     ...CHECK_FLAGS,
     "dry-run": DRY_RUN_PLAN,
     output: OUTPUT_DOCUMENT,

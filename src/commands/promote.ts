@@ -29,6 +29,8 @@ export interface PromoteFlags {
   scaleUp: boolean;
   /** --scale-down-after: retire the old slot this long after a verified, checked switch. */
   scaleDownAfterMs?: number;
+  /** --steps and --step-pause: promote in weighted steps. */
+  canary?: { steps?: number[]; pause?: number | "manual" };
 }
 
 async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
@@ -45,6 +47,7 @@ async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: Promote
     checks: f.checks,
     scaleUp: f.scaleUp,
     scaleDownAfterMs: f.scaleDownAfterMs,
+    canary: f.canary,
   });
   if (p.kind === "unknown-slot") throw new NotFoundError(`${p.message}.`, "Name one of the app's slots with --to.");
   if (p.kind === "refused") throw new RefusedError(`${p.message}.`, p.hint);

@@ -36,7 +36,9 @@ function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: Sw
   const where = `${context ? `context ${context}` : "no context"}, namespace ${plan.namespace}`;
   const result = dryRun
     ? `would-be-${DONE[plan.action]}`
-    : outcome?.error
+    : outcome?.final === "canary" && !outcome.error
+      ? "canary"
+      : outcome?.error
       ? outcome.final === "all-new"
         ? `${DONE[plan.action]}-with-errors`
         : outcome.final
@@ -48,6 +50,11 @@ function reportOutcome(ctx: Context, g: GlobalOptions, context: string, plan: Sw
     throw new BlueGreenError(e.message, exitCodeOf(outcome) as BlueGreenError["exitCode"], e.hint);
   }
   if (format) return 0;
+  if (outcome?.final === "canary") {
+    const pause = [...outcome.steps].reverse().find((s) => s.step === "pause");
+    ctx.io.out(`${escapeTerminal(`app ${plan.app}: canary ${pause?.detail ?? ""}; continue with kubectl bluegreen promote ${plan.app}, or go back with kubectl bluegreen abort ${plan.app} (${where})`)}\n`);
+    return 0;
+  }
   const suffix = dryRun ? ` (${dryRun} dry run)` : "";
   const lines = plan.writes.map((w) =>
     w.from === w.to ? `${w.ref} kept: ${plan.slotLabel}=${w.to}${suffix}` : `${switchedLine(w.ref, plan.slotLabel, w.from, w.to)}${suffix}`,

@@ -14,7 +14,7 @@ import { deploymentGuard, routerGuard } from "../bluegreen/guard.js";
 import { BlueGreenError, ConflictError, ExitCode, UnreachableError } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { escapeTerminal } from "../render/escape.js";
-import { switchedLine } from "../render/progress.js";
+import { switchedLine, weighedLine } from "../render/progress.js";
 import { SETTLE_MS, isConflict, message, readUntil, writeConditionally } from "./write.js";
 
 /** What a switch-back did with each router it had to put back: `kind/NAME phrase` for the ones not back. */
@@ -39,6 +39,8 @@ export class RouterSwitch {
   readonly landed = new Map<string, RouterObject>();
   /** Routers whose state could not be settled (a lost reply never read back). */
   readonly unknown = new Set<string>();
+  /** Every write sent to each router (by key), in order: a canary's steps, then the switch. */
+  private readonly sent = new Map<string, RouterWrite[]>();
   private readonly ns: string;
 
   constructor(
@@ -63,6 +65,18 @@ export class RouterSwitch {
     return this.kindOf(w).read(o, this.plan.routing);
   }
 
+  /** Whether a router as read sends traffic where write `w` sends it: all to its slot, or its percentage. */
+  arrived(w: RouterWrite, o: RouterObject): boolean {
+    const kind = this.kindOf(w);
+    if (w.percent !== undefined && kind.weights) return kind.weights.share(o, this.plan.routing, w.to) === w.percent;
+    return kind.read(o, this.plan.routing).slot === w.to;
+  }
+
+  /** The last write sent to a router (a canary step's, or the switch's), or `w` itself before any. */
+  private lastSent(w: RouterWrite): RouterWrite {
+    return this.sent.get(w.key)?.at(-1) ?? w;
+  }
+
   /**
    * Writes every router in order; the first failure stops the writes and is returned. `checkedTarget` is the
    * target Deployment as the check found it (deploymentGuard): each write depends on it too.
@@ -75,7 +89,8 @@ export class RouterSwitch {
       if (r.status === "landed") {
         this.landed.set(w.key, r.object);
         // Said as it lands, not at the end: from here on traffic has moved, and Ctrl-C switches it back.
-        if (w.from !== w.to) this.ctx.io.err(`${escapeTerminal(switchedLine(w.ref, this.plan.slotLabel, w.from, w.to))}\n`);
+        if (w.percent !== undefined) this.ctx.io.err(`${escapeTerminal(weighedLine(w.ref, this.plan.slotLabel, w.to, w.percent))}\n`);
+        else if (w.from !== w.to) this.ctx.io.err(`${escapeTerminal(switchedLine(w.ref, this.plan.slotLabel, w.from, w.to))}\n`);
         continue;
       }
       if (r.status === "unknown") this.unknown.add(w.key);
@@ -93,6 +108,10 @@ export class RouterSwitch {
     const routing = this.plan.routing;
     const targetName = nameOf(this.plan.to.deployment);
     let target: Deployment | undefined;
+    // After a canary step landed, the next write depends on the router as that step left it.
+    const landed = this.landed.get(w.key);
+    const guard = landed ? routerGuard(kind, landed, routing) : w.guard;
+    this.sent.set(w.key, [...(this.sent.get(w.key) ?? []), w]);
     const r = await writeConditionally<RouterObject, RouterObject | BlueGreenError>(this.ctx, {
       // The router, then the target: a deploy or scale-down that unmarked the router before we read it has written
       // the Deployment before that.
@@ -104,12 +123,12 @@ export class RouterSwitch {
       decide: (read, failure) => {
         // After a lost reply or a 409: did our switch land? The operation id in the record tells. With our id on
         // it after a 409, another promote finished this very operation (it resumes a pending switch under its id).
-        if (failure && recordOf(read)?.id === this.plan.record.id && kind.read(read, routing).slot === w.to) {
+        if (failure && recordOf(read)?.id === this.plan.record.id && this.arrived(w, read)) {
           const how = isConflict(failure) ? "another command finished this switch" : "the reply was lost, but the switch was applied";
           this.ctx.io.err(`${w.ref}: ${how} (read back)\n`);
           return { result: read };
         }
-        if (routerGuard(kind, read, routing) !== w.guard) {
+        if (routerGuard(kind, read, routing) !== guard) {
           return { result: new ConflictError(`patch ${w.ref}: conflict: the ${kind.resource.kind} was changed by someone else since it was read (${this.changeOf(w, read)})`) };
         }
         if (checkedTarget && target && deploymentGuard(target) !== checkedTarget) {
@@ -118,7 +137,10 @@ export class RouterSwitch {
         return { write: true };
       },
       write: (resourceVersion, read) =>
-        this.kube.patchRouter(this.ns, kind.resource, w.name, { metadata: { resourceVersion, annotations: w.annotations }, spec: kind.switchTo(read, routing, w.to) }),
+        this.kube.patchRouter(this.ns, kind.resource, w.name, {
+          metadata: { resourceVersion, annotations: w.annotations },
+          spec: w.percent !== undefined && kind.weights ? kind.weights.weigh(read, routing, w.to, w.percent) : kind.switchTo(read, routing, w.to),
+        }),
       deadline: this.ctx.clock.now().getTime() + SETTLE_MS,
     });
     if (r.kind === "unknown") {
@@ -177,7 +199,7 @@ export class RouterSwitch {
         const isBack = kind.guard(read, routing) === kind.guard(w.asRead, routing);
         // Our switch-back landed, or the switch never did.
         if (isBack && !ours) return { result: undefined };
-        const isOurs = now.slot === w.to && now.slot !== undefined;
+        const isOurs = (now.slot === w.to && now.slot !== undefined) || (this.sent.get(w.key) ?? []).some((x) => this.arrived(x, read));
         // Anyone else's change is theirs to keep, even one that sends traffic to the same slot.
         if (!isOurs && !isBack) return { result: `was changed by someone else to ${now.slot === undefined ? now.text : `${label}=${now.slot}`}` };
         if (!ours) return { result: `was switched by another command since (to ${this.where(now)})` };
@@ -215,7 +237,7 @@ export class RouterSwitch {
       const o = await this.read(w);
       read.set(w.key, o);
       // Another command that took it to the same slot meanwhile is not a move: the record step tells of it.
-      if (this.readingOf(w, o).slot !== w.to) moved.push(this.movedPhrase(w, o));
+      if (!this.arrived(this.lastSent(w), o)) moved.push(this.movedPhrase(w, o));
     }
     return { moved, read };
   }

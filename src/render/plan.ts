@@ -27,6 +27,16 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
         const what = w.kind === "service" ? `selector ${plan.slotLabel}: ${w.from} → ${w.to}` : `${WHAT[w.kind]} ${plan.slotLabel} ${w.from || "(split)"} → ${w.to} (service/${w.endpoints})`;
         return `patch ${w.ref} (${w.role}): ${what}, only if unchanged since resourceVersion ${w.resourceVersion}; record switch ${plan.record.id} as pending`;
       });
+    case "weigh":
+      return [
+        `step ${step.index} of ${step.of}: patch ${step.writes.map((w) => w.ref).join(", ")}: weights ${step.percent}% to ${plan.slotLabel}=${plan.to.value} (service/${step.writes[0]?.endpoints ?? ""}), ${100 - step.percent}% to ${plan.slotLabel}=${plan.from.value}, only if unchanged since read; record the canary step as pending`,
+      ];
+    case "pause":
+      return [
+        step.ms === "manual"
+          ? `stop at ${step.percent}% (exit 0); a later promote continues with the next step, abort goes back`
+          : `pause ${secs(step.ms)} at ${step.percent}% (Ctrl-C or any failure puts every route back to ${plan.slotLabel}=${plan.from.value})`,
+      ];
     case "verify": {
       const routes = step.routers.filter((r) => !r.startsWith("service/"));
       const accepted = routes.length ? `verify every parent gateway of ${routes.join(", ")} accepts it with its references resolved at the new generation, and ` : "verify ";

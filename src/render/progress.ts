@@ -9,6 +9,11 @@ export function switchedLine(ref: string, slotLabel: string, from: string, to: s
   return `${ref} switched: ${slotLabel} ${from || "(split)"} → ${to}`;
 }
 
+/** A canary step's weights as they land: `httproute/web weighted: 10% to version=green`. */
+export function weighedLine(ref: string, slotLabel: string, to: string, percent: number): string {
+  return `${ref} weighted: ${percent}% to ${slotLabel}=${to}`;
+}
+
 /** The live Services' endpoints, counted against the slot traffic moves to. */
 export interface EndpointCount {
   total: number;
@@ -39,7 +44,9 @@ export type SwitchPhase =
   /** Verified, and the delay given: the line a terminal keeps. */
   | { phase: "verified"; to: string; endpoints: EndpointCount; delayMs: number }
   /** Probes answered so far; before the switch Ctrl-C changes nothing, after it switches back. */
-  | { phase: "probe"; when: "before" | "after"; answered: number; total: number };
+  | { phase: "probe"; when: "before" | "after"; answered: number; total: number }
+  /** The pause after a canary step: the step, its weights, and the time to the next one. */
+  | { phase: "pause"; percent: number; to: string; index: number; of: number; next: number; delayMs: number; leftMs: number };
 
 const BACK = "Ctrl-C switches back";
 
@@ -69,6 +76,10 @@ export function phaseLine(p: SwitchPhase, terminal: boolean): string {
     }
     case "probe":
       return `probing ${p.when} the switch: ${p.answered} of ${p.total} answered${p.when === "after" ? ` (${BACK})` : ""}`;
+    case "pause": {
+      const when = terminal ? `in ${left(p.leftMs).replace(/ left$/, "")}` : `after ${formatDuration(p.delayMs)}`;
+      return `canary: ${p.percent}% to ${p.to} (step ${p.index} of ${p.of}); ${p.next}% ${when} (${BACK})`;
+    }
   }
 }
 

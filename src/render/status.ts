@@ -22,6 +22,7 @@ const VERDICT_STYLE: Record<Verdict, "green" | "yellow" | "red"> = {
   blocked: "yellow",
   "not-ready": "yellow",
   interrupted: "red",
+  canary: "yellow",
   drifted: "red",
   degraded: "red",
   misconfigured: "red",
@@ -141,6 +142,7 @@ export function statusDocument(list: AppStatus[]): unknown {
       lastDeploy: s.lastDeploy ?? null,
       pendingScaleDown: s.pendingScaleDown ?? null,
       ...(s.drift ? { drift: s.drift } : {}),
+      ...(s.canary ? { canary: s.canary } : {}),
     })),
   };
 }

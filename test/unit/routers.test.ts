@@ -193,3 +193,98 @@ describe("an app behind a route", () => {
     expect(planAbort(pair, { by: "alice", now, id: "0123456789abcdef", scaleDown: false, scaleDownDelayMs: 0 }).kind).toBe("noop");
   });
 });
+
+describe("a promote in weighted steps (--steps)", () => {
+  const deps = [
+    deployment("web-blue", { ns: "shop", labels: { app: "web", color: "blue" }, image: "web:1" }),
+    deployment("web-green", { ns: "shop", labels: { app: "web", color: "green" }, image: "web:2", created: "2026-11-23T10:00:00Z" }),
+  ];
+  const svcs = [service("web-blue", { app: "web", color: "blue" }, { ns: "shop" }), service("web-green", { app: "web", color: "green" }, { ns: "shop" })];
+  const now = new Date("2026-11-24T10:00:00Z");
+  const o = { by: "alice", now, id: "0123456789abcdef", replicaSets: deps.map((d) => replicaSet(d, String(d.metadata.creationTimestamp))) };
+  const pairOf = (r: RouterObject) => {
+    const pair = findPair("web", "shop", deps, svcs, undefined, [{ kind: "httproute", object: r }]);
+    if (pair.problem !== undefined) throw new Error(pair.problem);
+    return pair;
+  };
+  const weighted = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+
+  it("weighs only the app's rules, as percentages, and reads them back", () => {
+    const w = httpRouteRouter.weights;
+    if (!w) throw new Error("no weights");
+    const patch = w.weigh(weighted, routing, "green", 10) as { rules: { backendRefs: object[] }[] };
+    expect(patch.rules[0]).toEqual(weighted.spec.rules[0]);
+    expect(patch.rules[1]?.backendRefs).toEqual([{ name: "web-blue", port: 80, weight: 90 }, { name: "web-green", port: 80, weight: 10 }]);
+    const at10 = { ...weighted, spec: { ...weighted.spec, ...patch } };
+    expect(w.share(at10, routing, "green")).toBe(10);
+    expect(w.share(weighted, routing, "green")).toBe(0);
+    expect(w.unweighable(weighted, routing)).toBeUndefined();
+    expect(w.unweighable(route([{ name: "web-blue", port: 80 }]), routing)).toBe(
+      "its rule 2 has no backendRef to web-green; a weighted step needs one to each slot Service (add web-green with weight 0, which sends it nothing)",
+    );
+    expect(w.unweighable(route([{ name: "web-blue" }, { name: "web-green", weight: 0 }, { name: "other" }]), routing)).toMatch(/^its rule 2 also sends traffic to service\/other/);
+  });
+
+  it("plans each step below 100 as a weigh, its verification and a pause, then the switch; the record says the step", () => {
+    const p = planPromote(pairOf(weighted), { ...o, canary: { steps: [10, 50, 100], pause: 30_000 } });
+    if (p.kind !== "switch") throw new Error(JSON.stringify(p));
+    expect(p.steps.map((s) => (s.kind === "weigh" ? `weigh ${s.percent}` : s.kind === "pause" ? `pause ${s.ms}` : s.kind))).toEqual([
+      "check",
+      "weigh 10",
+      "verify",
+      "pause 30000",
+      "weigh 50",
+      "verify",
+      "pause 30000",
+      "switch",
+      "verify",
+      "record",
+    ]);
+    const first = p.steps[1];
+    if (first?.kind !== "weigh") throw new Error("no weigh");
+    const rec = JSON.parse(first.writes[0]?.annotations["kubectl-bluegreen/last-switch"] ?? "{}");
+    expect(rec).toMatchObject({ state: "pending", from: "blue", to: "green", canary: { steps: [10, 50, 100], step: 0, pause: 30_000 } });
+    expect(JSON.parse(first.writes[0]?.annotations["kubectl-bluegreen/before-canary"] ?? "{}")).toEqual({ lastSwitch: null, history: null });
+    // The switch at 100% records no canary and removes what the first step kept.
+    expect(JSON.parse(p.writes[0]?.annotations["kubectl-bluegreen/last-switch"] ?? "{}").canary).toBeUndefined();
+    expect(p.writes[0]?.annotations["kubectl-bluegreen/before-canary"]).toBeNull();
+    expect(p.writes[0]?.undoAnnotations["kubectl-bluegreen/before-canary"]).toBeNull();
+  });
+
+  it("continues a canary from the step its routes are at; a failure goes back to all-old with the annotations of before it", () => {
+    const first = planPromote(pairOf(weighted), { ...o, canary: { steps: [10, 50, 100], pause: "manual" } });
+    if (first.kind !== "switch" || first.steps[1]?.kind !== "weigh") throw new Error(JSON.stringify(first));
+    const step = first.steps[1];
+    const w = step.writes[0];
+    if (!w) throw new Error("no write");
+    const at10: RouterObject = {
+      ...weighted,
+      metadata: { ...weighted.metadata, annotations: Object.fromEntries(Object.entries(w.annotations).filter((e): e is [string, string] => e[1] !== null)) },
+      spec: { ...weighted.spec, ...(httpRouteRouter.weights?.weigh(weighted, routing, "green", 10) ?? {}) },
+    };
+    const pair = pairOf(at10);
+    expect(pair.unsettled?.pending?.canary).toMatchObject({ step: 0, steps: [10, 50, 100] });
+    const next = planPromote(pair, o);
+    if (next.kind !== "switch") throw new Error(JSON.stringify(next));
+    expect(next.reason).toMatch(/^continues the canary blue → green started 2026-11-24T10:00:00.000Z by alice, at 10% since/);
+    expect(next.steps.map((s) => (s.kind === "weigh" ? `weigh ${s.percent}` : s.kind))).toEqual(["check", "weigh 50", "verify", "pause", "switch", "verify", "record"]);
+    expect(next.record.id).toBe(first.record.id);
+    const back = next.writes[0];
+    expect(back?.back).toBe("blue");
+    expect(back?.undoAnnotations).toEqual({ "kubectl-bluegreen/last-switch": null, "kubectl-bluegreen/history": null, "kubectl-bluegreen/before-canary": null });
+    expect(httpRouteRouter.read(back?.asRead ?? at10, routing).slot).toBe("blue");
+    // abort goes back to all-old; --to settles at 100%; --steps on a plain interrupted switch is refused.
+    const abort = planAbort(pair, { ...o, scaleDown: false, scaleDownDelayMs: 0 });
+    expect(abort.kind === "switch" && abort.writes.map((x) => [x.from, x.to])).toEqual([["", "blue"]]);
+    const to = planPromote(pair, { ...o, to: "green" });
+    expect(to.kind === "switch" && to.steps.map((s) => s.kind)).toEqual(["check", "switch", "verify", "record"]);
+  });
+
+  it("refuses a Service router, a rule with one slot Service, and --step-pause alone", () => {
+    const single = planPromote(pairOf(route([{ name: "web-blue", port: 80 }])), { ...o, canary: { steps: [10, 100] } });
+    expect(single).toMatchObject({ kind: "refused" });
+    expect("message" in single && single.message).toMatch(/^cannot promote app web in steps: httproute\/web: its rule 2 has no backendRef to web-green/);
+    const alone = planPromote(pairOf(weighted), { ...o, canary: { pause: 1000 } });
+    expect("message" in alone && alone.message).toBe("--step-pause needs --steps: app web has no canary in progress to continue; nothing changed");
+  });
+});

@@ -137,6 +137,48 @@ export function routeTaken(now: RouterObject, written: RouterObject, asRead: Rou
   return waiting.length ? { kind: "waiting", why: waiting[0] ?? "" } : { kind: "ok" };
 }
 
+/** Why a route's rules that lead to the app cannot be weighed as percentages between the two slots. */
+function unweighable(o: RouterObject, r: Routing): string | undefined {
+  const slots = Object.keys(r.slotServices);
+  for (const i of appRules(o, r)) {
+    const refs = rulesOf(o)[i]?.backendRefs ?? [];
+    const other = refs.find((ref) => slotOfRef(ref, o, r) === undefined);
+    if (other) return `its rule ${i + 1} also sends traffic to ${other.kind && other.kind !== "Service" ? other.kind.toLowerCase() : "service"}/${other.name}, so weights between the slots are not shares of the app's traffic`;
+    for (const slot of slots) {
+      const n = refs.filter((ref) => slotOfRef(ref, o, r) === slot).length;
+      const name = r.slotServices[slot]?.name ?? slot;
+      if (n === 0) return `its rule ${i + 1} has no backendRef to ${name}; a weighted step needs one to each slot Service (add ${name} with weight 0, which sends it nothing)`;
+      if (n > 1) return `its rule ${i + 1} names ${name} ${n} times`;
+    }
+  }
+  return undefined;
+}
+
+/** Weights that send `percent` of each of the app's rules to slot `to`, the rest to the other slot. */
+function weigh(o: RouterObject, r: Routing, to: string, percent: number): object {
+  const mine = new Set(appRules(o, r));
+  return {
+    rules: rulesOf(o).map((rule, i) =>
+      mine.has(i)
+        ? {
+            ...rule,
+            backendRefs: (rule.backendRefs ?? []).map((ref) => {
+              const slot = slotOfRef(ref, o, r);
+              return slot === undefined ? ref : { ...ref, weight: slot === to ? percent : 100 - percent };
+            }),
+          }
+        : rule,
+    ),
+  };
+}
+
+/** The percentage of the app's weight over its rules that goes to `slot`, rounded (0 when no weight is left). */
+function share(o: RouterObject, r: Routing, slot: string): number {
+  const w = weights(o, r);
+  const total = [...w.values()].reduce((a, b) => a + b, 0);
+  return total ? Math.round(((w.get(slot) ?? 0) * 100) / total) : 0;
+}
+
 /** A route of `resource` (HTTPRoute or GRPCRoute). */
 function routeRouter(name: "httproute" | "grpcroute", resource: RouterResource): RouterKind {
   return {
@@ -166,6 +208,7 @@ function routeRouter(name: "httproute" | "grpcroute", resource: RouterResource):
     serviceOf: (_o, r, slot) => r.slotServices[slot]?.name ?? "",
     taken: routeTaken,
     hostnames: (o) => (Array.isArray(o.spec?.hostnames) ? (o.spec.hostnames as string[]) : []),
+    weights: { unweighable, weigh, share },
   };
 }
 

@@ -91,6 +91,18 @@ export interface RouterKind {
   taken(now: RouterObject, written: RouterObject, asRead: RouterObject): Taken;
   /** Hostnames it serves, for status (none for a Service). */
   hostnames(o: RouterObject): string[];
+  /** What a weighted (canary) step needs; only kinds that split traffic by weight have it (HTTPRoute, GRPCRoute). */
+  weights?: Weights;
+}
+
+/** A router kind that splits traffic by weight: what a canary step writes and reads. */
+export interface Weights {
+  /** Why the app's traffic through it cannot be given as percentages between the two slots (undefined when it can). */
+  unweighable(o: RouterObject, r: Routing): string | undefined;
+  /** The merge patch (spec only) that sends `percent` of the app's requests to slot `to` and the rest to the other slot. */
+  weigh(o: RouterObject, r: Routing, to: string, percent: number): object;
+  /** The percentage of the app's requests it sends to `slot`, rounded. */
+  share(o: RouterObject, r: Routing, slot: string): number;
 }
 
 /**
