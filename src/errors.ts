@@ -20,8 +20,8 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
  * table says the same (test/unit/errors.test.ts compares them).
  */
 export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
-  [ExitCode.ok]: "done; status: every shown app serves from a healthy live slot; diff: no differences",
-  [ExitCode.negative]: "a negative answer, not an error: diff found differences; status found an app needing attention (live slot degraded, interrupted switch, a Service drifted from the last switch, misconfigured pair)",
+  [ExitCode.ok]: "done; promote --step-pause manual: the step is verified and checked, and the canary waits for the next promote; status: every shown app serves from a healthy live slot; diff: no differences",
+  [ExitCode.negative]: "a negative answer, not an error: diff found differences; status found an app needing attention (live slot degraded, interrupted switch, a canary between steps, a Service drifted from the last switch, misconfigured pair)",
   [ExitCode.usage]: "usage error (bad flag, bad name, missing argument)",
   [ExitCode.notFound]: "not found (namespace, app, Service, context, kubeconfig, --to slot)",
   [ExitCode.refused]: "refused: a precondition is not met (idle slot not rolled out or not ready, no evidence that it is newer, a check before the switch failed, misconfigured or ambiguous pair, write rejected by admission); nothing changed unless the message says what was done (a scale-up before the switch; a deploy whose rollout failed or timed out)",

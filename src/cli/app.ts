@@ -54,6 +54,7 @@ const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Examp
       { command: "kubectl bluegreen promote myapp", describe: "Switch myapp's Service(s) to the idle slot" },
       { command: "kubectl bluegreen promote myapp --probe 8080/healthz --post-check ./smoke.sh", describe: "Probe the new pods first; run a smoke test after, switch back if it fails" },
       { command: "kubectl bluegreen promote myapp --scale-up --scale-down-after 10m", describe: "Scale a preview up first; retire the old slot 10 minutes after" },
+      { command: "kubectl bluegreen promote myapp --steps 10,50,100 --step-pause 5m", describe: "On HTTPRoutes: 10%, then 50%, then all, each step verified and checked" },
       { command: "kubectl bluegreen promote myapp --wait", describe: "Wait (up to --timeout) for the idle slot first" },
       { command: "kubectl bluegreen promote myapp --dry-run=server", describe: "Show and validate the plan; change nothing" },
     ],
