@@ -2,6 +2,7 @@
 // ask and whom; the executor asks.
 import type { PodTemplate, Service } from "./model.js";
 import { nameOf } from "./model.js";
+import type { PrometheusSource } from "./analysis.js";
 
 /** `--probe [PORT]/PATH`: PORT is a container port (number or name) or a Service port; none means the port the Service leads to. */
 export interface Probe {
@@ -16,6 +17,8 @@ export interface Checks {
   preCheck?: string;
   postCheck?: string;
   checkTimeoutMs: number;
+  /** --analysis: Prometheus queries (placeholders not filled in yet), where they go, how often, how many passes. */
+  analysis?: { queries: string[]; source: PrometheusSource; intervalMs: number; passes: number };
 }
 
 export const NO_CHECKS: Checks = { probes: [], probeTimeoutMs: 10_000, checkTimeoutMs: 120_000 };

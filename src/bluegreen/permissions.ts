@@ -86,6 +86,7 @@ export function switchNeeds(steps: Step[], writes?: readonly { kind: RouterKindN
         needs.push(RETIRE);
         break;
       case "command":
+      case "analysis":
         break;
     }
   }

@@ -6,6 +6,7 @@ import { type AppPair, type AppRouter, type SettledPair, type Slot, type WellFor
 import { ROUTER_KINDS } from "./routers/index.js";
 import type { RouterKindName, RouterObject, RouterRef, Routing } from "./routers/types.js";
 import { promotable, replicaCounts } from "./readiness.js";
+import { type Analysis, expandQuery } from "./analysis.js";
 import { type Checks, NO_CHECKS, type Probe, probeText, type ResolvedProbe, resolveProbe } from "./checks.js";
 import { deploymentGuard, routerGuard } from "./guard.js";
 import {
@@ -77,6 +78,8 @@ export type Step =
   | { kind: "probe"; when: "before" | "after"; targets: ProbeTarget[]; timeoutMs: number }
   /** A local command (--pre-check / --post-check); it must exit 0. */
   | { kind: "command"; when: "before" | "after"; command: string; timeoutMs: number }
+  /** --analysis: before, every query answers; after (each step and the switch), every query holds, `passes` rounds in a row. */
+  | { kind: "analysis"; when: "before" | "after"; analysis: Analysis }
   /**
    * Scales the slot traffic left to 0 after delayMs, if it still holds `version` (a deploy since replaces it)
    * and no Service selects it.
@@ -284,6 +287,15 @@ function switchPlan(
   }
   if (checks.preCheck !== undefined) before.push({ kind: "command", when: "before", command: checks.preCheck, timeoutMs: checks.checkTimeoutMs });
   if (checks.postCheck !== undefined) after.push({ kind: "command", when: "after", command: checks.postCheck, timeoutMs: checks.checkTimeoutMs });
+  if (checks.analysis) {
+    // {{new}} and {{old}}: the slot Services where routes choose between them (what a gateway's metrics name), else the slot values.
+    const slotName = (s: Slot) => routing.slotServices[s.value]?.name ?? s.value;
+    const values = { new: slotName(to), old: slotName(from), app: pair.app, namespace: pair.namespace };
+    const { queries, ...rest } = checks.analysis;
+    const analysis: Analysis = { ...rest, queries: queries.map((given) => ({ given, sent: expandQuery(given, values) })) };
+    before.push({ kind: "analysis", when: "before", analysis });
+    after.push({ kind: "analysis", when: "after", analysis });
+  }
   const steps: Step[] = [
     { kind: "check", deployment: nameOf(to.deployment), minAvailable },
     ...before,
@@ -462,7 +474,7 @@ function withCanary(plan: SwitchPlan | RefusedPlan, steps: number[], pause: numb
   const canarySteps: Step[] = [];
   const verify = plan.steps.find((s) => s.kind === "verify");
   const at0 = plan.steps.findIndex((s) => s.kind === "switch");
-  const after = plan.steps.filter((s) => (s.kind === "probe" || s.kind === "command") && s.when === "after");
+  const after = plan.steps.filter((s) => (s.kind === "probe" || s.kind === "command" || s.kind === "analysis") && s.when === "after");
   for (let i = Math.max(0, start); i < steps.length - 1 && start >= 0; i++) {
     const percent = steps[i] ?? 0;
     const canary: CanaryRecord = { steps, step: i, at: record.at, pause };

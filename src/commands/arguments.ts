@@ -11,6 +11,7 @@ import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import { labelKeyErrors, labelValueErrors } from "../bluegreen/names.js";
 import { parseDuration } from "./duration.js";
 import { MAX_STEP_PAUSE_MS, stepsProblem } from "../bluegreen/steps.js";
+import { type PrometheusSource, parsePrometheusService, unknownPlaceholders } from "../bluegreen/analysis.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
 /** What yargs parsed, by flag name (no dashes); `_` holds the words that are not flags. */
@@ -170,12 +171,50 @@ export function promoteInvocation(a: RawArgs, argv: string[]): Invocation {
       verifyTimeoutMs: parseDuration("verify-timeout", a["verify-timeout"] as string),
       propagationDelayMs: parseDuration("propagation-delay", a["propagation-delay"] as string),
       dryRun: dryRun(a),
-      checks: checks(a, argv),
+      checks: { ...checks(a, argv), ...analysisFlags(a, argv) },
       scaleUp: Boolean(a["scale-up"]),
       scaleDownAfterMs: a["scale-down-after"] === undefined ? undefined : parseDuration("scale-down-after", a["scale-down-after"] as string),
       ...canaryFlags(a),
     },
   };
+}
+
+/** --analysis (repeatable) and where and how often it asks Prometheus. */
+function analysisFlags(a: RawArgs, argv: string[]): Pick<Checks, "analysis"> {
+  const queries = repeated(argv, "--analysis");
+  const url = a.prometheus === undefined ? undefined : String(a.prometheus);
+  const service = a["prometheus-service"] === undefined ? undefined : String(a["prometheus-service"]);
+  const hint = "Give the queries with --analysis and one of --prometheus URL or --prometheus-service NAMESPACE/NAME:PORT.";
+  if (!queries.length) {
+    if (url !== undefined || service !== undefined) throw new UsageError(`--${url !== undefined ? "prometheus" : "prometheus-service"} is given, but no --analysis query to ask.`, hint);
+    return {};
+  }
+  if (url !== undefined && service !== undefined) throw new UsageError("--prometheus and --prometheus-service are both given; the analysis asks one Prometheus.", hint);
+  if (url === undefined && service === undefined) throw new UsageError("--analysis needs a Prometheus to ask: --prometheus URL or --prometheus-service NAMESPACE/NAME:PORT.", hint);
+  for (const q of queries) {
+    checkNotEmpty("analysis", q);
+    const unknown = unknownPlaceholders(q);
+    if (unknown.length) throw new UsageError(`invalid --analysis ${JSON.stringify(q)}: {{${unknown[0]}}} is not a placeholder; the placeholders are {{new}}, {{old}}, {{app}} and {{namespace}}.`);
+  }
+  let source: PrometheusSource;
+  if (url !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(url);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== "http:" && u.protocol !== "https:")) throw new UsageError(`invalid --prometheus "${url}": give an http:// or https:// URL, for example http://prometheus.monitoring:9090.`);
+    source = { kind: "url", url };
+  } else {
+    const s = parsePrometheusService(service ?? "");
+    if (typeof s === "string") throw new UsageError(`invalid --prometheus-service "${service}": ${s}.`);
+    source = s;
+  }
+  const passes = positiveInt(a, "analysis-passes") ?? 3;
+  const intervalMs = parseDuration("analysis-interval", a["analysis-interval"] as string);
+  if (intervalMs < 100) throw new UsageError(`invalid duration for --analysis-interval: "${String(a["analysis-interval"])}" is shorter than 100ms.`);
+  return { analysis: { queries, source, intervalMs, passes } };
 }
 
 /** --steps and --step-pause: a promote in weighted steps. */

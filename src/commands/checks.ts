@@ -108,8 +108,9 @@ export async function runCommand(ctx: Context, kube: KubeClient, plan: SwitchPla
 }
 
 /** Where to look after a failed check: what the probes' answers point at, or the command's output. */
-export function checkHint(step: Extract<Step, { kind: "probe" | "command" }>, failed: string[]): string {
+export function checkHint(step: Extract<Step, { kind: "probe" | "command" | "analysis" }>, failed: string[]): string {
   if (step.kind === "command") return "See the check's output above.";
+  if (step.kind === "analysis") return "Check the query and that Prometheus answers it (--prometheus URL or --prometheus-service NAMESPACE/NAME:PORT).";
   const port = step.targets.map((t) => (t.kind === "pods" ? t.port : t.containerPort))[0];
   if (failed.length && failed.every((f) => /connection refused|ECONNREFUSED/i.test(f))) {
     return `Nothing listens on container port ${port} of the target's pods: name the port they serve with --probe PORT/PATH.`;

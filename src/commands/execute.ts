@@ -18,6 +18,7 @@ import { type EndpointCount, phaseLine } from "../render/progress.js";
 import { retireSlot } from "./slot.js";
 import { checkHint, checkTarget, refusal, runCommand, runProbes, waitForTarget } from "./checks.js";
 import { RouterSwitch, type SwitchedBack } from "./switch.js";
+import { runAnalysis } from "./analysis.js";
 import { propagate, type Verified, verifySwitch } from "./verify.js";
 import { SETTLE_MS, asError, message, proven, readUntil, writeConditionally } from "./write.js";
 import { LAST_SWITCH_ANNOTATION, type SwitchRecord, deploymentVersion, recordOf } from "../bluegreen/record.js";
@@ -78,7 +79,8 @@ class Execution {
     const interrupted = () => new BlueGreenError("interrupted", ExitCode.interrupted);
     for (const step of this.plan.steps) {
       const beforeSwitch =
-        !this.sw.landed.size && (step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || step.kind === "weigh" || ((step.kind === "probe" || step.kind === "command") && step.when === "before"));
+        !this.sw.landed.size &&
+        (step.kind === "scale-up" || step.kind === "check" || step.kind === "switch" || step.kind === "weigh" || ((step.kind === "probe" || step.kind === "command" || step.kind === "analysis") && step.when === "before"));
       if (this.ctx.signal.aborted && !beforeSwitch && this.sw.landed.size && (step.kind === "weigh" || step.kind === "switch")) return this.back(interrupted(), "interrupted");
       if (this.ctx.signal.aborted && beforeSwitch) {
         return this.stop(step, new BlueGreenError(`interrupted before any router was written; ${this.unchangedSoFar()}.`, ExitCode.interrupted));
@@ -158,9 +160,15 @@ class Execution {
             await this.scaleDown(step);
             break;
           case "probe":
-          case "command": {
-            const what = step.kind === "probe" ? "probe" : "check";
-            const failed = step.kind === "probe" ? await runProbes(this.ctx, this.kube, this.plan, step) : await runCommand(this.ctx, this.kube, this.plan, step, this.o.kubeconfig);
+          case "command":
+          case "analysis": {
+            const what = step.kind === "command" ? "check" : step.kind;
+            const failed =
+              step.kind === "probe"
+                ? await runProbes(this.ctx, this.kube, this.plan, step)
+                : step.kind === "analysis"
+                  ? await runAnalysis(this.ctx, this.kube, step)
+                  : await runCommand(this.ctx, this.kube, this.plan, step, this.o.kubeconfig);
             const why = typeof failed === "string" ? failed : failed?.join("; ");
             if (why === "interrupted" || (!why && this.ctx.signal.aborted && step.when === "after")) {
               if (step.when === "before") return this.stop(step, new BlueGreenError(`interrupted before any router was written; ${this.unchangedSoFar()}.`, ExitCode.interrupted));
@@ -170,7 +178,10 @@ class Execution {
               return this.stop(step, new RefusedError(`the ${what} before the switch failed: ${why}; ${this.unchangedSoFar()}.`, checkHint(step, Array.isArray(failed) ? failed : [])));
             }
             if (why) return this.back(`the ${what} after the switch failed: ${why}`, "check");
-            this.done(step, step.kind === "probe" ? `${step.targets.length} probe(s) answered 2xx` : `${step.command}: exit 0`);
+            this.done(
+              step,
+              step.kind === "probe" ? `${step.targets.length} probe(s) answered 2xx` : step.kind === "analysis" ? `${step.analysis.queries.length} queries held` : `${step.command}: exit 0`,
+            );
             break;
           }
         }

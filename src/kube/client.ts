@@ -351,10 +351,11 @@ class Client implements KubeClient {
       "write",
       async (signal) => {
         // The path after proxy/, as kubectl get --raw sends it (the `path` query parameter only earns a redirect).
-        const a = await this.send({ method: "GET", path: core(ns, `${target.kind}s/${seg(name)}/proxy${encodeURI(target.path.startsWith("/") ? target.path : `/${target.path}`)}`) }, signal);
-        if (a.status >= 200 && a.status <= 299) return { status: a.status, message: firstLine(a.text) };
+        const path = core(ns, `${target.kind}s/${seg(name)}/proxy${encodeURI(target.path.startsWith("/") ? target.path : `/${target.path}`)}`);
+        const a = await this.send({ method: "GET", path, query: target.query }, signal);
+        if (a.status >= 200 && a.status <= 299) return { status: a.status, message: firstLine(a.text), body: a.text };
         const api = apiFailure(new HttpError(a.status, body(a), a.headers));
-        return { status: a.status, message: firstLine(api?.message ?? a.text) };
+        return { status: a.status, message: firstLine(api?.message ?? a.text), body: a.text };
       },
       timeoutMs,
     );

@@ -25,12 +25,16 @@ export interface ProxyTarget {
   /** Pod: a container port number or name; Service: a Service port number or name. None: the server picks. */
   port?: string;
   path: string;
+  /** Query parameters. */
+  query?: Record<string, string>;
 }
 
 /** What answered: the HTTP status (from the pod, or from the API server when it could not proxy) and a line of the body. */
 export interface ProxyAnswer {
   status: number;
   message: string;
+  /** The whole body, as text. */
+  body?: string;
 }
 
 /** A verb on a resource, as SelfSubjectAccessReview and RBAC name it. */

@@ -3,6 +3,7 @@ import type { Step, SwitchPlan } from "../bluegreen/plan.js";
 import { HISTORY_ANNOTATION, LAST_SWITCH_ANNOTATION } from "../bluegreen/record.js";
 import type { Outcome } from "../bluegreen/outcome.js";
 import { probeText } from "../bluegreen/checks.js";
+import { THRESHOLD, sourceText } from "../bluegreen/analysis.js";
 import { plural } from "../bluegreen/plural.js";
 import { escapeTerminal } from "./escape.js";
 
@@ -60,6 +61,12 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
           ? `probe every ready pod of deployment/${t.deployment} on container port ${t.port}${t.probe.port !== undefined && t.probe.port !== String(t.port) ? ` (--probe ${probeText(t.probe)})` : ""} at ${t.probe.path} through the API server's pod proxy; each must answer 2xx within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`
           : `probe service/${t.service}:${t.port} (container port ${t.containerPort}) at ${t.probe.path} through the API server's service proxy; it must answer 2xx within ${secs(step.timeoutMs)}, else switch every Service back`,
       );
+    case "analysis":
+      return [
+        step.when === "before"
+          ? `ask ${sourceText(step.analysis.source)} each --analysis query once; each must be answerable, else refuse`
+          : `every ${secs(step.analysis.intervalMs)}, ask ${sourceText(step.analysis.source)} ${step.analysis.queries.map((q) => JSON.stringify(q.sent)).join(", ")}; each must return ${THRESHOLD}, ${step.analysis.passes} rounds in a row, else switch every router back`,
+      ];
     case "command":
       return [
         `run ${step.when === "before" ? "--pre-check" : "--post-check"} \`${step.command}\`; it must exit 0 within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`,

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { findPair } from "../../src/bluegreen/pair.js";
 import { planAbort, planPromote } from "../../src/bluegreen/plan.js";
+import { NO_CHECKS } from "../../src/bluegreen/checks.js";
 import { ingressRouter } from "../../src/bluegreen/routers/ingress.js";
 import { httpRouteRouter, routeTaken } from "../../src/bluegreen/routers/route.js";
 import type { RouterObject, Routing } from "../../src/bluegreen/routers/types.js";
@@ -278,6 +279,26 @@ describe("a promote in weighted steps (--steps)", () => {
     expect(abort.kind === "switch" && abort.writes.map((x) => [x.from, x.to])).toEqual([["", "blue"]]);
     const to = planPromote(pair, { ...o, to: "green" });
     expect(to.kind === "switch" && to.steps.map((s) => s.kind)).toEqual(["check", "switch", "verify", "record"]);
+  });
+
+  it("--analysis: asked once before any write, then after each step and after the switch, with {{new}} the new slot Service", () => {
+    const checks = { ...NO_CHECKS, analysis: { queries: ['sum(up{service="{{new}}"}) > 0'], source: { kind: "url" as const, url: "http://127.0.0.1:9090" }, intervalMs: 1000, passes: 2 } };
+    const p = planPromote(pairOf(weighted), { ...o, checks, canary: { steps: [10, 100], pause: 0 } });
+    if (p.kind !== "switch") throw new Error(JSON.stringify(p));
+    expect(p.steps.map((s) => (s.kind === "analysis" ? `analysis ${s.when}` : s.kind))).toEqual([
+      "check",
+      "analysis before",
+      "weigh",
+      "verify",
+      "analysis after",
+      "pause",
+      "switch",
+      "verify",
+      "analysis after",
+      "record",
+    ]);
+    const a = p.steps.find((s) => s.kind === "analysis");
+    expect(a?.kind === "analysis" && a.analysis.queries).toEqual([{ given: 'sum(up{service="{{new}}"}) > 0', sent: 'sum(up{service="web-green"}) > 0' }]);
   });
 
   it("refuses a Service router, a rule with one slot Service, and --step-pause alone", () => {
