@@ -3,7 +3,8 @@
 #
 #   scripts/testbed.sh up       build/fetch the binaries once (cached), start everything, wait until ready
 #   scripts/testbed.sh down     stop exactly the processes `up` started and delete the cluster's data
-#   scripts/testbed.sh env      print `export KUBECONFIG=...` (use: eval "$(scripts/testbed.sh env)")
+#   scripts/testbed.sh env      print `export KUBECONFIG=...` and, with Prometheus, `export BLUEGREEN_PROMETHEUS_URL=...`
+#                               (use: eval "$(scripts/testbed.sh env)")
 #   scripts/testbed.sh status   show which components run; exit 0 if all do, 1 otherwise
 #   scripts/testbed.sh exec -- CMD...   run CMD inside the test bed's network namespace (the data plane),
 #                               e.g. scripts/testbed.sh exec -- curl -s http://CLUSTER_IP/
@@ -41,6 +42,20 @@
 # Service without ready endpoints: 503; an Ingress path to a missing or empty Service is dropped: 404.
 # Its ping and API (/api/rawdata, no dashboard) answer on the namespace's 127.0.0.1:PORT_TRAEFIK (ports.env); its
 # log is logs/traefik.log. A pod declaring containerPort 8000 cannot be played by the pod server (Traefik's port).
+# Its Prometheus metrics (per entry point and per service: traefik_service_requests_total{service, code, method,
+# protocol}, …) answer on an entry point of their own, the namespace's 127.0.0.1:PORT_TRAEFIK_METRICS/metrics.
+#
+# Prometheus (with the gateway, unless BLUEGREEN_TESTBED_PROMETHEUS=off; built from scripts/testbed/prometheus)
+# runs in the namespace and scrapes Traefik's metrics every second (job "traefik"); its TSDB is data/prometheus,
+# its log logs/prometheus.log. It listens on the namespace's 127.0.0.1:PORT_PROMETHEUS only, and is reached
+#   from the host        http://127.0.0.1:PORT_PROMETHEUS (a forwarder pair as for the API server), printed by
+#                        `env` as BLUEGREEN_PROMETHEUS_URL
+#   through the API      the Service monitoring/prometheus (port 9090), whose one endpoint is Pod
+#                        monitoring/prometheus (kwok makes it Ready and gives it a pod IP): the API server's service
+#                        proxy only goes to addresses of pods (v1 Endpoints with a targetRef to a pod owning the IP),
+#                        and an nftables rule of ours in the namespace redirects that pod IP's (and the Service's
+#                        ClusterIP's) port 9090 to Prometheus, the way kube-proxy redirects a ClusterIP to a pod:
+#                        kubectl get --raw '/api/v1/namespaces/monitoring/services/prometheus:9090/proxy/api/v1/query?query=up'
 #
 # The kubeconfig ($BLUEGREEN_TESTBED_DIR/kubeconfig) has two contexts:
 #   admin   (current) client certificate in group system:masters, namespace default
@@ -53,16 +68,18 @@
 #   BLUEGREEN_TESTBED_DIR     state: certificates, etcd data, logs, pids, kubeconfig (default: <repo>/.testbed)
 #   BLUEGREEN_TESTBED_APISERVER_PORT, BLUEGREEN_TESTBED_ETCD_PORT, BLUEGREEN_TESTBED_ETCD_PEER_PORT,
 #   BLUEGREEN_TESTBED_CONTROLLER_MANAGER_PORT, BLUEGREEN_TESTBED_SCHEDULER_PORT, BLUEGREEN_TESTBED_KWOK_PORT,
-#   BLUEGREEN_TESTBED_TRAEFIK_PORT
+#   BLUEGREEN_TESTBED_TRAEFIK_PORT, BLUEGREEN_TESTBED_TRAEFIK_METRICS_PORT, BLUEGREEN_TESTBED_PROMETHEUS_PORT
 #                             fixed ports on 127.0.0.1 (up fails if one is busy); unset: a free port is picked at `up`
 #   BLUEGREEN_TESTBED_NODES   number of fake nodes (default 2)
 #   BLUEGREEN_TESTBED_DATAPLANE  auto (default: a namespace if one can be made), netns, unshare, or off
 #   BLUEGREEN_TESTBED_GATEWAY    on (default: Traefik runs with the data plane) or off (not built, not started)
+#   BLUEGREEN_TESTBED_PROMETHEUS on (default: Prometheus runs with the gateway) or off (not built, not started)
 #
 # Building the binaries the first time needs Go >= 1.24 (kube-apiserver, kube-controller-manager,
 # kube-scheduler, kube-proxy from the Go module in scripts/testbed/k8s; etcd from the one in
 # scripts/testbed/etcd; kwok with `go install`) and Go >= 1.25 for Traefik (from the one in
-# scripts/testbed/traefik, about 8 minutes cold on 2 cores), all through the Go module proxy; the Gateway API
+# scripts/testbed/traefik, about 8 minutes cold on 2 cores) and Go >= 1.26.7 for Prometheus (from the one in
+# scripts/testbed/prometheus, several minutes cold), all through the Go module proxy; the Gateway API
 # CRDs are copied from the module cache (`go mod download`). With a warm cache only kubectl, openssl and curl
 # are needed, plus for the data plane iproute2 (or util-linux's unshare/nsenter), Debian's nftables (installed
 # when missing, as root) and Node.js.
@@ -82,6 +99,10 @@ ETCD_VERSION="$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$ETC
 TRAEFIK_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/traefik"
 TRAEFIK_VERSION="$(awk '$1 == "github.com/traefik/traefik/v3" { print $2; exit }' "$TRAEFIK_MODULE_DIR/go.mod")"
 GATEWAY_API_VERSION="$(awk '$1 == "sigs.k8s.io/gateway-api" { print $2; exit }' "$TRAEFIK_MODULE_DIR/go.mod")"
+# Prometheus is built from its Go module too. Its module versions map to releases as v0.3MM.P → v3.MM.P.
+PROMETHEUS_MODULE_DIR="$BLUEGREEN_ROOT/scripts/testbed/prometheus"
+PROMETHEUS_MODULE_VERSION="$(awk '$1 == "github.com/prometheus/prometheus" { print $2; exit }' "$PROMETHEUS_MODULE_DIR/go.mod")"
+PROMETHEUS_VERSION="$(echo "$PROMETHEUS_MODULE_VERSION" | awk -F. '{ printf "v%d.%d.%s", $2 / 100, $2 % 100, $3 }')"
 GO_MIN_MINOR=24
 
 CACHE_ROOT="${BLUEGREEN_TESTBED_CACHE:-$BLUEGREEN_CACHE/testbed}"
@@ -90,6 +111,7 @@ KWOK_DIR="$BIN_DIR/kwok-$KWOK_VERSION"         # kwok
 ETCD_DIR="$CACHE_ROOT/etcd-$ETCD_VERSION"       # etcd
 TRAEFIK_DIR="$CACHE_ROOT/traefik-$TRAEFIK_VERSION"  # traefik
 GATEWAY_API_DIR="$CACHE_ROOT/gateway-api-$GATEWAY_API_VERSION"  # standard-channel CRDs (*.yaml)
+PROMETHEUS_DIR="$CACHE_ROOT/prometheus-$PROMETHEUS_VERSION"  # prometheus
 STATE="${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}"
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
@@ -101,7 +123,8 @@ PORTS_FILE="$STATE/ports.env"                  # ports of the current (or last) 
 KUBECONFIG_FILE="$STATE/kubeconfig"            # for people and tests: admin + viewer contexts
 ADMIN_KUBECONFIG="$PKI/admin.kubeconfig"       # for the components and this script: admin only, never edited by tests
 
-DATAPLANE_FILE="$RUN/dataplane.env"            # DATAPLANE=on|off, DATAPLANE_REASON, NETNS_MODE, NETNS_NAME, GATEWAY=on|off
+DATAPLANE_FILE="$RUN/dataplane.env"            # DATAPLANE=on|off, DATAPLANE_REASON, NETNS_MODE, NETNS_NAME, GATEWAY=on|off,
+                                               # PROMETHEUS=on|off
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 
 # Start order; `down` stops in reverse. The data-plane components run only when the namespace could be made:
@@ -109,7 +132,10 @@ K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 #   api-forward-in inside: unix socket $RUN/api.sock → the API server on the namespace's 127.0.0.1
 #   api-forward    on the host: 127.0.0.1:PORT → $RUN/api.sock, so kubeconfigs keep pointing at 127.0.0.1
 #   traefik        inside: the gateway (Gateway API and Ingress), on NODE_ADDR:GATEWAY_PORT
-ALL_COMPONENTS=(netns-holder etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver traefik)
+#   prometheus     inside: scrapes traefik; prometheus-forward-in and prometheus-forward join it to the host as the
+#                  api-forward pair does the API server
+ALL_COMPONENTS=(netns-holder etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver traefik
+  prometheus prometheus-forward-in prometheus-forward)
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 COMPONENTS=("${CONTROL_PLANE[@]}")
 SERVICE_CIDR="10.96.0.0/16"
@@ -119,9 +145,13 @@ POD_NET="10.0.0.0/16"                          # the same range as a network: ro
 NODE_ADDR="10.1.0.1"                           # the namespace's "node address" on lo: kube-proxy masquerades to it
 GATEWAY_PORT=8000                              # Traefik's entry point "web" on NODE_ADDR = the Gateway's listener port
 GATEWAY_NS="gateway-system"; GATEWAY_NAME="testbed"; GATEWAY_CLASS="traefik"; INGRESS_CLASS="traefik"
+PROMETHEUS_NS="monitoring"; PROMETHEUS_NAME="prometheus"  # the Service (and the Pod that is its endpoint)
+PROMETHEUS_SERVICE_PORT=9090                   # the Service's port and its endpoint's (redirected to PORT_PROMETHEUS)
+PROMETHEUS_SCRAPE_INTERVAL=1s
 DATAPLANE_WANT="${BLUEGREEN_TESTBED_DATAPLANE:-auto}"
 GATEWAY_WANT="${BLUEGREEN_TESTBED_GATEWAY:-on}"
-DATAPLANE=off; DATAPLANE_REASON="not started"; NETNS_MODE=""; NETNS_NAME=""; GATEWAY=off
+PROMETHEUS_WANT="${BLUEGREEN_TESTBED_PROMETHEUS:-on}"
+DATAPLANE=off; DATAPLANE_REASON="not started"; NETNS_MODE=""; NETNS_NAME=""; GATEWAY=off; PROMETHEUS=off
 NODES="${BLUEGREEN_TESTBED_NODES:-2}"
 
 # ---------------------------------------------------------------------------------------------------
@@ -177,7 +207,7 @@ running() {
 # program_of NAME: the executable's file name a running NAME has (pids are checked against it).
 program_of() {
   case "$1" in
-    api-forward|api-forward-in|podserver) echo node ;;
+    api-forward|api-forward-in|prometheus-forward|prometheus-forward-in|podserver) echo node ;;
     netns-holder) echo sleep ;;
     *) echo "$1" ;;
   esac
@@ -188,7 +218,8 @@ binary_of() {
     kwok) echo "$KWOK_DIR/kwok" ;;
     etcd) echo "$ETCD_DIR/etcd" ;;
     traefik) echo "$TRAEFIK_DIR/traefik" ;;
-    api-forward|api-forward-in|podserver) command -v node ;;
+    prometheus) echo "$PROMETHEUS_DIR/prometheus" ;;
+    api-forward|api-forward-in|prometheus-forward|prometheus-forward-in|podserver) command -v node ;;
     netns-holder) command -v unshare ;;
     *) echo "$BIN_DIR/$1" ;;
   esac
@@ -297,6 +328,19 @@ build_traefik() {
   build_once traefik "$TRAEFIK_VERSION" "$TRAEFIK_DIR" go_build_traefik
 }
 
+# prometheus: from its Go module (scripts/testbed/prometheus pins it; Prometheus's go.mod has no replace lines),
+# stamped with its version as upstream's .promu.yml does. Tags: netgo as upstream; remove_all_sd drops every
+# service-discovery plugin but file and http (plugins/*.go; the test bed needs only static_configs); no
+# builtinassets (the web UI's compiled assets are not in the module: the API and /-/ready are what is used).
+go_build_prometheus() {
+  (cd "$PROMETHEUS_MODULE_DIR" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -buildvcs=false -trimpath -tags netgo,remove_all_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" -o "$1/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+}
+build_prometheus() {
+  [ -x "$PROMETHEUS_DIR/prometheus" ] || check_go 26
+  build_once prometheus "$PROMETHEUS_VERSION" "$PROMETHEUS_DIR" go_build_prometheus
+}
+
 # fetch_gateway_crds: the standard channel's CRDs from the sigs.k8s.io/gateway-api module zip (the version in
 # Traefik's build list), through the Go module cache, copied once into the cache folder.
 fetch_gateway_crds() {
@@ -318,7 +362,10 @@ ensure_binaries() {
   build_kwok
   build_etcd
   # The gateway runs only with the data plane; its CRDs are installed either way.
-  if [ "$DATAPLANE_WANT" != off ] && [ "$GATEWAY_WANT" != off ]; then build_traefik; fi
+  if [ "$DATAPLANE_WANT" != off ] && [ "$GATEWAY_WANT" != off ]; then
+    build_traefik
+    if [ "$PROMETHEUS_WANT" != off ]; then build_prometheus; fi
+  fi
   fetch_gateway_crds
 }
 
@@ -474,13 +521,15 @@ write_dataplane() {
     printf 'NETNS_MODE=%q\n' "$NETNS_MODE"
     printf 'NETNS_NAME=%q\n' "$NETNS_NAME"
     printf 'GATEWAY=%q\n' "$GATEWAY"
+    printf 'PROMETHEUS=%q\n' "$PROMETHEUS"
   } > "$DATAPLANE_FILE"
 }
 
 # load_dataplane: what the last `up` decided; sets COMPONENTS and NS_WRAP to match. (A test bed started before
-# there was a gateway has no GATEWAY line: it runs without Traefik, and status and exec still take it as up.)
+# there was a gateway has no GATEWAY line: it runs without Traefik, and status and exec still take it as up; the
+# same for PROMETHEUS.)
 load_dataplane() {
-  DATAPLANE=off; DATAPLANE_REASON="the test bed is not running"; NETNS_MODE=""; NETNS_NAME=""; GATEWAY=off
+  DATAPLANE=off; DATAPLANE_REASON="the test bed is not running"; NETNS_MODE=""; NETNS_NAME=""; GATEWAY=off; PROMETHEUS=off
   # shellcheck disable=SC1090 # written by write_dataplane
   [ -f "$DATAPLANE_FILE" ] && source "$DATAPLANE_FILE"
   dataplane_components
@@ -498,6 +547,7 @@ dataplane_components() {
     COMPONENTS=(etcd kube-apiserver api-forward-in api-forward kube-controller-manager kube-scheduler kwok kube-proxy podserver)
     [ "$NETNS_MODE" = unshare ] && COMPONENTS=(netns-holder "${COMPONENTS[@]}")
     [ "$GATEWAY" = on ] && COMPONENTS+=(traefik)
+    [ "$PROMETHEUS" = on ] && COMPONENTS+=(prometheus prometheus-forward-in prometheus-forward)
   fi
   return 0
 }
@@ -529,9 +579,10 @@ netns_remove() {
 # routes the pod and service ranges locally in it. With auto, anything missing turns the data plane off with
 # one line saying why; asked for explicitly, it is an error.
 dataplane_setup() {
-  DATAPLANE=off; NETNS_MODE=""; NETNS_NAME=""; NS_WRAP=(); GATEWAY=off
+  DATAPLANE=off; NETNS_MODE=""; NETNS_NAME=""; NS_WRAP=(); GATEWAY=off; PROMETHEUS=off
   local why=""
   case "$GATEWAY_WANT" in on|off) ;; *) die "BLUEGREEN_TESTBED_GATEWAY=$GATEWAY_WANT: expected on or off" ;; esac
+  case "$PROMETHEUS_WANT" in on|off) ;; *) die "BLUEGREEN_TESTBED_PROMETHEUS=$PROMETHEUS_WANT: expected on or off" ;; esac
   case "$DATAPLANE_WANT" in
     off) why="BLUEGREEN_TESTBED_DATAPLANE=off" ;;
     auto|netns|unshare) ;;
@@ -552,6 +603,8 @@ dataplane_setup() {
     return 0
   fi
   DATAPLANE=on; DATAPLANE_REASON=""; GATEWAY="$GATEWAY_WANT"
+  # Prometheus scrapes the gateway: it runs only with it.
+  if [ "$GATEWAY" = on ]; then PROMETHEUS="$PROMETHEUS_WANT"; fi
   dataplane_components
   # NODE_ADDR: kube-proxy masquerades connections from outside the pod CIDR to a ClusterIP (as ours are), and
   # masquerading needs an address of global scope on the outgoing device, lo; 127.0.0.1 is host scope.
@@ -634,15 +687,20 @@ gateway_ready() {
 
 # start_traefik: out of cluster with the admin kubeconfig (KUBERNETES_SERVICE_* emptied, so a test bed run inside
 # a pod does not make it use that pod's cluster). Entry point "web" binds only NODE_ADDR; "traefik" (ping, API)
-# only the namespace's loopback. Throttles: the providers send each change at once (watch events coalesce while a
-# configuration is built) and Traefik applies at most one per 100 ms (default 2 s).
+# only the namespace's loopback, and so does "metrics" (Prometheus metrics, with entry point and service labels).
+# Throttles: the providers send each change at once (watch events coalesce while a configuration is built) and
+# Traefik applies at most one per 100 ms (default 2 s).
 start_traefik() {
   KUBECONFIG="$ADMIN_KUBECONFIG" KUBERNETES_SERVICE_HOST="" KUBERNETES_SERVICE_PORT="" start traefik ns \
     --global.checkNewVersion=false --global.sendAnonymousUsage=false --log.level=INFO --log.noColor=true \
-    --entryPoints.web.address="$NODE_ADDR:$GATEWAY_PORT" \
+    --entryPoints.web.address="$NODE_ADDR:$GATEWAY_PORT" --entryPoints.web.asDefault=true \
     --entryPoints.web.transport.lifeCycle.graceTimeOut=2s \
     --entryPoints.traefik.address="127.0.0.1:$PORT_TRAEFIK" \
     --ping=true --ping.entryPoint=traefik --api=true --api.insecure=true --api.dashboard=false \
+    --entryPoints.metrics.address="127.0.0.1:$PORT_TRAEFIK_METRICS" \
+    --metrics.prometheus=true --metrics.prometheus.entryPoint=metrics \
+    --metrics.prometheus.addEntryPointsLabels=true --metrics.prometheus.addRoutersLabels=true \
+    --metrics.prometheus.addServicesLabels=true \
     --providers.providersThrottleDuration=100ms \
     --providers.kubernetesgateway=true --providers.kubernetesgateway.throttleDuration=0s \
     --providers.kubernetesgateway.statusaddress.ip="$NODE_ADDR" \
@@ -650,6 +708,103 @@ start_traefik() {
     --providers.kubernetesingress.ingressendpoint.ip="$NODE_ADDR"
   wait_until "traefik /ping" 60 traefik http_ok "http://127.0.0.1:$PORT_TRAEFIK/ping"
   wait_until "Gateway $GATEWAY_NS/$GATEWAY_NAME Programmed at $NODE_ADDR" 60 traefik gateway_ready
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Prometheus: in the namespace on its 127.0.0.1, scraping Traefik; reached from the host through a forwarder pair and
+# from the API server's service proxy through Pod and Service monitoring/prometheus and an nftables redirect
+
+# create_monitoring: the namespace first (its default ServiceAccount must exist before the Pod can be made), and the
+# Service, whose endpoint the Pod becomes once kwok has made it Ready.
+create_monitoring() {
+  kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: { name: $PROMETHEUS_NS }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: $PROMETHEUS_NAME, namespace: $PROMETHEUS_NS }
+spec:
+  selector: { app.kubernetes.io/name: prometheus }
+  ports: [{ name: web, port: $PROMETHEUS_SERVICE_PORT, targetPort: $PROMETHEUS_SERVICE_PORT }]
+EOF
+}
+
+# create_prometheus_pod: the Pod that stands for the Prometheus process, so that the API server's service proxy, which
+# goes only to an endpoint address that a pod of the namespace owns, has one. It declares no container port (the pod
+# server leaves it alone); the Service's numeric targetPort gives the endpoint its port.
+create_prometheus_pod() {
+  wait_until "ServiceAccount default in namespace $PROMETHEUS_NS" 60 kube-controller-manager kc -n "$PROMETHEUS_NS" get serviceaccount default
+  kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $PROMETHEUS_NAME
+  namespace: $PROMETHEUS_NS
+  labels: { app.kubernetes.io/name: prometheus }
+  annotations: { testbed.kubectl-bluegreen.io/played-by: "the test bed's Prometheus process, in the data plane's namespace" }
+spec:
+  nodeName: kwok-node-0
+  automountServiceAccountToken: false
+  containers: [{ name: prometheus, image: "prom/prometheus:$PROMETHEUS_VERSION" }]
+EOF
+}
+
+# prometheus_redirect: once kwok gave the Pod its IP, connections to that IP's (and the Service ClusterIP's) port
+# PROMETHEUS_SERVICE_PORT go to Prometheus on the namespace's 127.0.0.1. A table of our own, on the output hook ahead
+# of kube-proxy's (priority -100): the first NAT decision for a connection wins.
+prometheus_redirect() {
+  local ip="" cluster_ip
+  wait_until "a pod IP for Pod $PROMETHEUS_NS/$PROMETHEUS_NAME" 60 kwok prometheus_pod_ip
+  ip="$(prometheus_pod_ip)"
+  cluster_ip="$(kc -n "$PROMETHEUS_NS" get service "$PROMETHEUS_NAME" -o jsonpath='{.spec.clusterIP}')"
+  in_ns nft -f - <<EOF || die "adding the nftables redirect to Prometheus failed"
+table ip bluegreen-testbed {
+  chain prometheus {
+    type nat hook output priority -110; policy accept;
+    ip daddr { $ip, $cluster_ip } tcp dport $PROMETHEUS_SERVICE_PORT redirect to :$PORT_PROMETHEUS
+  }
+}
+EOF
+}
+
+prometheus_pod_ip() {
+  local ip
+  ip="$(kc -n "$PROMETHEUS_NS" get pod "$PROMETHEUS_NAME" -o jsonpath='{.status.podIP}')"
+  [ -n "$ip" ] && echo "$ip"
+}
+
+# start_prometheus: the configuration (Traefik's metrics every PROMETHEUS_SCRAPE_INTERVAL), the TSDB under data/,
+# then the forwarder pair; ready when /-/ready answers on both sides of the namespace boundary.
+start_prometheus() {
+  local sock="$RUN/prometheus.sock" fwd="$BLUEGREEN_ROOT/test/testbed/forward.ts"
+  cat > "$RUN/prometheus.yml" <<EOF
+global:
+  scrape_interval: $PROMETHEUS_SCRAPE_INTERVAL
+  scrape_timeout: $PROMETHEUS_SCRAPE_INTERVAL
+  evaluation_interval: $PROMETHEUS_SCRAPE_INTERVAL
+scrape_configs:
+  - job_name: traefik
+    static_configs: [{ targets: ["127.0.0.1:$PORT_TRAEFIK_METRICS"] }]
+EOF
+  # --scrape.discovery-reload-interval: the scrape manager takes its targets after 200 ms instead of 5 s, so the first
+  # scrape comes within a second of the start.
+  start prometheus ns --config.file="$RUN/prometheus.yml" --storage.tsdb.path="$DATA/prometheus" \
+    --web.listen-address="127.0.0.1:$PORT_PROMETHEUS" --scrape.discovery-reload-interval=200ms --log.level=warn
+  rm -f "$sock"
+  start prometheus-forward-in ns "$fwd" "unix:$sock" "tcp:127.0.0.1:$PORT_PROMETHEUS"
+  wait_until "the Prometheus forwarder's socket" 30 prometheus-forward-in test -S "$sock"
+  start prometheus-forward host "$fwd" "tcp:127.0.0.1:$PORT_PROMETHEUS" "unix:$sock"
+  wait_until "prometheus /-/ready" 60 prometheus http_ok "http://127.0.0.1:$PORT_PROMETHEUS/-/ready"
+  wait_until "prometheus /-/ready from the host" 30 prometheus-forward curl -sf --max-time 2 "http://127.0.0.1:$PORT_PROMETHEUS/-/ready"
+}
+
+# prometheus_scrapes_traefik: through the API server's service proxy, Prometheus answers that its last scrape of
+# Traefik succeeded.
+prometheus_scrapes_traefik() {
+  kc get --raw "/api/v1/namespaces/$PROMETHEUS_NS/services/$PROMETHEUS_NAME:$PROMETHEUS_SERVICE_PORT/proxy/api/v1/query?query=up%7Bjob%3D%22traefik%22%7D" \
+    | grep -q '"value":\[[0-9.]*,"1"\]'
 }
 
 # create_nodes: fake nodes for kwok to manage: schedulable (no taint), roomy, labelled type=kwok.
@@ -790,6 +945,8 @@ PORT_KWOK=$PORT_KWOK
 PORT_KP_HEALTH=$PORT_KP_HEALTH
 PORT_KP_METRICS=$PORT_KP_METRICS
 PORT_TRAEFIK=$PORT_TRAEFIK
+PORT_TRAEFIK_METRICS=$PORT_TRAEFIK_METRICS
+PORT_PROMETHEUS=$PORT_PROMETHEUS
 EOF
 }
 
@@ -862,7 +1019,8 @@ cmd_up() {
   pick_port PORT_ETCD ETCD_PORT; pick_port PORT_ETCD_PEER ETCD_PEER_PORT; pick_port PORT_API APISERVER_PORT
   pick_port PORT_KCM CONTROLLER_MANAGER_PORT; pick_port PORT_SCHED SCHEDULER_PORT; pick_port PORT_KWOK KWOK_PORT
   pick_port PORT_KP_HEALTH KUBE_PROXY_HEALTH_PORT; pick_port PORT_KP_METRICS KUBE_PROXY_METRICS_PORT
-  pick_port PORT_TRAEFIK TRAEFIK_PORT
+  pick_port PORT_TRAEFIK TRAEFIK_PORT; pick_port PORT_TRAEFIK_METRICS TRAEFIK_METRICS_PORT
+  pick_port PORT_PROMETHEUS PROMETHEUS_PORT
   mkdir -p "$DATA" "$LOGS" "$RUN"
   write_ports
   # From here on, a failure stops whatever was started.
@@ -893,10 +1051,21 @@ cmd_up() {
   if [ "$GATEWAY" = on ]; then
     local tg=$SECONDS
     create_gateway
+    if [ "$PROMETHEUS" = on ]; then create_monitoring; fi
     start_traefik
     log "gateway ready in $((SECONDS - tg))s: http://$NODE_ADDR:$GATEWAY_PORT (Gateway $GATEWAY_NS/$GATEWAY_NAME)"
   fi
+  if [ "$PROMETHEUS" = on ]; then
+    local tp=$SECONDS
+    start_prometheus
+    create_prometheus_pod
+    prometheus_redirect
+    log "prometheus ready in $((SECONDS - tp))s: http://127.0.0.1:$PORT_PROMETHEUS (Service $PROMETHEUS_NS/$PROMETHEUS_NAME:$PROMETHEUS_SERVICE_PORT)"
+  fi
   smoke_test
+  if [ "$PROMETHEUS" = on ]; then
+    wait_until "Prometheus to answer through the API server's service proxy that it scrapes Traefik" 30 prometheus prometheus_scrapes_traefik
+  fi
   trap - EXIT INT TERM
   log "test bed up in $((SECONDS - t0))s (components ready in $((SECONDS - t1))s): https://127.0.0.1:$PORT_API; data plane ${DATAPLANE}${DATAPLANE_REASON:+ ($DATAPLANE_REASON)}"
   echo "export KUBECONFIG=$KUBECONFIG_FILE"
@@ -916,6 +1085,11 @@ cmd_down() {
 
 cmd_env() {
   printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_FILE"
+  load_ports
+  load_dataplane
+  if [ "$PROMETHEUS" = on ] && [ -n "${PORT_PROMETHEUS:-}" ]; then
+    printf 'export BLUEGREEN_PROMETHEUS_URL=%q\n' "http://127.0.0.1:$PORT_PROMETHEUS"
+  fi
 }
 
 cmd_status() {
@@ -937,6 +1111,8 @@ cmd_status() {
     if [ "$DATAPLANE" = on ]; then echo "data plane: on (network namespace ${NETNS_NAME:-of pid $(pid_of netns-holder)}, $NETNS_MODE)"
       if [ "$GATEWAY" = on ]; then echo "gateway: http://$NODE_ADDR:$GATEWAY_PORT in the namespace (Gateway $GATEWAY_NS/$GATEWAY_NAME, GatewayClass $GATEWAY_CLASS, IngressClass $INGRESS_CLASS)"
       else echo "gateway: off"; fi
+      if [ "$PROMETHEUS" = on ]; then echo "prometheus: http://127.0.0.1:$PORT_PROMETHEUS (BLUEGREEN_PROMETHEUS_URL), Service $PROMETHEUS_NS/$PROMETHEUS_NAME:$PROMETHEUS_SERVICE_PORT; scrapes Traefik every $PROMETHEUS_SCRAPE_INTERVAL"
+      else echo "prometheus: off"; fi
     else echo "data plane: off ($DATAPLANE_REASON)"; fi
   else
     echo "API: down (start it with: $0 up)"

@@ -37,7 +37,7 @@ export function expandQuery(query: string, values: Record<Placeholder, string>):
 /** How a query's answer stands: it holds (with its value for people), it does not (why), or it is no answer. */
 export type Judgement = { kind: "pass"; value: string } | { kind: "fail"; why: string } | { kind: "error"; why: string };
 
-/** "12 (for {service="shop-web-green-80@kubernetesgateway"})": one sample, for people. */
+/** "12 (for {service="shop-web-green-http-80@kubernetesgateway"})": one sample, for people. */
 function sampleText(metric: Record<string, string> | undefined, value: string): string {
   const labels = Object.entries(metric ?? {})
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)

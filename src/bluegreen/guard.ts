@@ -8,8 +8,11 @@ import type { RouterKind, RouterObject, Routing } from "./routers/types.js";
 /** Our annotations (records, marks, the user's role annotation): every one a write of ours depends on. */
 const OURS = "kubectl-bluegreen/";
 
+/** A route's header preview rule is written by deploy and promote beside a switch, never in its way. */
+const PREVIEW = "kubectl-bluegreen/preview-rule";
+
 const ours = (annotations: Record<string, string> | undefined): Record<string, string> =>
-  Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k.startsWith(OURS)));
+  Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k.startsWith(OURS) && k !== PREVIEW));
 
 /** What a write to a Service depends on: its selector and our annotations. */
 export const serviceGuard = (s: Service): string => canonicalJson({ selector: s.spec?.selector ?? {}, annotations: ours(s.metadata.annotations) });

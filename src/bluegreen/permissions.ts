@@ -76,6 +76,9 @@ export function switchNeeds(steps: Step[], writes?: readonly { kind: RouterKindN
         break;
       case "pause":
         break;
+      case "preview":
+        needs.push(...patchRouters(kindsOf(s.routes), "to add or remove the header preview rule"));
+        break;
       case "verify":
         needs.push(LIST_SLICES, WATCH_SLICES);
         break;

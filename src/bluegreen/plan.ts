@@ -4,6 +4,7 @@ import type { Labels, ReplicaSet, Service } from "./model.js";
 import { compareNames, nameOf } from "./model.js";
 import { type AppPair, type AppRouter, type SettledPair, type Slot, type WellFormedPair, describeServices, routerRefs } from "./pair.js";
 import { ROUTER_KINDS } from "./routers/index.js";
+import { previewOf } from "./routers/route.js";
 import type { RouterKindName, RouterObject, RouterRef, Routing } from "./routers/types.js";
 import { promotable, replicaCounts } from "./readiness.js";
 import { type Analysis, expandQuery } from "./analysis.js";
@@ -78,6 +79,11 @@ export type Step =
   | { kind: "probe"; when: "before" | "after"; targets: ProbeTarget[]; timeoutMs: number }
   /** A local command (--pre-check / --post-check); it must exit 0. */
   | { kind: "command"; when: "before" | "after"; command: string; timeoutMs: number }
+  /**
+   * The header preview rule on the live routes: added (requests carrying the header go to `slot`) before any weight
+   * moves, or removed once the switch is recorded.
+   */
+  | { kind: "preview"; action: "add" | "remove"; slot?: string; header?: { name: string; value: string }; routes: RouterRef[] }
   /** --analysis: before, every query answers; after (each step and the switch), every query holds, `passes` rounds in a row. */
   | { kind: "analysis"; when: "before" | "after"; analysis: Analysis }
   /**
@@ -150,6 +156,8 @@ interface PromoteOptions extends SwitchOptions {
   replicaSets: ReplicaSet[];
   /** --steps and --step-pause: promote in weighted steps (the pause undefined when not given). */
   canary?: { steps?: number[]; pause?: number | "manual" };
+  /** --preview-header NAME=VALUE: a rule of ours on the routes sends requests carrying it to the new slot first. */
+  previewHeader?: { name: string; value: string };
 }
 
 /** The pause after each canary step when --step-pause is not given. */
@@ -304,6 +312,9 @@ function switchPlan(
     ...after,
     { kind: "record", routers: writes.map((w) => w.ref) },
   ];
+  // A header preview of ours on a live route ends with the switch (promote or abort).
+  const previews = services.filter((s) => s.role === "live" && previewOf(s.object) !== undefined);
+  if (previews.length) steps.push({ kind: "preview", action: "remove", routes: previews.map((s) => ({ kind: s.kind, name: s.name, ref: s.ref, role: s.role })) });
   return { kind: "switch", action, app: pair.app, namespace: pair.namespace, slotLabel, from, to, minAvailable, reason, writes, steps, record, routing };
 }
 
@@ -498,9 +509,24 @@ function withCanary(plan: SwitchPlan | RefusedPlan, steps: number[], pause: numb
   return plan;
 }
 
-/** Adds promote's --scale-up before and --scale-down-after after a planned switch. */
+/** Adds promote's --scale-up before and --scale-down-after after a planned switch, and --preview-header before any weight moves. */
 function withRetirement(plan: SwitchPlan | RefusedPlan, opts: PromoteOptions): SwitchPlan | RefusedPlan {
   if (plan.kind !== "switch") return plan;
+  if (opts.previewHeader) {
+    const routes = plan.writes.filter((w) => w.role === "live" && (w.kind === "httproute" || w.kind === "grpcroute"));
+    const other = plan.writes.find((w) => w.role === "live" && w.kind !== "httproute" && w.kind !== "grpcroute");
+    if (!routes.length || other) {
+      return {
+        kind: "refused",
+        message: `cannot preview app ${plan.app} by header: ${(other ?? plan.writes[0])?.ref ?? "its router"} is not an HTTPRoute or GRPCRoute (only routes can match a header); nothing changed`,
+        hint: "Promote without --preview-header, or name the route kind with --router httproute.",
+      };
+    }
+    const first = plan.steps.findIndex((s) => s.kind === "weigh" || s.kind === "switch");
+    const refs = routes.map((w) => ({ kind: w.kind, name: w.name, ref: w.ref, role: w.role }));
+    plan.steps.splice(first, 0, { kind: "preview", action: "add", slot: plan.to.value, header: opts.previewHeader, routes: refs });
+    if (!plan.steps.some((s) => s.kind === "preview" && s.action === "remove")) plan.steps.push({ kind: "preview", action: "remove", routes: refs });
+  }
   const { from, to } = plan;
   const want = replicaCounts(from.deployment).desired;
   if (opts.scaleUp && replicaCounts(to.deployment).desired < want) {

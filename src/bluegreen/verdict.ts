@@ -3,6 +3,7 @@ import { type AutoscalerView, autoscalerOf } from "./autoscaler.js";
 import { nameOf } from "./model.js";
 import { type AppPair, type Slot, describeServices, templateLabels } from "./pair.js";
 import { ROUTER_KINDS } from "./routers/index.js";
+import { previewOf } from "./routers/route.js";
 import { promoteDecision } from "./plan.js";
 import { degraded, promotable, replicaCounts, rolloutStatus } from "./readiness.js";
 import { type DeployRecord, type HistoryEntry, type SwitchRecord, deployRecordOf, deploymentVersion, history, pendingScaleDownOf, recordOf } from "./record.js";
@@ -51,7 +52,7 @@ export interface AppStatus {
   /** The app's Services: those that switch (live, preview), those that select both slots, and the slot Services routes choose between. */
   services: { name: string; role: "live" | "preview" | "shared" | "slot"; selects: string }[];
   /** The HTTPRoutes, GRPCRoutes and Ingresses that choose the app's slot: where each sends traffic, and its hostnames. */
-  routes?: { kind: string; name: string; slot?: string; sends: string; hostnames: string[] }[];
+  routes?: { kind: string; name: string; slot?: string; sends: string; hostnames: string[]; preview?: { header: string; slot: string } }[];
   lastSwitch?: SwitchRecord;
   history: HistoryEntry[];
   /** The newest deploy recorded on either slot; `current` when the slot still holds what it deployed. */
@@ -172,7 +173,17 @@ export function appStatus(pair: AppPair, replicaSets: ReplicaSet[], writers: Rec
       ? {
           routes: pair.routers
             .filter((s) => s.kind !== "service")
-            .map((s) => ({ kind: s.kind, name: s.name, ...(s.slot ? { slot: s.slot } : {}), sends: s.text, hostnames: ROUTER_KINDS[s.kind].hostnames(s.object) })),
+            .map((s) => {
+              const p = previewOf(s.object);
+              return {
+                kind: s.kind,
+                name: s.name,
+                ...(s.slot ? { slot: s.slot } : {}),
+                sends: s.text,
+                hostnames: ROUTER_KINDS[s.kind].hostnames(s.object),
+                ...(p ? { preview: { header: `${p.header.name}: ${p.header.value}`, slot: p.slot } } : {}),
+              };
+            }),
         }
       : {}),
     lastSwitch: recordOf(firstLive),

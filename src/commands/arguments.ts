@@ -175,8 +175,22 @@ export function promoteInvocation(a: RawArgs, argv: string[]): Invocation {
       scaleUp: Boolean(a["scale-up"]),
       scaleDownAfterMs: a["scale-down-after"] === undefined ? undefined : parseDuration("scale-down-after", a["scale-down-after"] as string),
       ...canaryFlags(a),
+      previewHeader: previewHeader(a),
     },
   };
+}
+
+/** --preview-header NAME=VALUE: an HTTP header name (a token) and a value of visible characters. */
+function previewHeader(a: RawArgs): { name: string; value: string } | undefined {
+  if (a["preview-header"] === undefined) return undefined;
+  const text = String(a["preview-header"]);
+  const eq = text.indexOf("=");
+  const name = eq > 0 ? text.slice(0, eq) : "";
+  const value = eq > 0 ? text.slice(eq + 1) : "";
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/.test(name) || !/^[\x21-\x7e]([\x20-\x7e]{0,4094}[\x21-\x7e])?$/.test(value)) {
+    throw new UsageError(`invalid --preview-header "${text}": write NAME=VALUE with an HTTP header name and a value, for example --preview-header x-canary=always.`);
+  }
+  return { name: name.toLowerCase(), value };
 }
 
 /** --analysis (repeatable) and where and how often it asks Prometheus. */
@@ -277,6 +291,7 @@ export function deployInvocation(a: RawArgs, argv: string[]): Invocation {
       labels,
       from,
       replicas: nonNegativeInt(a, "replicas"),
+      previewHeader: previewHeader(a),
       wait: !a["no-wait"],
       timeoutMs: parseDuration("timeout", a.timeout as string),
       dryRun: dryRun(a),

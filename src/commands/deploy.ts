@@ -15,6 +15,7 @@ import { requireWellFormed } from "../bluegreen/pair.js";
 import { operationId } from "./operation-id.js";
 import { loadPair, slotAutoscaler } from "./load.js";
 import { waitForRollout, writeDeploy } from "./slot.js";
+import { canPreview, setPreview } from "./preview.js";
 
 /** deploy's own flags. */
 export interface DeployFlags {
@@ -24,6 +25,8 @@ export interface DeployFlags {
   labels: { key: string; value: string }[];
   from: "live" | "idle";
   replicas?: number;
+  /** --preview-header NAME=VALUE: requests with it go to the idle slot through the app's routes. */
+  previewHeader?: { name: string; value: string };
   wait: boolean;
   timeoutMs: number;
   dryRun?: "client" | "server";
@@ -49,6 +52,12 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
         `Choose a count from ${hpa.min} to ${hpa.max}, or change the HPA's range first (kubectl patch hpa ${hpa.name} -n ${plan.namespace} ...).`,
       );
     }
+  }
+  // Only routes match headers: know before anything is written.
+  const routes = pair.routers.filter((r) => r.role === "live" && canPreview(r.kind));
+  if (f.previewHeader && (!routes.length || !pair.routing || pair.routers.some((r) => r.role === "live" && !canPreview(r.kind)))) {
+    const other = pair.routers.find((r) => r.role === "live" && !canPreview(r.kind));
+    throw new RefusedError(`cannot preview app ${pair.app} by header: ${other?.ref ?? "it has no route"} is not an HTTPRoute or GRPCRoute (only routes can match a header); nothing changed.`, "Deploy without --preview-header.");
   }
   const format = dataFormat(g.output);
   const context = kube.contextName;
@@ -80,6 +89,10 @@ export async function deploy(ctx: Context, g: GlobalOptions, f: DeployFlags): Pr
     rollout = rolloutStatus(await waitForRollout(ctx, kube, plan.namespace, plan.deployment, f.timeoutMs, generation));
   }
   warn();
+  if (f.previewHeader && pair.routing) {
+    const lines = await setPreview(ctx, kube, plan.namespace, pair.routing, routes, { slot: plan.slot.value, header: f.previewHeader });
+    for (const l of lines) ctx.io.err(`${escapeTerminal(l)}\n`);
+  }
   const result = unchanged ? "unchanged" : "deployed";
   if (format) {
     ctx.io.out(renderData(format, deployDocument(plan, context, result, undefined, rollout)));

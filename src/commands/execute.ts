@@ -19,6 +19,8 @@ import { retireSlot } from "./slot.js";
 import { checkHint, checkTarget, refusal, runCommand, runProbes, waitForTarget } from "./checks.js";
 import { RouterSwitch, type SwitchedBack } from "./switch.js";
 import { runAnalysis } from "./analysis.js";
+import { setPreview } from "./preview.js";
+import { escapeTerminal } from "../render/escape.js";
 import { propagate, type Verified, verifySwitch } from "./verify.js";
 import { SETTLE_MS, asError, message, proven, readUntil, writeConditionally } from "./write.js";
 import { LAST_SWITCH_ANNOTATION, type SwitchRecord, deploymentVersion, recordOf } from "../bluegreen/record.js";
@@ -106,6 +108,24 @@ class Execution {
             if (failure) return this.fail(failure, step);
             if (this.ctx.signal.aborted) return this.back(interrupted(), "interrupted");
             this.done(step, `${step.writes.map((w) => w.ref).join(", ")}: ${step.percent}% to ${this.plan.slotLabel}=${this.plan.to.value} (step ${step.index} of ${step.of})`);
+            break;
+          }
+          case "preview": {
+            const routes = step.routes.map((r) => ({ kind: r.kind, name: r.name, ref: r.ref }));
+            if (step.action === "add") {
+              const lines = await setPreview(this.ctx, this.kube, this.ns, this.plan.routing, routes, step.slot && step.header ? { slot: step.slot, header: step.header } : undefined);
+              for (const l of lines) this.ctx.io.err(`${escapeTerminal(l)}\n`);
+              this.done(step, lines.join("; ") || "the preview rule was there already");
+              break;
+            }
+            try {
+              const lines = await this.ctx.uninterruptible(() => setPreview(this.ctx, this.kube, this.ns, this.plan.routing, routes));
+              for (const l of lines) this.ctx.io.err(`${escapeTerminal(l)}\n`);
+              this.done(step, lines.join("; ") || "no preview rule left");
+            } catch (e) {
+              this.warnings.push(`the switch is done, but the preview rule could not be removed: ${message(e)}`);
+              this.done(step, message(e), "failed");
+            }
             break;
           }
           case "pause": {

@@ -31,6 +31,8 @@ export interface PromoteFlags {
   scaleDownAfterMs?: number;
   /** --steps and --step-pause: promote in weighted steps. */
   canary?: { steps?: number[]; pause?: number | "manual" };
+  /** --preview-header NAME=VALUE. */
+  previewHeader?: { name: string; value: string };
 }
 
 async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
@@ -48,6 +50,7 @@ async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: Promote
     scaleUp: f.scaleUp,
     scaleDownAfterMs: f.scaleDownAfterMs,
     canary: f.canary,
+    previewHeader: f.previewHeader,
   });
   if (p.kind === "unknown-slot") throw new NotFoundError(`${p.message}.`, "Name one of the app's slots with --to.");
   if (p.kind === "refused") throw new RefusedError(`${p.message}.`, p.hint);

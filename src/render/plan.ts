@@ -61,6 +61,12 @@ function stepLine(plan: SwitchPlan, step: Step, o: PlanRenderOptions): string[] 
           ? `probe every ready pod of deployment/${t.deployment} on container port ${t.port}${t.probe.port !== undefined && t.probe.port !== String(t.port) ? ` (--probe ${probeText(t.probe)})` : ""} at ${t.probe.path} through the API server's pod proxy; each must answer 2xx within ${secs(step.timeoutMs)}, else ${step.when === "before" ? "refuse" : "switch every Service back"}`
           : `probe service/${t.service}:${t.port} (container port ${t.containerPort}) at ${t.probe.path} through the API server's service proxy; it must answer 2xx within ${secs(step.timeoutMs)}, else switch every Service back`,
       );
+    case "preview":
+      return [
+        step.action === "add"
+          ? `add a rule of ours to ${step.routes.map((r) => r.ref).join(", ")}: requests with ${step.header?.name}: ${step.header?.value} go to ${plan.slotLabel}=${step.slot}; every other rule is left as it is`
+          : `remove the preview rule of ours from ${step.routes.map((r) => r.ref).join(", ")}`,
+      ];
     case "analysis":
       return [
         step.when === "before"

@@ -65,7 +65,9 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
     : "none";
   const tail = [`Services:     ${esc(services)}`];
   if (s.routes?.length) {
-    const text = s.routes.map((r) => `${r.kind}/${r.name}${r.hostnames.length ? ` (${r.hostnames.join(", ")})` : ""} → ${r.slot ?? "split"}: ${r.sends}`);
+    const text = s.routes.map(
+      (r) => `${r.kind}/${r.name}${r.hostnames.length ? ` (${r.hostnames.join(", ")})` : ""} → ${r.slot ?? "split"}: ${r.sends}${r.preview ? `, and requests with ${r.preview.header} → ${r.preview.slot}` : ""}`,
+    );
     tail.push(`Routes:       ${esc(text.join("; "))}`);
   }
   tail.push(`Last switch:  ${esc(lastSwitchText(s, o.now))}`);

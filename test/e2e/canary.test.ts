@@ -4,8 +4,18 @@
 import { describe, expect, it } from "vitest";
 import { createApp, testNamespaces } from "./lib/apps.js";
 import { type RunResult, apply, bluegreen, bluegreenAsync, bluegreenChild, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
-import { type Sample, describeSamples, failed } from "./lib/dataplane.js";
-import { GATEWAY_PARENT_REF, gatewayAvailable, getThroughGateway, routeParentStatus, startGatewayLoad } from "./lib/gateway.js";
+import { type Sample, describeSamples, failed, get } from "./lib/dataplane.js";
+import {
+  GATEWAY_PARENT_REF,
+  PROMETHEUS_SERVICE,
+  gatewayAvailable,
+  gatewayUrl,
+  getThroughGateway,
+  prometheusAvailable,
+  prometheusUrl,
+  routeParentStatus,
+  startGatewayLoad,
+} from "./lib/gateway.js";
 
 const ns = testNamespaces();
 const gw = gatewayAvailable();
@@ -212,6 +222,52 @@ describe.skipIf(!gw.on)("promote --steps through the gateway", () => {
     expect(getThroughGateway(host).labels?.color).toBe("green");
   });
 
+  it("header preview: deploy --preview-header sends requests with the header to the idle slot, a canary keeps it, abort removes it; rules not ours stay as they were", async () => {
+    const n = await ns("cn-preview");
+    const host = await app(n);
+    // A rule of someone else's besides the app's.
+    apply(n, "apiVersion: v1\nkind: Service\nmetadata: { name: docs }\nspec: { selector: { app: docs }, ports: [{ port: 80, targetPort: 8080 }] }\n");
+    const route = routeOf(n);
+    route.spec.rules.unshift({ matches: [{ path: { type: "PathPrefix", value: "/other" } }], backendRefs: [{ name: "docs", port: 80 }], filters: [{ type: "RequestHeaderModifier", requestHeaderModifier: { add: [{ name: "x-team", value: "shop" }] } }] });
+    kubectlOk(["replace", "-f", "-", "-n", n], { input: JSON.stringify(route) });
+    const other = routeOf(n).spec.rules[0];
+    const viaHeader = () => get(`${gatewayUrl()}/`, 3, { Host: host, "x-canary": "always" }).labels?.color;
+    const d = bluegreen(["deploy", "web", "--image", "registry.example/web:v3", "--preview-header", "x-canary=always"], { namespace: n });
+    expect(d.code, show(d)).toBe(0);
+    expect(d.stderr).toContain("httproute/web: requests with x-canary: always go to color=green (web-green)\n");
+    await waitFor("requests with the header answered by green", () => viaHeader() === "green", 30_000, 100);
+    for (let i = 0; i < 5; i++) expect(getThroughGateway(host).labels?.color).toBe("blue");
+    const s = bluegreen(["status", "web"], { namespace: n });
+    expect(s.stdout).toContain(`Routes:       httproute/web (${host}) → blue: web-blue 100%, web-green 0%, and requests with x-canary: always → green\n`);
+    // A canary step leaves the preview rule where it is.
+    const c = bluegreen(["promote", "web", "--steps", "50,100", "--step-pause", "manual"], { namespace: n });
+    expect(c.code, show(c)).toBe(0);
+    for (let i = 0; i < 5; i++) expect(viaHeader()).toBe("green");
+    const a = bluegreen(["abort", "web"], { namespace: n });
+    expect(a.code, show(a)).toBe(0);
+    expect(a.stderr).toContain("httproute/web: preview rule removed\n");
+    const after = routeOf(n);
+    expect(after.spec.rules.length).toBe(2);
+    expect(after.spec.rules[0]).toEqual(other);
+    expect(after.metadata.annotations?.["kubectl-bluegreen/preview-rule"]).toBeUndefined();
+    await waitFor("requests with the header answered by blue", () => viaHeader() === "blue", 30_000, 100);
+  });
+
+  it("promote --preview-header: the header reaches the new slot before any weight moves; the finished promote removes the rule", async () => {
+    const n = await ns("cn-preview2");
+    const host = await app(n);
+    const viaHeader = () => get(`${gatewayUrl()}/`, 3, { Host: host, "x-canary": "1" }).labels?.color;
+    const c = bluegreen(["promote", "web", "--preview-header", "x-canary=1", "--steps", "10,100", "--step-pause", "manual"], { namespace: n });
+    expect(c.code, show(c)).toBe(0);
+    expect(c.stderr).toMatch(/httproute\/web: requests with x-canary: 1 go to color=green \(web-green\)\n(.|\n)*httproute\/web weighted: 10% to color=green\n/);
+    await waitFor("requests with the header answered by green", () => viaHeader() === "green", 30_000, 100);
+    const p = bluegreen(["promote", "web"], { namespace: n });
+    expect(p.code, show(p)).toBe(0);
+    expect(p.stderr).toContain("httproute/web: preview rule removed\n");
+    expect(routeOf(n).spec.rules.length).toBe(1);
+    expect(weights(n)).toEqual({ "web-blue": 0, "web-green": 100 });
+  });
+
   it("refuses what has no weights: a rule with one slot Service, and a Service selector (exit 4, nothing changed)", async () => {
     const n = await ns("cn-refuse");
     await app(n, "[{ name: web-blue, port: 80 }]");
@@ -233,5 +289,91 @@ describe.skipIf(!gw.on)("promote --steps through the gateway", () => {
     const bad = bluegreen(["promote", "web", "--steps", "50,10"], { namespace: m });
     expect(bad.code, show(bad)).toBe(2);
     expect(bad.stderr).toContain('error: invalid --steps "50,10": 10 does not come after 50: the steps must increase.');
+  });
+});
+
+// The new slot's 5xx rate through the gateway, as Traefik counts it per backend Service
+// (traefik_service_requests_total{service="NAMESPACE-SERVICE-http-PORT@kubernetesgateway", code}); `or vector(0)`
+// when the new slot has answered no 5xx yet, `bool` so that a rate of 0 holds (1) and any other fails (0).
+const NO_5XX = '(sum(rate(traefik_service_requests_total{service=~"{{namespace}}-{{new}}-http-.*",code=~"5.."}[5s])) or vector(0)) == bool 0';
+
+const prom = prometheusAvailable();
+if (gw.on && !prom.on) console.log(`analysis tests skipped (they need the test bed's Prometheus): ${prom.reason}`);
+
+describe.skipIf(!prom.on)("promote --analysis with the test bed's Prometheus", () => {
+  it("a new slot answering 503 fails the 5xx analysis at 10%: the weights go back (exit 6), the query and its value named; only the 10% saw errors", async () => {
+    const n = await ns("cn-an-fail");
+    const host = await app(n);
+    kubectlOk(["patch", "deployment", "web-green", "-n", n, "-p", '{"spec":{"template":{"metadata":{"annotations":{"testbed.kubectl-bluegreen.io/http-status":"503"}}}}}']);
+    kubectlOk(["rollout", "status", "deployment/web-green", "-n", n, "--timeout=60s"]);
+    const before = annotations(n);
+    const load = startGatewayLoad(host, { rate: 50 });
+    try {
+      await load.waitFor(20);
+      const started = Date.now();
+      const r = await bluegreenAsync(
+        ["promote", "web", "--steps", "10,50,100", "--step-pause", "10s", "--prometheus-service", PROMETHEUS_SERVICE, "--analysis", NO_5XX, "--analysis-interval", "2s", "--analysis-passes", "3"],
+        { namespace: n },
+      );
+      const returned = Date.now();
+      expect(r.code, show(r)).toBe(6);
+      expect(r.stderr).toContain("analysis: 1 query answers from service/prometheus:9090 in namespace monitoring (through the API server's proxy)\n");
+      expect(r.stderr).toContain("httproute/web weighted: 10% to color=green\n");
+      expect(r.stderr).not.toContain("weighted: 50%");
+      const sent = NO_5XX.replaceAll("{{namespace}}", n).replaceAll("{{new}}", "web-green");
+      expect(r.stderr).toContain(
+        `error: the analysis after the switch failed: query ${JSON.stringify(NO_5XX)} (sent as ${JSON.stringify(sent)}): it returned 0; it must return a non-empty result with every value non-zero; httproute/web was switched back to color=blue.`,
+      );
+      expect(weights(n)).toEqual({ "web-blue": 100, "web-green": 0 });
+      expect([annotations(n)[RECORD], annotations(n)[BEFORE]]).toEqual([before[RECORD], undefined]);
+      await load.waitFor(50, returned + 1000);
+      const samples = await load.stop();
+      const errors = samples.filter(failed);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.filter((s) => s.labels?.color !== "green" || s.t0 < started), describeSamples(errors, "color")).toEqual([]);
+      const settled = samples.filter((s) => s.t0 > returned + 1000);
+      expect(settled.filter((s) => failed(s) || s.labels?.color !== "blue"), describeSamples(settled, "color")).toEqual([]);
+      const during = samples.filter((s) => s.t0 > started && s.t0 < returned);
+      expect(errors.length / during.length).toBeLessThan(0.3);
+    } finally {
+      await load.stop().catch(() => undefined);
+    }
+  });
+
+  it("a healthy new slot passes the analysis at every step and after the switch, asked at the URL scripts/testbed.sh env prints", async () => {
+    const n = await ns("cn-an-pass");
+    const host = await app(n);
+    const load = startGatewayLoad(host, { rate: 50 });
+    try {
+      await load.waitFor(20);
+      // Requests to the new slot answered 2xx in the last 5 s: true only once the step's weight reaches it.
+      const served = 'sum(rate(traefik_service_requests_total{service=~"{{namespace}}-{{new}}-http-.*",code=~"2.."}[5s])) > bool 0';
+      const r = await bluegreenAsync(
+        ["promote", "web", "--steps", "50,100", "--step-pause", "1s", "--prometheus", prometheusUrl(), "--analysis", NO_5XX, "--analysis", served, "--analysis-interval", "3s", "--analysis-passes", "2"],
+        { namespace: n },
+      );
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stderr).toMatch(/httproute\/web weighted: 50% to color=green\n(.|\n)*analysis passed 2 of 2 rounds: 1; 1\n(.|\n)*httproute\/web switched: color blue → green\n(.|\n)*analysis passed 2 of 2 rounds: 1; 1\n/);
+      expect(r.stdout).toContain("app web promoted: color=green is live (was blue)");
+      expect(weights(n)).toEqual({ "web-blue": 0, "web-green": 100 });
+      const samples = await load.stop();
+      expect(samples.filter(failed), describeSamples(samples.filter(failed), "color")).toEqual([]);
+    } finally {
+      await load.stop().catch(() => undefined);
+    }
+  });
+
+  it("a query Prometheus cannot answer refuses the promote before any write (exit 4, nothing changed)", async () => {
+    const n = await ns("cn-an-bad");
+    await app(n);
+    const before = routeOf(n).metadata.resourceVersion;
+    const r = bluegreen(["promote", "web", "--steps", "10,100", "--prometheus-service", PROMETHEUS_SERVICE, "--analysis", "sum(rate(traefik_service_requests_total[1m]"], { namespace: n });
+    expect(r.code, show(r)).toBe(4);
+    expect(r.stderr).toMatch(/^error: the analysis before the switch failed: query "sum\(rate\(traefik_service_requests_total\[1m\]": Prometheus answered bad_data: .+; nothing changed\.$/m);
+    expect(routeOf(n).metadata.resourceVersion).toBe(before);
+    // A placeholder that is not ours is a usage error.
+    const u = bluegreen(["promote", "web", "--prometheus-service", PROMETHEUS_SERVICE, "--analysis", "up{slot=\"{{slot}}\"}"], { namespace: n });
+    expect(u.code, show(u)).toBe(2);
+    expect(routeOf(n).metadata.resourceVersion).toBe(before);
   });
 });

@@ -2,6 +2,7 @@
 // that the plugin relies on (rollouts, availability, EndpointSlices, RBAC). If one of these fails, no
 // other e2e result means anything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "./lib/apps.js";
 import {
   ADMIN_CONTEXT,
   EXTERNAL_CLUSTER,
@@ -16,6 +17,21 @@ import {
   waitFor,
   waitForRollout,
 } from "./lib/cluster.js";
+import { get } from "./lib/dataplane.js";
+import { GATEWAY_PARENT_REF, gatewayAvailable, getThroughGateway, routeParentStatus } from "./lib/gateway.js";
+
+// Prometheus runs with the gateway (scripts/testbed.sh: Service monitoring/prometheus, scraping Traefik every second).
+const gw = gatewayAvailable();
+const prometheus = gw.on ? kubectl(["get", "service", "prometheus", "-n", "monitoring"]).code === 0 : false;
+if (!prometheus) console.log(`the Prometheus test is skipped (it needs the test bed's gateway and Prometheus): ${gw.reason || "no Service monitoring/prometheus"}`);
+
+/** A PromQL instant query through the API server's service proxy to monitoring/prometheus:9090; the result vector. */
+function promQuery(query: string): { metric: Record<string, string>; value: [number, string] }[] {
+  const path = `/api/v1/namespaces/monitoring/services/prometheus:9090/proxy/api/v1/query?query=${encodeURIComponent(query)}`;
+  const answer = JSON.parse(kubectlOk(["get", "--raw", path]));
+  if (answer.status !== "success") throw new Error(`${query}: ${answer.error ?? answer.status}`);
+  return answer.data.result;
+}
 
 const namespaces: string[] = [];
 async function namespace(prefix: string): Promise<string> {
@@ -177,6 +193,91 @@ describe("test bed", () => {
     const after = kubectlJson(["get", "service", "web", "-n", ns], { context: ADMIN_CONTEXT });
     expect(after.spec.selector).toEqual({ app: "web" });
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it.skipIf(!prometheus)("counts the gateway's requests in Prometheus per backend Service and status code, asked through the API server's service proxy", async () => {
+    const ns = await namespace("tb-prom");
+    await createApp(ns, {
+      app: "web",
+      slotLabel: "color",
+      slots: [
+        { value: "blue", replicas: 1 },
+        { value: "green", replicas: 1 },
+      ],
+      services: { "web-blue": "blue", "web-green": "green" },
+    });
+    // The green pod answers 503 (the pod server's annotation), so the code label tells the backends apart.
+    kubectlOk(["annotate", "pods", "-n", ns, "-l", "color=green", "testbed.kubectl-bluegreen.io/http-status=503"]);
+    const greenIP = kubectlJson(["get", "pods", "-n", ns, "-l", "color=green"]).items[0].status.podIP;
+    await waitFor("the green pod to answer 503", () => get(`http://${greenIP}:8080/`).status === 503);
+    const route = (name: string, refs: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name} }
+spec:
+  parentRefs: [${JSON.stringify(GATEWAY_PARENT_REF)}]
+  hostnames: ["${name}.${ns}.example"]
+  rules: [{ backendRefs: ${refs} }]
+`;
+    apply(ns, `${route("single", "[{ name: web-blue, port: 80 }]")}---\n${route("weighted", "[{ name: web-blue, port: 80, weight: 1 }, { name: web-green, port: 80, weight: 1 }]")}`);
+    for (const name of ["single", "weighted"]) {
+      await waitFor(`httproute/${name} accepted`, () => {
+        const st = routeParentStatus(ns, name);
+        return st && st.observedGeneration >= st.generation && st.conditions.ResolvedRefs?.status === "True";
+      });
+    }
+    const single = `single.${ns}.example`;
+    const weighted = `weighted.${ns}.example`;
+    // Until green has answered once, so both backends' series exist before the requests counted below.
+    await waitFor("the gateway to route both hosts", () => getThroughGateway(single).status === 200 && getThroughGateway(weighted).status === 503, 30_000, 100);
+
+    const blue = `${ns}-web-blue-http-80@kubernetesgateway`;
+    const green = `${ns}-web-green-http-80@kubernetesgateway`;
+    const counts = () =>
+      Object.fromEntries(
+        promQuery(`sum by (service, code) (traefik_service_requests_total{service=~"${ns}-.*"})`).map((r) => [`${r.metric.service} ${r.metric.code}`, Number(r.value[1])]),
+      );
+    // Prometheus has caught up with the requests that found the routes when two reads a scrape and more apart agree.
+    let last = "";
+    const before = await waitFor(
+      "Prometheus to count the requests that found the routes",
+      () => {
+        const now = counts();
+        const same = JSON.stringify(now) === last;
+        last = JSON.stringify(now);
+        return same && now[`${blue} 200`] > 0 && now[`${green} 503`] > 0 ? now : undefined;
+      },
+      30_000,
+      1500,
+    );
+    const answered = { ...before };
+    for (const [host, n] of [
+      [single, 10],
+      [weighted, 20],
+    ] as const) {
+      for (let i = 0; i < n; i++) {
+        const a = getThroughGateway(host);
+        const key = a.status === 200 && a.labels?.color === "blue" ? `${blue} 200` : a.status === 503 ? `${green} 503` : `unexpected ${a.status}`;
+        answered[key] = (answered[key] ?? 0) + 1;
+      }
+    }
+    // Weighted round-robin 1:1: the weighted route's 20 requests alternate between blue and green.
+    expect(answered).toEqual({ [`${blue} 200`]: before[`${blue} 200`] + 20, [`${green} 503`]: before[`${green} 503`] + 10 });
+    await waitFor("Prometheus to count every request the gateway answered", () => JSON.stringify(counts()) === JSON.stringify(answered), 30_000, 500);
+
+    // One series per backend Service and code, whichever routes led there; the label set is Traefik's plus job and instance.
+    const series = promQuery(`traefik_service_requests_total{service=~"${ns}-.*"}`);
+    expect(series.map((r) => Object.keys(r.metric).sort())).toEqual(Array(2).fill(["__name__", "code", "instance", "job", "method", "protocol", "service"]));
+    expect(series.map((r): Record<string, string> => ({ ...r.metric, instance: "-" })).sort((a, b) => (a.service < b.service ? -1 : 1))).toEqual([
+      { __name__: "traefik_service_requests_total", code: "200", instance: "-", job: "traefik", method: "GET", protocol: "http", service: blue },
+      { __name__: "traefik_service_requests_total", code: "503", instance: "-", job: "traefik", method: "GET", protocol: "http", service: green },
+    ]);
+    // An analysis-style query: the new backend's 5xx rate, over requests made after its series existed.
+    const rate5xx = `sum(rate(traefik_service_requests_total{service=~".*web-green.*",service=~"${ns}-.*",code=~"5.."}[30s]))`;
+    const rates = await waitFor("a non-zero 5xx rate for web-green", () => {
+      const r = promQuery(rate5xx);
+      return r.length === 1 && Number(r[0].value[1]) > 0 ? r : undefined;
+    });
+    expect(Number(rates[0].value[1])).toBeGreaterThan(0);
   });
 
   it.skipIf(EXTERNAL_CLUSTER)("runs Kubernetes v1.34", () => {

@@ -5,7 +5,7 @@ import { findPair } from "../../src/bluegreen/pair.js";
 import { planAbort, planPromote } from "../../src/bluegreen/plan.js";
 import { NO_CHECKS } from "../../src/bluegreen/checks.js";
 import { ingressRouter } from "../../src/bluegreen/routers/ingress.js";
-import { httpRouteRouter, routeTaken } from "../../src/bluegreen/routers/route.js";
+import { PREVIEW_RULE_ANNOTATION, httpRouteRouter, routeTaken, withPreview } from "../../src/bluegreen/routers/route.js";
 import type { RouterObject, Routing } from "../../src/bluegreen/routers/types.js";
 import { deployment, replicaSet, service } from "./builders.js";
 
@@ -99,6 +99,27 @@ describe("HTTPRoute router", () => {
     expect(routeTaken(now, written, asRead)).toEqual({ kind: "ok" });
     const rejected = route([], { generation: 4, parents: [parent([["Accepted", "True", 4], ["ResolvedRefs", "False", 4, "BackendNotFound"]])] });
     expect(routeTaken(rejected, written, asRead)).toEqual({ kind: "failed", why: "gateway/edge reports ResolvedRefs=False (BackendNotFound) for generation 4" });
+  });
+});
+
+describe("a header preview rule", () => {
+  it("is recognised as ours once the API server has filled in the Gateway API's defaults, and counts for no weight, switch or guard", () => {
+    const o = route([{ name: "web-blue", port: 80, weight: 100 }, { name: "web-green", port: 80, weight: 0 }]);
+    const { rules, annotation } = withPreview(o, routing, { slot: "green", header: { name: "x-canary", value: "1" } });
+    expect(rules[2]).toEqual({ matches: [{ path: { type: "PathPrefix", value: "/" }, headers: [{ type: "Exact", name: "x-canary", value: "1" }] }], backendRefs: [{ name: "web-green", port: 80 }] });
+    // As stored: group, kind and weight filled in on the backendRef.
+    const stored = structuredClone(o);
+    stored.spec.rules.push({ ...rules[2], backendRefs: [{ group: "", kind: "Service", name: "web-green", port: 80, weight: 1 }] });
+    stored.metadata.annotations = { [PREVIEW_RULE_ANNOTATION]: annotation ?? "" };
+    expect(httpRouteRouter.read(stored, routing)).toEqual({ slot: "blue", slots: ["blue"], text: "web-blue 100%, web-green 0%" });
+    expect(httpRouteRouter.guard(stored, routing)).toBe(httpRouteRouter.guard(o, routing));
+    const patch = httpRouteRouter.switchTo(stored, routing, "green") as { rules: object[] };
+    expect(patch.rules[2]).toEqual(stored.spec.rules[2]);
+    expect(withPreview(stored, routing).rules).toEqual(o.spec.rules);
+    // A rule that differs in anything but defaults is not ours.
+    const other = structuredClone(stored);
+    other.spec.rules[2].backendRefs[0].weight = 2;
+    expect(withPreview(other, routing).rules).toHaveLength(3);
   });
 });
 

@@ -35,6 +35,68 @@ interface ParentStatus {
 
 const rulesOf = (o: RouterObject): Rule[] => (Array.isArray(o.spec?.rules) ? (o.spec.rules as Rule[]) : []);
 
+/**
+ * On a route with a preview rule of ours: {header: {name, value}, slot, rule}, the rule as we wrote it. That rule
+ * (the one equal to it) sends requests with the header to one slot; no switch, weight or guard counts it.
+ */
+export const PREVIEW_RULE_ANNOTATION = "kubectl-bluegreen/preview-rule";
+
+/** A header preview on a route: requests carrying header NAME: VALUE go to `slot`. */
+export interface Preview {
+  header: { name: string; value: string };
+  slot: string;
+  rule: Rule;
+}
+
+/** The preview rule of ours a route carries, as its annotation says (undefined when none, or not ours). */
+export function previewOf(o: RouterObject): Preview | undefined {
+  const text = o.metadata.annotations?.[PREVIEW_RULE_ANNOTATION];
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as Preview;
+    if (typeof v?.header?.name !== "string" || typeof v.header.value !== "string" || typeof v.slot !== "string" || !v.rule || typeof v.rule !== "object") return undefined;
+    return v;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The object without the entries that hold their default value. */
+const withoutDefaults = (o: Record<string, unknown>, defaults: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([k, v]) => defaults[k] !== v));
+
+/**
+ * A rule without the values the API server fills in when it stores one (the Gateway API's defaults: a match's path
+ * PathPrefix "/", header, query and method matches of type Exact, a backendRef's group "", kind Service and weight
+ * 1), so the rule we wrote is recognised as it comes back.
+ */
+function bare(rule: Rule): unknown {
+  const exact = (list: unknown) => (Array.isArray(list) ? list.map((x) => withoutDefaults(x as Record<string, unknown>, { type: "Exact" })) : list);
+  const matches = (Array.isArray(rule.matches) ? (rule.matches as Record<string, unknown>[]) : []).map((m) => {
+    const out: Record<string, unknown> = { ...m };
+    if (out.path && typeof out.path === "object") {
+      const path = withoutDefaults(out.path as Record<string, unknown>, { type: "PathPrefix" });
+      if (Object.keys(path).length === 1 && path.value === "/") delete out.path;
+      else out.path = path;
+    }
+    if (out.method && typeof out.method === "object") out.method = withoutDefaults(out.method as Record<string, unknown>, { type: "Exact" });
+    if ("headers" in out) out.headers = exact(out.headers);
+    if ("queryParams" in out) out.queryParams = exact(out.queryParams);
+    return out;
+  });
+  return {
+    ...rule,
+    matches: matches.length === 1 && Object.keys(matches[0] ?? {}).length === 0 ? [] : matches,
+    backendRefs: (rule.backendRefs ?? []).map((b) => withoutDefaults(b, { group: "", kind: "Service", weight: 1 })),
+  };
+}
+
+/** Whether a rule is the preview rule of ours the route's annotation names (as written, or as stored with defaults). */
+function isPreviewRule(rule: Rule, o: RouterObject): boolean {
+  const p = previewOf(o);
+  return p !== undefined && canonicalJson(bare(rule)) === canonicalJson(bare(p.rule));
+}
+
 /** The slot a backendRef leads to, when it is one of the app's slot Services in the route's own namespace. */
 function slotOfRef(ref: BackendRef, o: RouterObject, r: Routing): string | undefined {
   if ((ref.group ?? "") !== "" || (ref.kind ?? "Service") !== "Service") return undefined;
@@ -47,7 +109,31 @@ const weightOf = (ref: BackendRef): number => (typeof ref.weight === "number" ? 
 
 /** Indexes of the rules with a backendRef to a slot Service: the only rules a switch touches. */
 function appRules(o: RouterObject, r: Routing): number[] {
-  return rulesOf(o).flatMap((rule, i) => ((rule.backendRefs ?? []).some((ref) => slotOfRef(ref, o, r) !== undefined) ? [i] : []));
+  return rulesOf(o).flatMap((rule, i) => (!isPreviewRule(rule, o) && (rule.backendRefs ?? []).some((ref) => slotOfRef(ref, o, r) !== undefined) ? [i] : []));
+}
+
+/**
+ * The rule that sends requests carrying header NAME: VALUE to slot `slot`: every match of the app's rules with the
+ * header added (so it is as specific as they are, and wins over them by the Gateway API's precedence), to the slot
+ * Service at the port the app's rules use.
+ */
+function previewRule(o: RouterObject, r: Routing, slot: string, header: { name: string; value: string }): Rule {
+  const rules = appRules(o, r).map((i) => rulesOf(o)[i] as Rule);
+  const add = { type: "Exact", name: header.name, value: header.value };
+  const matches = rules.flatMap((rule) => {
+    const ms = Array.isArray(rule.matches) ? (rule.matches as { headers?: object[] }[]) : [{}];
+    return (ms.length ? ms : [{}]).map((m) => ({ ...m, headers: [...(m.headers ?? []), add] }));
+  });
+  const port = rules.flatMap((rule) => rule.backendRefs ?? []).find((ref) => slotOfRef(ref, o, r) !== undefined)?.port;
+  return { matches, backendRefs: [{ name: r.slotServices[slot]?.name ?? slot, ...(port !== undefined ? { port } : {}) }] };
+}
+
+/** The rules without our preview rule, and with a new one for `slot` (when given) at the end; its annotation value. */
+export function withPreview(o: RouterObject, r: Routing, preview?: { slot: string; header: { name: string; value: string } }): { rules: Rule[]; annotation: string | null } {
+  const rules = rulesOf(o).filter((rule) => !isPreviewRule(rule, o));
+  if (!preview) return { rules, annotation: null };
+  const rule = previewRule(o, r, preview.slot, preview.header);
+  return { rules: [...rules, rule], annotation: JSON.stringify({ header: preview.header, slot: preview.slot, rule }) };
 }
 
 /** Weight per slot over the app's rules (a slot with no backendRef counts 0). */
@@ -191,7 +277,7 @@ function routeRouter(name: "httproute" | "grpcroute", resource: RouterResource):
       return { slot, slots: on.map(([s]) => s), text: describeWeights(o, r) };
     },
     // Every rule's backendRefs: a rule added, removed or moved between our read and our write is a conflict.
-    guard: (o) => canonicalJson(rulesOf(o).map((rule) => rule.backendRefs ?? [])),
+    guard: (o) => canonicalJson(rulesOf(o).filter((rule) => !isPreviewRule(rule, o)).map((rule) => rule.backendRefs ?? [])),
     switchTo(o, r, to) {
       const rules = rulesOf(o);
       const mine = new Set(appRules(o, r));

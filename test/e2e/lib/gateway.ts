@@ -3,7 +3,9 @@
 // (one HTTP listener, routes from all namespaces) on the namespace's node address, http://10.1.0.1:8000. Tests
 // attach HTTPRoutes to the Gateway (parentRefs: [{ name: GATEWAY_NAME, namespace: GATEWAY_NAMESPACE }]) or make
 // Ingresses with ingressClassName: INGRESS_CLASS, give each a host of its own, and send requests with that Host.
-import { EXTERNAL_CLUSTER, kubectl, kubectlJson } from "./cluster.js";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { EXTERNAL_CLUSTER, REPO_ROOT, TESTBED_DIR, kubectl, kubectlJson } from "./cluster.js";
 import { type Answer, Load, dataplane, get } from "./dataplane.js";
 
 export const GATEWAY_NAMESPACE = "gateway-system";
@@ -94,4 +96,23 @@ export function routeParentStatus(
     observedGeneration = Math.max(observedGeneration, c.observedGeneration ?? 0);
   }
   return { observedGeneration, generation: route.metadata.generation, conditions };
+}
+
+/** The test bed's Prometheus (Service monitoring/prometheus:9090, scraping the gateway), when it runs. */
+export const PROMETHEUS_SERVICE = "monitoring/prometheus:9090";
+
+/** Whether the test bed's Prometheus serves (it runs with the gateway), and why not. */
+export function prometheusAvailable(): { on: boolean; reason: string } {
+  const g = gatewayAvailable();
+  if (!g.on) return g;
+  const r = kubectl(["get", "service", "prometheus", "-n", "monitoring", "-o", "name"]);
+  return r.code === 0 ? { on: true, reason: "" } : { on: false, reason: `no Service monitoring/prometheus: ${r.stderr.trim().split("\n")[0]}` };
+}
+
+/** Prometheus' URL from the host, as `scripts/testbed.sh env` prints it (BLUEGREEN_PROMETHEUS_URL); throws when it prints none. */
+export function prometheusUrl(): string {
+  const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "testbed.sh"), "env"], { encoding: "utf8", env: { ...process.env, BLUEGREEN_TESTBED_DIR: TESTBED_DIR } });
+  const m = /^export BLUEGREEN_PROMETHEUS_URL=(\S+)$/m.exec(r.stdout ?? "");
+  if (!m?.[1]) throw new Error(`scripts/testbed.sh env printed no BLUEGREEN_PROMETHEUS_URL (exit ${r.status}): ${r.stdout}${r.stderr}`);
+  return m[1];
 }
