@@ -27,15 +27,9 @@ ensure_deps
 ensure_command /usr/bin/time time
 command -v kubectl >/dev/null || die "kubectl is needed on PATH."
 
-WORK="$(mktemp -d)"
-cleanup() {
-  testbed_release
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-testbed_use || die "could not start the test bed"
+bench_start
 
-npx esbuild test/testbed/bench-startup.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench.mjs"
+bench_bundle test/testbed/bench-startup.ts
 log "creating ${BLUEGREEN_BENCH_APPS:-1000} apps, then measuring"
 BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" scale "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
 # One section per size: the default 1000 apps in "scale", others (10000) in "scale-N".

@@ -24,16 +24,9 @@ ensure_deps
 ensure_command /usr/bin/time time
 command -v kubectl >/dev/null || die "kubectl is needed on PATH."
 
-WORK="$(mktemp -d)"
-cleanup() {
-  testbed_release
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-testbed_use || die "could not start the test bed"
+bench_start
 
-# The measuring program imports the end-to-end tests' helpers: bundle it (esbuild resolves their .js imports).
-npx esbuild test/testbed/bench-startup.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench.mjs"
+bench_bundle test/testbed/bench-startup.ts
 # The packaged plugin first on PATH, for `kubectl bluegreen`.
 PATH="$(dirname "$EXE"):$PATH" BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" startup "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
 {

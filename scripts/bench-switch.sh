@@ -16,22 +16,5 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$BLUEGREEN_ROOT"
 
-ensure_deps
-npm run --silent build
-WORK="$(mktemp -d)"
-cleanup() {
-  testbed_release
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-testbed_use || die "could not start the test bed"
-grep -q "^DATAPLANE=on$" "${BLUEGREEN_TESTBED_DIR:-.testbed}/run/dataplane.env" 2>/dev/null \
-  || die "the test bed runs without its data plane: $(bash scripts/testbed.sh status | grep '^data plane' || true)"
-# The measuring program imports the end-to-end tests' helpers: bundle it (esbuild resolves their .js imports).
-npx esbuild test/testbed/bench-switch.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench-switch.mjs"
 log "switching under load (${BLUEGREEN_BENCH_SWITCHES:-10} times each way by each method)"
-BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench-switch.mjs" "$WORK/section.md"
-bench_section switch "$WORK/section.md"
-log "wrote the switch section of BENCHMARKS.md"
-cat "$WORK/section.md"
+bench_dataplane switch test/testbed/bench-switch.ts

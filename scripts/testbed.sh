@@ -79,7 +79,7 @@
 # kube-scheduler, kube-proxy from the Go module in scripts/testbed/k8s; etcd from the one in
 # scripts/testbed/etcd; kwok with `go install`) and Go >= 1.25 for Traefik (from the one in
 # scripts/testbed/traefik, about 8 minutes cold on 2 cores) and Go >= 1.26.7 for Prometheus (from the one in
-# scripts/testbed/prometheus, several minutes cold), all through the Go module proxy; the Gateway API
+# scripts/testbed/prometheus, about 2.5 minutes cold), all through the Go module proxy; the Gateway API
 # CRDs are copied from the module cache (`go mod download`). With a warm cache only kubectl, openssl and curl
 # are needed, plus for the data plane iproute2 (or util-linux's unshare/nsenter), Debian's nftables (installed
 # when missing, as root) and Node.js.

@@ -26,7 +26,7 @@ export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
   [ExitCode.notFound]: "not found (namespace, app, Service, context, kubeconfig, --to slot)",
   [ExitCode.refused]: "refused: a precondition is not met (idle slot not rolled out or not ready, no evidence that it is newer, a check before the switch failed, misconfigured or ambiguous pair, write rejected by admission); nothing changed unless the message says what was done (a scale-up before the switch; a deploy whose rollout failed or timed out)",
   [ExitCode.conflict]:
-    "conflict: the objects changed under us (a selector, a replica count, a generation or a record of ours; changes to anything else are written over); nothing changed, or the message says what was done and where traffic is (abort's switch back done, scale-down not; someone else — a controller that reverts the selector — moved a Service after the switch, and every other Service was switched back: all-old)",
+    "conflict: the objects changed under us (a selector, a route's backends, a Deployment's spec or a record of ours; changes to anything else are written over); nothing changed, or the message says what was done and where traffic is (abort's switch back done, scale-down not; someone else — a controller that reverts the selector — moved a Service after the switch, and every other Service was switched back: all-old)",
   [ExitCode.verifyFailed]: "verification or a check after the switch (--probe, --post-check) failed; every Service was switched back (traffic is all-old); never when the switch-back did not finish",
   [ExitCode.forbidden]: "forbidden or unauthorized",
   [ExitCode.unreachable]: "cluster unreachable or timed out; nothing changed (a write whose reply was lost is read back first)",

@@ -118,6 +118,36 @@ testbed_release() {
   BLUEGREEN_TESTBED_STARTED=""
 }
 
+# bench_start: what every benchmark does before measuring: a work folder WORK (removed on exit) and the test bed
+# (started here unless it is up already, and then stopped again on exit).
+bench_start() {
+  WORK="$(mktemp -d)"
+  trap 'testbed_release; rm -rf "$WORK"' EXIT
+  testbed_use || die "could not start the test bed"
+}
+
+# bench_bundle PROGRAM: bundles a measuring program (test/testbed/*.ts imports the end-to-end tests' helpers, whose .js
+# imports esbuild resolves) into $WORK/bench.mjs.
+bench_bundle() {
+  npx esbuild "$1" --bundle --platform=node --format=esm --log-level=warning --outfile="$WORK/bench.mjs"
+}
+
+# bench_dataplane SECTION PROGRAM: a benchmark on the test bed's data plane. Builds, makes sure the test bed runs with
+# its data plane, runs PROGRAM, and writes the Markdown it produces into SECTION of BENCHMARKS.md.
+bench_dataplane() {
+  local section="$1" program="$2"
+  ensure_deps
+  npm run --silent build
+  bench_start
+  grep -q "^DATAPLANE=on$" "${BLUEGREEN_TESTBED_DIR:-$BLUEGREEN_ROOT/.testbed}/run/dataplane.env" 2>/dev/null \
+    || die "the test bed runs without its data plane: $(bash "$BLUEGREEN_ROOT/scripts/testbed.sh" status | grep '^data plane' || true)"
+  bench_bundle "$program"
+  BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" "$WORK/section.md"
+  bench_section "$section" "$WORK/section.md"
+  log "wrote the $section section of BENCHMARKS.md"
+  cat "$WORK/section.md"
+}
+
 # vitest_counts REPORT: prints "total passed failed" from a vitest JSON report. Failed counts failed
 # tests plus files that failed outside any test (an import error leaves numFailedTests at 0).
 vitest_counts() {

@@ -49,6 +49,8 @@ export async function runProbes(ctx: Context, kube: KubeClient, plan: SwitchPlan
     answered++;
     if (ctx.io.errIsTTY) p.update(phaseLine({ phase: "probe", when: step.when, answered, total: asks.length }, true));
   };
+  // The phase's line when it starts (a probe after the switch may take up to --probe-timeout), then each answer on a terminal.
+  p.update(phaseLine({ phase: "probe", when: step.when, answered: 0, total: asks.length }, ctx.io.errIsTTY));
   // A few at a time: a slot may have hundreds of pods.
   for (let i = 0; i < asks.length; i += 8) await Promise.all(asks.slice(i, i + 8).map(ask));
   p.done();

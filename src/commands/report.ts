@@ -84,7 +84,7 @@ export async function runSwitch(
     const blockers = scaled ? [] : await checkTarget(kube, plan, plan.to.deployment);
     reportPlan(ctx, g, kube.contextName, plan, { ...o, blockers });
     if (blockers.length) throw refusal(plan, blockers);
-    for (const w of await requirePermissions(kube, plan.namespace, switchNeeds(plan.steps), `${plan.action} app ${plan.app}`)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
+    for (const w of await requirePermissions(kube, plan.namespace, switchNeeds(plan.steps, plan.writes), `${plan.action} app ${plan.app}`)) ctx.io.err(`warning: ${escapeTerminal(w)}\n`);
     if (o.dryRun === "server") await dryRunWrites(kube, plan);
     return reportOutcome(ctx, g, kube.contextName, plan, undefined, o.dryRun);
   }

@@ -75,7 +75,9 @@ describe("release lifecycle", () => {
     expectOk(p);
     expect(p.stdout).toBe(`service/shop switched: color blue → green\napp shop promoted: color=green is live (was blue); context admin, namespace ${n}\n`);
     expect(p.stderr).toContain("probed 2 pod(s) before the switch: every answer 2xx\n");
-    expect(p.stderr).toContain("probed service/shop after the switch: every answer 2xx\n");
+    // Off a terminal, each probe phase says when it starts, then what it found.
+    expect(p.stderr).toContain("probing before the switch: 0 of 2 answered\nprobed 2 pod(s) before the switch: every answer 2xx\n");
+    expect(p.stderr).toContain("probing after the switch: 0 of 1 answered (Ctrl-C switches back)\nprobed service/shop after the switch: every answer 2xx\n");
     expect(p.stderr).toContain("deployment.apps/shop-blue scaled to 0\n");
     expect(readFileSync(seen, "utf8")).toBe(
       `BLUEGREEN_APP=shop\nBLUEGREEN_CONTEXT=admin\nBLUEGREEN_FROM=blue\nBLUEGREEN_NAMESPACE=${n}\nBLUEGREEN_TO=green\n`,

@@ -6,13 +6,12 @@
 // Ingress's backend (requests through the gateway with the route's Host). For every switch: requests sent and
 // failed while it ran, how long the command took, and the switch latency: from the router write (when a watch
 // on it sees it) to the start of the last request answered by the old slot. Prints a Markdown section.
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { KUBECONFIG, bluegreenAsync, deleteNamespace, kubectlAsync, newNamespace, waitFor } from "../e2e/lib/cluster.js";
+import { bluegreenAsync, deleteNamespace, kubectlAsync, newNamespace, waitFor } from "../e2e/lib/cluster.js";
 import { Load, type Sample, clusterIP, failed } from "../e2e/lib/dataplane.js";
 import { GATEWAY_PARENT_REF, INGRESS_CLASS, gatewayAvailable, routeParentStatus, startGatewayLoad } from "../e2e/lib/gateway.js";
 import { apply } from "../e2e/lib/cluster.js";
-import { createApp } from "../e2e/lib/layout.js";
+import { Watch, createBenchApp, pct, slotServicesYaml } from "./bench-lib.js";
 
 const SWITCHES = Number(process.env.BLUEGREEN_BENCH_SWITCHES ?? 10);
 const RATE = Number(process.env.BLUEGREEN_BENCH_RATE ?? 100);
@@ -77,36 +76,6 @@ const INGRESS: Layout = {
   handName: "kubectl patch ingress",
 };
 
-/** Times (ms since the epoch) at which a watch saw the router change, with the new slot. */
-class RouterWatch {
-  readonly changes: { at: number; slot: string }[] = [];
-  private child: ChildProcess;
-  private last = "";
-
-  constructor(ns: string, layout: Layout) {
-    this.child = spawn("kubectl", ["--kubeconfig", KUBECONFIG, "get", "--raw", layout.watchPath(ns)]);
-    let pending = "";
-    this.child.stdout?.setEncoding("utf8");
-    this.child.stdout?.on("data", (chunk: string) => {
-      const at = Date.now();
-      pending += chunk;
-      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
-        const ev = JSON.parse(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
-        const slot = layout.slotOf(ev.object);
-        if (slot !== this.last) {
-          if (this.last) this.changes.push({ at, slot });
-          this.last = slot;
-        }
-      }
-    });
-  }
-
-  stop(): void {
-    this.child.kill();
-  }
-}
-
 interface Switch {
   layout: string;
   how: string;
@@ -125,16 +94,9 @@ function measure(layout: string, how: string, to: string, from: string, samples:
   return { layout, how, to, commandMs: end - start, latencyMs: last - writeAt, sent: during.length, failed: during.filter(failed).length };
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 
 /** Slot Services bench-blue and bench-green, and the route (HTTPRoute or Ingress) for host HOST between them. */
 function routeYaml(layout: Layout, host: string): string {
-  const services = ["blue", "green"]
-    .map((c) => `apiVersion: v1\nkind: Service\nmetadata: { name: bench-${c} }\nspec: { selector: { app: bench, slot: ${c} }, ports: [{ port: 80, targetPort: 8080 }] }\n`)
-    .join("---\n");
   const route =
     layout === HTTPROUTE
       ? `apiVersion: gateway.networking.k8s.io/v1
@@ -152,22 +114,14 @@ spec:
   ingressClassName: ${INGRESS_CLASS}
   rules: [{ host: "${host}", http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: bench-blue, port: { number: 80 } } } }] } }]
 `;
-  return `${services}---\n${route}`;
+  return `${slotServicesYaml()}---\n${route}`;
 }
 
 async function measureLayout(layout: Layout): Promise<{ switches: Switch[]; samples: Sample[] }> {
   const ns = await newNamespace("bench-switch");
   const host = `${ns}.bench.example`;
   try {
-    await createApp(ns, {
-      app: "bench",
-      slotLabel: "slot",
-      slots: [
-        { value: "blue", replicas: 2 },
-        { value: "green", replicas: 2 },
-      ],
-      services: layout === SERVICE ? { bench: "blue" } : {},
-    });
+    await createBenchApp(ns, layout === SERVICE);
     let load: Load;
     if (layout === SERVICE) load = Load.start(`http://${clusterIP(ns, "bench")}/`, { rate: RATE });
     else {
@@ -177,8 +131,7 @@ async function measureLayout(layout: Layout): Promise<{ switches: Switch[]; samp
       }
       load = startGatewayLoad(host, { rate: RATE });
     }
-    const watch = new RouterWatch(ns, layout);
-    process.on("exit", () => watch.stop());
+    const watch = new Watch(layout.watchPath(ns), (o) => layout.slotOf(o as Watched));
     await load.waitFor(RATE);
     // Only once every request is answered by the first slot does the measuring start.
     await waitFor("requests answered", () => load.samples().slice(-20).every((x) => !failed(x) && x.labels?.slot === "blue"), 60_000, 200);
