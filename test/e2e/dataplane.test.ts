@@ -81,8 +81,8 @@ describe.skipIf(!plane.on)("the test bed's data plane", () => {
         const allowed = inHost ? /^127\.0\.0\.1:\d+$/ : name === "podserver" ? /./ : name === "traefik" ? /^(127\.0\.0\.1:\d+|10\.1\.0\.1:8000)$/ : /^127\.0\.0\.1:\d+$/;
         expect(addr, `${name} listens on ${addr}`).toMatch(allowed);
       }
-      // Only the forwarder to the API server is on the host side.
-      expect(`${name} ${inHost ? "host" : "namespace"}`).toBe(`${name} ${name === "api-forward" ? "host" : "namespace"}`);
+      // Only the forwarders to the API server and to Prometheus are on the host side (on 127.0.0.1, checked above).
+      expect(`${name} ${inHost ? "host" : "namespace"}`).toBe(`${name} ${name === "api-forward" || name === "prometheus-forward" ? "host" : "namespace"}`);
     }
     expect(seen).toContain("podserver namespace 0.0.0.0:8080");
   });
