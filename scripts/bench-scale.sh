@@ -25,7 +25,6 @@ EXE="$BLUEGREEN_ROOT/dist/bin/linux_amd64/kubectl-bluegreen"
 [ -x "$EXE" ] || die "$EXE is missing: run scripts/package.sh first."
 ensure_deps
 ensure_command /usr/bin/time time
-command -v kubectl >/dev/null || die "kubectl is needed on PATH."
 
 bench_start
 

@@ -6,6 +6,7 @@
 #   scripts/testbed.sh env      print `export KUBECONFIG=...` and, with Prometheus, `export BLUEGREEN_PROMETHEUS_URL=...`
 #                               (use: eval "$(scripts/testbed.sh env)")
 #   scripts/testbed.sh status   show which components run; exit 0 if all do, 1 otherwise
+#   scripts/testbed.sh kubectl  build kubectl of the control plane's version once (cached) and print its path
 #   scripts/testbed.sh exec -- CMD...   run CMD inside the test bed's network namespace (the data plane),
 #                               e.g. scripts/testbed.sh exec -- curl -s http://CLUSTER_IP/
 #
@@ -260,12 +261,13 @@ check_go() {
     || die "Go >= 1.$want is needed to build the test bed's binaries, found $v; install a newer Go."
 }
 
-# build_kubernetes: kube-apiserver, kube-controller-manager and kube-scheduler from the wrapper module,
+# build_kubernetes [BINARY...]: the control plane's binaries (K8S_BINARIES) or the ones named, from the wrapper module,
 # built the way upstream builds releases (static, trimmed paths, same tags) and stamped with the version,
 # so /version reports it instead of v0.0.0.
 build_kubernetes() {
-  local missing=() b
-  for b in "${K8S_BINARIES[@]}"; do [ -x "$BIN_DIR/$b" ] || missing+=("$b"); done
+  local missing=() b want=("$@")
+  [ $# -gt 0 ] || want=("${K8S_BINARIES[@]}")
+  for b in "${want[@]}"; do [ -x "$BIN_DIR/$b" ] || missing+=("$b"); done
   [ "${#missing[@]}" -gt 0 ] || return 0
   check_go
   local minor tmp LDF p
@@ -1131,11 +1133,20 @@ cmd_exec() {
   exec "${NS_WRAP[@]}" "$@"
 }
 
+# cmd_kubectl: builds kubectl once from the same module and version as the control plane (cached beside it: the
+# benchmarks' anchor is the kubectl of the server's own version) and prints its path. Not part of `up`, so the
+# tests do not wait for it.
+cmd_kubectl() {
+  build_kubernetes kubectl >&2
+  echo "$BIN_DIR/kubectl"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  kubectl) cmd_kubectl ;;
   down) cmd_down ;;
   env) cmd_env ;;
   status) cmd_status ;;
   exec) shift; cmd_exec "$@" ;;
-  *) echo "usage: $0 up|down|env|status|exec -- CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|env|status|kubectl|exec -- CMD..." >&2; exit 2 ;;
 esac

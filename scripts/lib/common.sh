@@ -124,6 +124,13 @@ bench_start() {
   WORK="$(mktemp -d)"
   trap 'testbed_release; rm -rf "$WORK"' EXIT
   testbed_use || die "could not start the test bed"
+  # Every `kubectl` of a benchmark (its anchors, its set-up, `kubectl bluegreen`) is the one the test bed built from
+  # the server's own Kubernetes version, not whatever kubectl is on PATH.
+  local built
+  built="$(bash "$BLUEGREEN_ROOT/scripts/testbed.sh" kubectl)" || die "could not build the test bed's kubectl"
+  mkdir -p "$WORK/kubectl" && ln -s "$built" "$WORK/kubectl/kubectl"
+  PATH="$WORK/kubectl:$PATH"
+  log "kubectl: $built ($(kubectl version --client -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).clientVersion.gitVersion))'))"
 }
 
 # bench_bundle PROGRAM: bundles a measuring program (test/testbed/*.ts imports the end-to-end tests' helpers, whose .js

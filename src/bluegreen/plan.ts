@@ -13,6 +13,7 @@ import { deploymentGuard, routerGuard } from "./guard.js";
 import {
   BEFORE_CANARY_ANNOTATION,
   type CanaryRecord,
+  type GroupRecord,
   LAST_SWITCH_ANNOTATION,
   RECORD_FORMAT,
   type SwitchRecord,
@@ -549,6 +550,18 @@ function withRetirement(plan: SwitchPlan | RefusedPlan, opts: PromoteOptions): S
 function scaleBackReplicas(recorded: number, live: Slot): number {
   const cap = Math.max(1, replicaCounts(live.deployment).desired);
   return recorded >= 1 ? Math.min(recorded, cap) : cap;
+}
+
+/**
+ * One app's part of a release of several apps at once: the group is written into the record with the switch, so
+ * `status` shows the apps as one release and a later promote or abort of them repairs it. A plan that finishes an
+ * interrupted switch keeps the group (or none) that switch recorded: it completes that operation.
+ */
+export function inGroup(plan: SwitchPlan, group: GroupRecord, id: string): SwitchPlan {
+  if (plan.record.id !== id) return plan;
+  const record: SwitchRecord = { ...plan.record, group: { id: group.id, apps: [...group.apps] } };
+  for (const w of plan.writes) if (w.annotations[LAST_SWITCH_ANNOTATION] !== undefined) w.annotations[LAST_SWITCH_ANNOTATION] = JSON.stringify(record);
+  return { ...plan, record };
 }
 
 /** Plans an abort: back to the slot the last promote took traffic from, or back from an interrupted switch. */

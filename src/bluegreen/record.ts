@@ -1,4 +1,5 @@
 // The switch record: what promote and abort write on the Services they change, and how it is read back.
+import { MAX_GROUP_APPS } from "./group.js";
 import { createHash } from "node:crypto";
 import type { Deployment, PodTemplate } from "./model.js";
 import { MAX_STEP_PAUSE_MS, stepsProblem } from "./steps.js";
@@ -68,6 +69,24 @@ export interface SwitchRecord {
   services: Record<string, "live" | "preview">;
   /** Set while a promote in weighted steps stands between two steps (or was interrupted in one). */
   canary?: CanaryRecord;
+  /** Set when the switch was one app's part of a promote or abort of several apps at once (all or none). */
+  group?: GroupRecord;
+}
+
+/** A release of several apps at once: its operation id and every app in it (in the order given). */
+export interface GroupRecord {
+  id: string;
+  apps: string[];
+}
+
+function readGroup(v: unknown): GroupRecord | undefined | "invalid" {
+  if (v === undefined) return undefined;
+  if (!v || typeof v !== "object" || Array.isArray(v)) return "invalid";
+  const g = v as Record<string, unknown>;
+  if (!isText(g.id, 64) || !/^[0-9a-f]{8,64}$/.test(g.id)) return "invalid";
+  if (!Array.isArray(g.apps) || g.apps.length < 2 || g.apps.length > MAX_GROUP_APPS || !g.apps.every((a) => isLabelValue(a) && a !== "")) return "invalid";
+  if (new Set(g.apps).size !== g.apps.length) return "invalid";
+  return { id: g.id, apps: [...(g.apps as string[])] };
 }
 
 /** Where a promote in weighted steps (--steps) stands: the weights on the routes are steps[step] percent to `to`. */
@@ -195,6 +214,8 @@ export function readRecord(svc: Annotated | undefined): RecordReading {
   if (Object.keys(services).length === 0) return bad("services");
   const canary = readCanary(r.canary);
   if (canary === "invalid" || (canary && r.state !== "pending")) return bad("canary");
+  const group = readGroup(r.group);
+  if (group === "invalid") return bad("group");
   return {
     kind: "valid",
     record: {
@@ -214,6 +235,7 @@ export function readRecord(svc: Annotated | undefined): RecordReading {
       fromReplicas: r.fromReplicas,
       services,
       ...(canary ? { canary } : {}),
+      ...(group ? { group } : {}),
     },
   };
 }

@@ -57,6 +57,7 @@ const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Examp
       { command: "kubectl bluegreen promote myapp --steps 10,50,100 --step-pause 5m", describe: "On HTTPRoutes: 10%, then 50%, then all, each step verified and checked" },
       { command: "kubectl bluegreen promote myapp --wait", describe: "Wait (up to --timeout) for the idle slot first" },
       { command: "kubectl bluegreen promote myapp --dry-run=server", describe: "Show and validate the plan; change nothing" },
+      { command: "kubectl bluegreen promote web api worker", describe: "Three apps together: all switched, or all back where they were" },
     ],
     exitCodes: true,
   },
@@ -64,6 +65,7 @@ const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Examp
     examples: [
       { command: "kubectl bluegreen abort myapp", describe: "Send traffic back to the previous slot" },
       { command: "kubectl bluegreen abort myapp --scale-down", describe: "Send traffic back, then scale the aborted slot to 0" },
+      { command: "kubectl bluegreen abort web api worker", describe: "Send three apps back together, all or none" },
     ],
     exitCodes: true,
   },
@@ -193,20 +195,22 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       handle(statusInvocation),
     )
     .command(
-      "promote [app]",
+      "promote [app] [more..]",
       "Switch traffic to the idle slot once it is completely rolled out and ready",
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, promoted together: all or none" })
           .options(yargsOptions(COMMAND_FLAGS.promote)),
       handle(promoteInvocation),
     )
     .command(
-      "abort [app]",
+      "abort [app] [more..]",
       "Switch traffic back to the slot the last promote took it from",
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, switched back together: all or none" })
           .options(yargsOptions(COMMAND_FLAGS.abort)),
       handle(abortInvocation),
     )

@@ -11,6 +11,7 @@ import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import { labelKeyErrors, labelValueErrors } from "../bluegreen/names.js";
 import { parseDuration } from "./duration.js";
 import { MAX_STEP_PAUSE_MS, stepsProblem } from "../bluegreen/steps.js";
+import { MAX_GROUP_APPS } from "../bluegreen/group.js";
 import { type PrometheusSource, parsePrometheusService, unknownPlaceholders } from "../bluegreen/analysis.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
@@ -156,12 +157,36 @@ export function statusInvocation(a: RawArgs): Invocation {
   return { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
 }
 
-/** promote APP; argv is the whole command line, for the repeatable --probe. */
+/**
+ * promote and abort take several apps (APP APP…): released together, all or none. The flags that act on one app
+ * over time (weighted steps, a preview rule, a later scale-down, waiting for a rollout) are refused with them.
+ */
+function groupApps(a: RawArgs, argv: string[], command: "promote" | "abort", oneAppFlags: string[]): { apps?: string[] } {
+  // yargs keeps only the last word of a variadic positional (duplicate-arguments-array is off, for flags given
+  // twice): the apps are read from the command line, before any `--`.
+  const end = argv.indexOf("--");
+  if (end >= 0 && argv[end + 1] !== undefined) throw new UsageError(`unexpected argument "${argv[end + 1]}".`);
+  const { words, isValue } = flagWords(argv);
+  const positionals = words.filter((w, i) => !isValue[i] && !w.startsWith("-"));
+  const apps = positionals.slice(positionals.indexOf(command) + 1);
+  if (apps.length < 2) return {};
+  for (const app of apps) checkAppName(app);
+  const twice = apps.find((x, i) => apps.indexOf(x) !== i);
+  if (twice !== undefined) throw new UsageError(`app "${twice}" is named twice.`);
+  if (apps.length > MAX_GROUP_APPS) throw new UsageError(`${apps.length} apps named: a ${command} of several apps takes at most ${MAX_GROUP_APPS}.`);
+  const flag = oneAppFlags.find((k) => a[k] !== undefined && a[k] !== false);
+  if (flag) throw new UsageError(`--${flag} works on one app at a time: ${command} the apps one by one to use it.`);
+  return { apps };
+}
+
+/** promote APP [APP…]; argv is the whole command line, for the repeatable --probe. */
 export function promoteInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
+  const group = groupApps(a, argv, "promote", ["steps", "step-pause", "preview-header", "scale-down-after", "wait"]);
   if (a.to !== undefined) checkSlotValue("to", String(a.to));
   return {
     command: "promote",
+    ...group,
     global: globalOptions(a, appArg(a, true)),
     flags: {
       to: a.to === undefined ? undefined : String(a.to),
@@ -254,11 +279,13 @@ function canaryFlags(a: RawArgs): { canary?: { steps?: number[]; pause?: number 
   return { canary: { ...(steps ? { steps } : {}), ...(pause !== undefined ? { pause } : {}) } };
 }
 
-/** abort APP; argv is the whole command line, for the repeatable --probe. */
+/** abort APP [APP…]; argv is the whole command line, for the repeatable --probe. */
 export function abortInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
+  const group = groupApps(a, argv, "abort", ["scale-down"]);
   return {
     command: "abort",
+    ...group,
     global: globalOptions(a, appArg(a, true)),
     flags: {
       scaleDown: Boolean(a["scale-down"]),

@@ -8,8 +8,8 @@ import type { Context } from "../context.js";
 /** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
 export type Invocation =
   | { command: "status"; global: GlobalOptions; watch: boolean }
-  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags }
-  | { command: "abort"; global: GlobalOptions; flags: AbortFlags }
+  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags; apps?: string[] }
+  | { command: "abort"; global: GlobalOptions; flags: AbortFlags; apps?: string[] }
   | { command: "diff"; global: GlobalOptions }
   | { command: "deploy"; global: GlobalOptions; flags: DeployFlags }
   | { command: "scale-down"; global: GlobalOptions; flags: ScaleDownFlags }
@@ -26,8 +26,10 @@ export async function runInvocation(ctx: Context, inv: Invocation): Promise<numb
     case "status":
       return (await import("./status.js")).status(ctx, inv.global, inv.watch);
     case "promote":
+      if (inv.apps) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.apps, "promote", inv.flags);
       return (await import("./promote.js")).promote(ctx, inv.global, inv.flags);
     case "abort":
+      if (inv.apps) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.apps, "abort", inv.flags);
       return (await import("./abort.js")).abort(ctx, inv.global, inv.flags);
     case "deploy":
       return (await import("./deploy.js")).deploy(ctx, inv.global, inv.flags);

@@ -35,7 +35,8 @@ export interface PromoteFlags {
   previewHeader?: { name: string; value: string };
 }
 
-async function plan(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
+/** Plans promote of the app g selects: the plan, or why nothing needs doing; throws a refusal. */
+export async function planPromoteApp(ctx: Context, kube: KubeClient, g: GlobalOptions, f: PromoteFlags, who: Promise<string>, id: string): Promise<SwitchPlan | string> {
   // The reads at once: the pair, the ReplicaSets (of the same namespace and selector) and who we are.
   const [found, replicaSets, by] = await Promise.all([loadPair(kube, g.selection), loadReplicaSets(kube, g.selection, kube.namespace), who]);
   const pair = requireWellFormed(found);
@@ -62,7 +63,7 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
   const kube = await ctx.kube(g.kube);
   const by = kube.whoAmI();
   const id = operationId();
-  let p = await plan(ctx, kube, g, f, by, id);
+  let p = await planPromoteApp(ctx, kube, g, f, by, id);
   if (typeof p === "string") return reportNoop(ctx, g, p);
   // A plan that scales the target up waits for it itself.
   const scales = p.steps.some((s) => s.kind === "scale-up");
@@ -70,7 +71,7 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
   if (f.wait && !f.dryRun && !scales && (await checkTarget(kube, p, p.to.deployment)).length) {
     await waitForTarget(ctx, kube, p, f.timeoutMs);
     // Plan again on fresh objects: the Services may have changed while we waited.
-    p = await plan(ctx, kube, g, f, by, id);
+    p = await planPromoteApp(ctx, kube, g, f, by, id);
     if (typeof p === "string") return reportNoop(ctx, g, p);
   }
   return runSwitch(ctx, g, kube, p, f);
@@ -81,7 +82,7 @@ export async function promote(ctx: Context, g: GlobalOptions, f: PromoteFlags): 
  * and without it the capacity check would refuse naming --scale-up. Refuse first, naming the HPA. Looked up only
  * when the target runs fewer replicas than needed (a cheap test, so most promotes send no extra request).
  */
-async function refuseCappedByAutoscaler(kube: KubeClient, p: SwitchPlan): Promise<void> {
+export async function refuseCappedByAutoscaler(kube: KubeClient, p: SwitchPlan): Promise<void> {
   const step = p.steps.find((s) => s.kind === "scale-up");
   const want = step?.kind === "scale-up" ? step.replicas : p.minAvailable;
   if (replicaCounts(p.to.deployment).desired >= want) return;

@@ -33,7 +33,8 @@ const verdictText = (s: AppStatus, color: boolean) => paint(color, VERDICT_STYLE
 function lastSwitchText(s: AppStatus, now: Date): string {
   const l = s.lastSwitch;
   if (!l) return "none recorded";
-  return `${l.action} ${l.from} → ${l.to}${l.state === "pending" ? " (not verified)" : ""} by ${l.by || "unknown"}, ${age(l.at, now)} ago (${l.at})`;
+  const group = l.group ? `, with apps ${l.group.apps.filter((a) => a !== s.app).join(", ")} (group ${l.group.id})` : "";
+  return `${l.action} ${l.from} → ${l.to}${l.state === "pending" ? " (not verified)" : ""}${group} by ${l.by || "unknown"}, ${age(l.at, now)} ago (${l.at})`;
 }
 
 /** The one-screen view of a single app. */

@@ -56,6 +56,17 @@ describe("command line parsing", () => {
     expect(i.command === "status" && i.global.selection).toMatchObject({ selector: "tier=web", allNamespaces: true });
   });
 
+  it("takes several apps for promote and abort, released together; refuses the flags that act on one app over time", async () => {
+    expect(await inv("promote", "web", "api", "worker", "--to", "green")).toMatchObject({ command: "promote", apps: ["web", "api", "worker"], flags: { to: "green" } });
+    expect(await inv("abort", "web", "api")).toMatchObject({ command: "abort", apps: ["web", "api"] });
+    expect(await inv("promote", "web")).not.toHaveProperty("apps");
+    await expect(parse(["promote", "web", "web"], 100)).rejects.toThrow(new UsageError('app "web" is named twice.'));
+    await expect(parse(["promote", "web", "api", "--steps", "10,100"], 100)).rejects.toThrow(new UsageError("--steps works on one app at a time: promote the apps one by one to use it."));
+    await expect(parse(["abort", "web", "api", "--scale-down"], 100)).rejects.toThrow(new UsageError("--scale-down works on one app at a time: abort the apps one by one to use it."));
+    await expect(parse(["promote", "web", "bad/name"], 100)).rejects.toBeInstanceOf(UsageError);
+    await expect(parse(["deploy", "web", "api", "--image", "x:1"], 100)).rejects.toThrow(new UsageError('unexpected argument "api".'));
+  });
+
   it("refuses bad input with a usage error", async () => {
     await expect(parse(["promote"], 100)).rejects.toThrow(new UsageError("missing APP: name the app, or select it with -l."));
     await expect(parse(["promote", "x", "--dry-run=maybe"], 100)).rejects.toThrow('invalid --dry-run value "maybe": use client or server.');
@@ -97,7 +108,7 @@ describe("command line parsing", () => {
     await refuse(["promote", "myapp", "--min-ready", "1e3"], '--min-ready needs a whole number of at least 1, not "1e3".');
     await refuse(["promote", "myapp", "--wait=bogus"], 'invalid value "bogus" for --wait: use true or false.');
     await refuse(["status", "-A=maybe"], 'invalid value "maybe" for -A: use true or false.');
-    await refuse(["promote", "myapp", "extra"], 'unexpected argument "extra".');
+    await refuse(["deploy", "myapp", "extra"], 'unexpected argument "extra".');
     await refuse(["promote", "myapp", "--", "extra"], 'unexpected argument "extra".');
     await refuse(["promote", "-myapp"], "unknown flag: -myapp.");
     await refuse(["promote", "myapp", "--verify-timeout", "-1s"], 'missing value for --verify-timeout: "-1s" reads as a flag.', "Write --verify-timeout=VALUE. See --help.");

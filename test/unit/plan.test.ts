@@ -4,7 +4,7 @@ import { deploymentGuard } from "../../src/bluegreen/guard.js";
 import { newer, replicaSetsOwnedBy, versionAge } from "../../src/bluegreen/evidence.js";
 import type { ReplicaSet } from "../../src/bluegreen/model.js";
 import { findPair } from "../../src/bluegreen/pair.js";
-import { type Plan, type SwitchPlan, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
+import { type Plan, type SwitchPlan, inGroup, planAbort, planPromote, preflight } from "../../src/bluegreen/plan.js";
 import { LAST_SWITCH_ANNOTATION, type SwitchRecord, readRecord, versionHash } from "../../src/bluegreen/record.js";
 import { V2_CREATED, fixture, replicaSet, service, tutorial, wellFormed } from "./builders.js";
 
@@ -80,6 +80,23 @@ describe("planPromote on a settled app", () => {
     const rec = JSON.parse(w.annotations[LAST_SWITCH_ANNOTATION]!);
     expect(rec).toMatchObject({ format: 2, id: "0123456789abcdef", state: "pending", action: "promote", from: "v1", to: "v2", by: "alice", fromReplicas: 3, services: { myapp: "live" } });
     expect(readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify(rec) } })).kind).toBe("valid");
+  });
+
+  it("records the group of a release of several apps in every record it writes, and keeps an interrupted switch's own", () => {
+    const s = asSwitch(promote(tutorial()));
+    const g = inGroup(s, { id: "fedcba9876543210", apps: ["myapp", "api"] }, ids.id);
+    expect(g.record.group).toEqual({ id: "fedcba9876543210", apps: ["myapp", "api"] });
+    const rec = JSON.parse(g.writes[0]!.annotations[LAST_SWITCH_ANNOTATION]!);
+    expect(rec.group).toEqual({ id: "fedcba9876543210", apps: ["myapp", "api"] });
+    const read = readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify(rec) } }));
+    expect(read.kind === "valid" && read.record.group).toEqual({ id: "fedcba9876543210", apps: ["myapp", "api"] });
+    // A plan finishing another operation's switch (its record's id is not ours) is left as it is.
+    expect(inGroup(s, { id: "fedcba9876543210", apps: ["myapp", "api"] }, "aaaaaaaaaaaaaaaa")).toBe(s);
+    // Out of bounds: one app, a name twice, a bad id.
+    for (const group of [{ id: "fedcba9876543210", apps: ["myapp"] }, { id: "fedcba9876543210", apps: ["a", "a"] }, { id: "x", apps: ["a", "b"] }]) {
+      const r = readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...rec, group }) } }));
+      expect(r).toEqual({ kind: "invalid", why: "its field group is missing or out of bounds" });
+    }
   });
 
   it("swaps preview Services the other way, after the live ones, and records their role", () => {
