@@ -25,12 +25,6 @@ export interface ManagedFieldsEntry {
   fieldsV1?: Record<string, unknown>;
 }
 
-/** The field manager every write of ours is made as. */
-export const FIELD_MANAGER = "kubectl-bluegreen";
-
-/** Our own entries in an object's managedFields, as one comparable string: it changes whenever a command of ours writes it. */
-export const ownWrites = (o: { metadata: ObjectMeta }): string => JSON.stringify((o.metadata.managedFields ?? []).filter((m) => m.manager === FIELD_MANAGER));
-
 interface EnvVar {
   name: string;
   value?: string;

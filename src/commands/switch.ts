@@ -4,7 +4,7 @@
 // computes every patch from the object as just read; nothing here asks which kind it is.
 import type { Context } from "../context.js";
 import type { Deployment } from "../bluegreen/model.js";
-import { nameOf, ownWrites } from "../bluegreen/model.js";
+import { nameOf } from "../bluegreen/model.js";
 import { formatSelector } from "../bluegreen/pair.js";
 import type { RouterWrite, SwitchPlan } from "../bluegreen/plan.js";
 import { LAST_SWITCH_ANNOTATION, recordOf } from "../bluegreen/record.js";
@@ -108,23 +108,17 @@ export class RouterSwitch {
     const routing = this.plan.routing;
     const targetName = nameOf(this.plan.to.deployment);
     let target: Deployment | undefined;
-    let reads = 0;
     // After a canary step landed, the next write depends on the router as that step left it.
     const landed = this.landed.get(w.key);
     const guard = landed ? routerGuard(kind, landed, routing) : w.guard;
     this.sent.set(w.key, [...(this.sent.get(w.key) ?? []), w]);
     const r = await writeConditionally<RouterObject, RouterObject | BlueGreenError>(this.ctx, {
       // The router, then the target: a deploy or scale-down that unmarked the router before we read it has written
-      // the Deployment before that. After a conflict, the router is read once more, right before the write, so a
-      // writer faster than a read of the Deployment (an agent annotating every few ms) cannot make every attempt
-      // conflict. That second read is used only when no command of ours wrote the router between the two (our
-      // field manager's entry unchanged): a deploy's busy mark set and removed in between would be one.
+      // the Deployment before that.
       read: async () => {
         const o = await this.read(w);
         target = await this.kube.getDeployment(this.ns, targetName);
-        if (++reads === 1) return o;
-        const fresh = await this.read(w);
-        return ownWrites(fresh) === ownWrites(o) ? fresh : o;
+        return o;
       },
       decide: (read, failure) => {
         // After a lost reply or a 409: did our switch land? The operation id in the record tells. With our id on

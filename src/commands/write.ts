@@ -10,10 +10,11 @@ export const SETTLE_MS = 30_000;
 export const backoff = (attempt: number): number => Math.min(2000, 200 * 2 ** attempt);
 /**
  * The wait before retry number attempt+1 after a conflict: someone else wrote the object, and a fresh read
- * can be sent at once. Short (10ms, 20ms, … at most 1s) and jittered, so a writer that writes on a period
- * does not meet every attempt.
+ * can be sent at once. Short (10ms, 20ms, … at most 100ms) and jittered, so a writer that writes on a period
+ * does not meet every attempt, and one that writes every few milliseconds meets a few hundred attempts
+ * before the deadline, not a few dozen (each attempt is a read and a write: at most ~10 requests a second).
  */
-const conflictPause = (attempt: number): number => Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
+const conflictPause = (attempt: number): number => Math.min(100, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
 export const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\.$/, "");
 export const asError = (e: unknown): BlueGreenError =>
   e instanceof BlueGreenError ? e : new BlueGreenError(message(e), ExitCode.unexpected, "Run again with -v for details.");

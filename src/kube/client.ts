@@ -1,7 +1,7 @@
 // The plugin's conversation with the API server (KubeClient): plain JSON over Node's http/https (./http.ts),
 // authenticated as the kubeconfig says (./auth.ts, which takes client-node's exec plugin runner, and its whole
 // KubeConfig only for auth-providers and proxy-url). The kubeconfig is read by kubectl's rules (./kubeconfig.ts).
-import { type Autoscaler, type Deployment, type EndpointSlice, type EventRecord, FIELD_MANAGER, type Pod, type ReplicaSet, type Service } from "../bluegreen/model.js";
+import type { Autoscaler, Deployment, EndpointSlice, EventRecord, Pod, ReplicaSet, Service } from "../bluegreen/model.js";
 import type { Agent } from "node:http";
 import { ForbiddenError, NotFoundError, UnreachableError } from "../errors.js";
 import type { RouterObject, RouterResource } from "../bluegreen/routers/types.js";
@@ -264,7 +264,7 @@ class Client implements KubeClient {
   }
 
   private patch<T>(what: string, path: string, body: object, opts: WriteOptions): Promise<T> {
-    return this.request<T>(what, "write", { method: "PATCH", path, body, query: { fieldManager: FIELD_MANAGER, dryRun: opts.dryRun ? "All" : undefined } });
+    return this.request<T>(what, "write", { method: "PATCH", path, body, query: { fieldManager: "kubectl-bluegreen", dryRun: opts.dryRun ? "All" : undefined } });
   }
 
   listDeployments(ns: string | undefined, labelSelector?: string): Promise<Deployment[]> {

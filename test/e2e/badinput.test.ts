@@ -122,7 +122,8 @@ const CASES: Case[] = [
   { args: ["promte", "myapp"], error: /^error: unknown command "promte"/ },
   { args: ["promote"], error: /^error: missing APP: name the app, or select it with -l\.$/ },
   { args: ["promote", "myapp", "-l", "app=myapp"], error: /^error: give either APP or -l\/--selector, not both\.$/ },
-  { args: ["promote", "myapp", "extra"], error: /^error: unexpected argument "extra"\.$/ },
+  { args: ["deploy", "myapp", "extra"], error: /^error: unexpected argument "extra"\.$/ },
+  { args: ["promote", "myapp", "myapp"], error: /^error: app "myapp" is named twice\.$/ },
   { args: ["diff", "myapp", "other"], error: /^error: unexpected argument "other"\.$/ },
   { args: ["completion", "tcsh"], error: /^error: unknown shell "tcsh": use bash, zsh or fish\.$/ },
   // Connection flags: empty is refused, not read as "use the default".
