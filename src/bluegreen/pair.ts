@@ -419,6 +419,8 @@ function commonLabels(a: Deployment, b: Deployment): Labels {
 /** How the user selected apps. */
 export interface AppQuery {
   app?: string;
+  /** Several apps by name (status APP APP…). */
+  apps?: string[];
   appLabel: string;
   selector?: string;
 }
@@ -427,6 +429,7 @@ export interface AppQuery {
 export function deploymentSelector(q: AppQuery): string {
   if (q.selector) return q.selector;
   if (q.app !== undefined) return `${q.appLabel}=${q.app}`;
+  if (q.apps?.length) return `${q.appLabel} in (${q.apps.join(",")})`;
   return q.appLabel;
 }
 

@@ -559,7 +559,7 @@ function scaleBackReplicas(recorded: number, live: Slot): number {
  */
 export function inGroup(plan: SwitchPlan, group: GroupRecord, id: string): SwitchPlan {
   if (plan.record.id !== id) return plan;
-  const record: SwitchRecord = { ...plan.record, group: { id: group.id, apps: [...group.apps] } };
+  const record: SwitchRecord = { ...plan.record, group: { id: group.id, apps: [...group.apps], ...(group.contexts ? { contexts: [...group.contexts] } : {}) } };
   for (const w of plan.writes) if (w.annotations[LAST_SWITCH_ANNOTATION] !== undefined) w.annotations[LAST_SWITCH_ANNOTATION] = JSON.stringify(record);
   return { ...plan, record };
 }

@@ -1,5 +1,5 @@
 // The switch record: what promote and abort write on the Services they change, and how it is read back.
-import { MAX_GROUP_APPS } from "./group.js";
+import { MAX_GROUP_APPS, MAX_GROUP_CONTEXTS } from "./group.js";
 import { createHash } from "node:crypto";
 import type { Deployment, PodTemplate } from "./model.js";
 import { MAX_STEP_PAUSE_MS, stepsProblem } from "./steps.js";
@@ -73,10 +73,14 @@ export interface SwitchRecord {
   group?: GroupRecord;
 }
 
-/** A release of several apps at once: its operation id and every app in it (in the order given). */
+/**
+ * A release of several apps, or of apps in several clusters, at once: its operation id, every app in it (in the order
+ * given) and, across clusters, every kubeconfig context it ran in (as the user named them).
+ */
 export interface GroupRecord {
   id: string;
   apps: string[];
+  contexts?: string[];
 }
 
 function readGroup(v: unknown): GroupRecord | undefined | "invalid" {
@@ -84,9 +88,17 @@ function readGroup(v: unknown): GroupRecord | undefined | "invalid" {
   if (!v || typeof v !== "object" || Array.isArray(v)) return "invalid";
   const g = v as Record<string, unknown>;
   if (!isText(g.id, 64) || !/^[0-9a-f]{8,64}$/.test(g.id)) return "invalid";
-  if (!Array.isArray(g.apps) || g.apps.length < 2 || g.apps.length > MAX_GROUP_APPS || !g.apps.every((a) => isLabelValue(a) && a !== "")) return "invalid";
+  if (!Array.isArray(g.apps) || g.apps.length < 1 || g.apps.length > MAX_GROUP_APPS || !g.apps.every((a) => isLabelValue(a) && a !== "")) return "invalid";
   if (new Set(g.apps).size !== g.apps.length) return "invalid";
-  return { id: g.id, apps: [...(g.apps as string[])] };
+  let contexts: string[] | undefined;
+  if (g.contexts !== undefined) {
+    if (!Array.isArray(g.contexts) || g.contexts.length < 2 || g.contexts.length > MAX_GROUP_CONTEXTS) return "invalid";
+    if (!g.contexts.every((c) => isText(c, 253) && c !== "") || new Set(g.contexts).size !== g.contexts.length) return "invalid";
+    contexts = [...(g.contexts as string[])];
+  }
+  // One app is a group only across clusters.
+  if (g.apps.length < 2 && !contexts) return "invalid";
+  return { id: g.id, apps: [...(g.apps as string[])], ...(contexts ? { contexts } : {}) };
 }
 
 /** Where a promote in weighted steps (--steps) stands: the weights on the routes are steps[step] percent to `to`. */

@@ -186,11 +186,12 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
     .group(Object.keys(CLUSTER_FLAGS), "Cluster flags:")
     .group(Object.keys(SELECTION_FLAGS), "App selection:")
     .command(
-      "status [app]",
+      "status [app] [more..]",
       "Show both slots, what is live, and whether the app is ready to promote",
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP); all apps when omitted" })
+          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, shown in one table" })
           .options(yargsOptions(COMMAND_FLAGS.status)),
       handle(statusInvocation),
     )
@@ -233,11 +234,12 @@ export async function parse(argv: string[], columns: number): Promise<{ inv?: In
       handle(scaleDownInvocation),
     )
     .command(
-      "diff [app]",
+      "diff [app] [more..]",
       "Show what changes for users if the idle slot is promoted",
       (c: Argv) =>
         c
           .positional("app", { type: "string", describe: "App name (label app=APP)" })
+          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, compared one after another" })
           .options(yargsOptions(COMMAND_FLAGS.diff)),
       handle(diffInvocation),
     )

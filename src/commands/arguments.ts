@@ -11,12 +11,15 @@ import type { EnvChange, ImageChange } from "../bluegreen/deploy.js";
 import { labelKeyErrors, labelValueErrors } from "../bluegreen/names.js";
 import { parseDuration } from "./duration.js";
 import { MAX_STEP_PAUSE_MS, stepsProblem } from "../bluegreen/steps.js";
-import { MAX_GROUP_APPS } from "../bluegreen/group.js";
+import { type GroupSpec, MAX_GROUP_APPS, MAX_GROUP_CONTEXTS } from "../bluegreen/group.js";
 import { type PrometheusSource, parsePrometheusService, unknownPlaceholders } from "../bluegreen/analysis.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
 /** What yargs parsed, by flag name (no dashes); `_` holds the words that are not flags. */
 export type RawArgs = Record<string, unknown>;
+
+/** --contexts A (one context) is --context A. */
+const withContext = (g: GlobalOptions, context: string | undefined): GlobalOptions => (context === undefined ? g : { ...g, kube: { ...g.kube, context } });
 
 function globalOptions(a: RawArgs, app?: string): GlobalOptions {
   const output = String(a.output ?? "table");
@@ -151,43 +154,91 @@ function noExtraArgs(a: RawArgs): void {
   if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
 }
 
-/** status [APP]: all apps when APP and -l are left out. */
-export function statusInvocation(a: RawArgs): Invocation {
-  noExtraArgs(a);
-  return { command: "status", global: globalOptions(a, appArg(a, false)), watch: Boolean(a.watch) };
-}
-
 /**
- * promote and abort take several apps (APP APP…): released together, all or none. The flags that act on one app
- * over time (weighted steps, a preview rule, a later scale-down, waiting for a rollout) are refused with them.
+ * The apps a command line names (APP APP…), read from the command line before any `--`: yargs keeps only the last
+ * word of a variadic positional (duplicate-arguments-array is off, for flags given twice).
  */
-function groupApps(a: RawArgs, argv: string[], command: "promote" | "abort", oneAppFlags: string[]): { apps?: string[] } {
-  // yargs keeps only the last word of a variadic positional (duplicate-arguments-array is off, for flags given
-  // twice): the apps are read from the command line, before any `--`.
+function namedApps(argv: string[], command: string): string[] {
   const end = argv.indexOf("--");
   if (end >= 0 && argv[end + 1] !== undefined) throw new UsageError(`unexpected argument "${argv[end + 1]}".`);
   const { words, isValue } = flagWords(argv);
   const positionals = words.filter((w, i) => !isValue[i] && !w.startsWith("-"));
   const apps = positionals.slice(positionals.indexOf(command) + 1);
-  if (apps.length < 2) return {};
   for (const app of apps) checkAppName(app);
   const twice = apps.find((x, i) => apps.indexOf(x) !== i);
   if (twice !== undefined) throw new UsageError(`app "${twice}" is named twice.`);
   if (apps.length > MAX_GROUP_APPS) throw new UsageError(`${apps.length} apps named: a ${command} of several apps takes at most ${MAX_GROUP_APPS}.`);
+  return apps;
+}
+
+/** Several apps for status or diff (APP APP…): never with -l. */
+function severalApps(a: RawArgs, argv: string[], command: string): string[] | undefined {
+  const apps = namedApps(argv, command);
+  if (apps.length < 2) return undefined;
+  if (a.selector !== undefined) throw new UsageError("give either APP or -l/--selector, not both.");
+  return apps;
+}
+
+/** status [APP…]: all apps when APP and -l are left out. */
+export function statusInvocation(a: RawArgs, argv: string[]): Invocation {
+  noExtraArgs(a);
+  const apps = severalApps(a, argv, "status");
+  const global = globalOptions(a, apps ? undefined : appArg(a, false));
+  return { command: "status", global: apps ? { ...global, selection: { ...global.selection, apps } } : global, watch: Boolean(a.watch) };
+}
+
+/**
+ * promote and abort take several apps (APP APP…, or --all -l SELECTOR) and several kubeconfig contexts (--context A
+ * --context B…, --contexts A,B): released together, all or none, or one context after another (--waves). The flags
+ * that act on one app over time (weighted steps, a preview rule, a later scale-down, waiting for a rollout) are
+ * refused with them.
+ */
+function groupSpec(a: RawArgs, argv: string[], command: "promote" | "abort", oneAppFlags: string[]): { group?: GroupSpec; context?: string } {
+  // yargs keeps only the last word of a variadic positional (duplicate-arguments-array is off, for flags given
+  // twice): the apps are read from the command line, before any `--`.
+  const end = argv.indexOf("--");
+  if (end >= 0 && argv[end + 1] !== undefined) throw new UsageError(`unexpected argument "${argv[end + 1]}".`);
+  const apps = namedApps(argv, command);
+  const all = Boolean(a.all);
+  if (all && apps.length) throw new UsageError("give either APP or --all -l SELECTOR, not both.");
+  if (all && a.selector === undefined) throw new UsageError(`--all needs -l SELECTOR: it ${command}s every app with a Deployment the selector matches.`);
+  const contexts = [...repeated(argv, "--context"), ...repeated(argv, "--contexts").flatMap((v) => v.split(","))];
+  for (const c of contexts) checkNotEmpty("context", c);
+  const again = contexts.find((x, i) => contexts.indexOf(x) !== i);
+  if (again !== undefined) throw new UsageError(`context "${again}" is named twice.`);
+  if (contexts.length > MAX_GROUP_CONTEXTS) throw new UsageError(`${contexts.length} contexts named: a ${command} takes at most ${MAX_GROUP_CONTEXTS}.`);
+  const fleet = contexts.length > 1;
+  const waveFlag = ["waves", "wave-pause"].find((k) => a[k] !== undefined && a[k] !== false) ?? (argv.some((w) => w === "--rollback" || w.startsWith("--rollback=")) ? "rollback" : undefined);
+  if (waveFlag && !fleet) throw new UsageError(`--${waveFlag} needs two or more contexts (--context A --context B, or --contexts A,B).`);
+  if (!a.waves && waveFlag && waveFlag !== "waves") throw new UsageError(`--${waveFlag} works with --waves.`);
+  const rollback = String(a.rollback ?? "failed");
+  if (rollback !== "failed" && rollback !== "all") throw new UsageError(`invalid --rollback "${rollback}": use failed or all.`);
+  const context = contexts.length === 1 ? contexts[0] : undefined;
+  if (apps.length < 2 && !all && !fleet) return { context };
+  // -l alone selects one app (the Deployments it matches); with several apps or contexts, --all -l says which.
+  if (!all && a.selector !== undefined) throw new UsageError(apps.length ? "give either APP or -l/--selector, not both." : `with several contexts, name the apps, or ${command} every app -l selects with --all -l SELECTOR.`);
+  if (!all && !apps.length) throw new UsageError("missing APP: name the app, or select apps with --all -l.");
   const flag = oneAppFlags.find((k) => a[k] !== undefined && a[k] !== false);
-  if (flag) throw new UsageError(`--${flag} works on one app at a time: ${command} the apps one by one to use it.`);
-  return { apps };
+  if (flag) throw new UsageError(`--${flag} works on one app in one context at a time: ${command} them one by one to use it.`);
+  return {
+    context,
+    group: {
+      ...(all ? { all } : { apps: apps.length ? apps : undefined }),
+      ...(fleet ? { contexts } : {}),
+      ...(a.waves ? { waves: { pauseMs: a["wave-pause"] === undefined ? 0 : parseDuration("wave-pause", String(a["wave-pause"])), rollback: rollback as "failed" | "all" } } : {}),
+    },
+  };
 }
 
 /** promote APP [APP…]; argv is the whole command line, for the repeatable --probe. */
 export function promoteInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
-  const group = groupApps(a, argv, "promote", ["steps", "step-pause", "preview-header", "scale-down-after", "wait"]);
+  const { group, context } = groupSpec(a, argv, "promote", ["steps", "step-pause", "preview-header", "scale-down-after", "wait"]);
   if (a.to !== undefined) checkSlotValue("to", String(a.to));
   return {
     command: "promote",
-    ...group,
-    global: globalOptions(a, appArg(a, true)),
+    ...(group ? { group } : {}),
+    global: withContext(globalOptions(a, group ? undefined : appArg(a, true)), context),
     flags: {
       to: a.to === undefined ? undefined : String(a.to),
       minReady: positiveInt(a, "min-ready"),
@@ -282,11 +333,11 @@ function canaryFlags(a: RawArgs): { canary?: { steps?: number[]; pause?: number 
 /** abort APP [APP…]; argv is the whole command line, for the repeatable --probe. */
 export function abortInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
-  const group = groupApps(a, argv, "abort", ["scale-down"]);
+  const { group, context } = groupSpec(a, argv, "abort", ["scale-down"]);
   return {
     command: "abort",
-    ...group,
-    global: globalOptions(a, appArg(a, true)),
+    ...(group ? { group } : {}),
+    global: withContext(globalOptions(a, group ? undefined : appArg(a, true)), context),
     flags: {
       scaleDown: Boolean(a["scale-down"]),
       scaleDownDelayMs: parseDuration("scale-down-delay", a["scale-down-delay"] as string),
@@ -333,9 +384,10 @@ export function scaleDownInvocation(a: RawArgs): Invocation {
 }
 
 /** diff APP. */
-export function diffInvocation(a: RawArgs): Invocation {
+export function diffInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
-  return { command: "diff", global: globalOptions(a, appArg(a, true)) };
+  const apps = severalApps(a, argv, "diff");
+  return { command: "diff", global: globalOptions(a, apps ? undefined : appArg(a, true)), ...(apps ? { apps } : {}) };
 }
 
 /** version and completion select no app: an app-selection flag is refused as unknown (see LOCAL_COMMANDS). */

@@ -2,14 +2,53 @@ import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
 import { describeServices, requireWellFormed } from "../bluegreen/pair.js";
-import { RefusedError } from "../errors.js";
+import { type BlueGreenError, ExitCode, RefusedError } from "../errors.js";
+import type { KubeClient } from "../kube/types.js";
+import { escapeTerminal } from "../render/escape.js";
+import { asError } from "./write.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { renderComparison, slotDiff } from "../render/diff.js";
 import { loadPair } from "./load.js";
 
-/** diff APP: what changes for users if the idle slot is promoted. Exit 0 same, 1 different (as kubectl diff). */
-export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
+/**
+ * diff APP [APP…]: what changes for users if the idle slot is promoted. Exit 0 same, 1 different (as kubectl diff).
+ * Several apps are compared one after another (-o json|yaml: a List); an app that cannot be compared is said on
+ * stderr and the others are still shown, then the command ends with the last such error (and its exit code).
+ */
+export async function diff(ctx: Context, g: GlobalOptions, apps?: string[]): Promise<number> {
   const kube = await ctx.kube(g.kube);
+  if (!apps) {
+    const r = await diffOne(ctx, kube, g);
+    if (r.doc) ctx.io.out(renderData(dataFormat(g.output) as "json" | "yaml", r.doc));
+    else ctx.io.out(r.text);
+    return r.differs ? 1 : 0;
+  }
+  const errors: BlueGreenError[] = [];
+  const docs: unknown[] = [];
+  let differs = false;
+  let shown = 0;
+  for (const app of apps) {
+    try {
+      const r = await diffOne(ctx, kube, { ...g, selection: { ...g.selection, app } });
+      differs ||= r.differs;
+      if (r.doc) docs.push(r.doc);
+      else ctx.io.out(`${shown++ ? "\n" : ""}${r.text}`);
+    } catch (e) {
+      const err = asError(e);
+      if (err.exitCode === ExitCode.unexpected) throw e;
+      if (errors.length) ctx.io.err(`error: ${escapeTerminal(errors[errors.length - 1]?.message ?? "")}\n`);
+      errors.push(err);
+    }
+  }
+  const format = dataFormat(g.output);
+  if (format) ctx.io.out(renderData(format, { kind: "List", apiVersion: "v1", items: docs }));
+  const last = errors[errors.length - 1];
+  if (last) throw last;
+  return differs ? 1 : 0;
+}
+
+/** One app's comparison: a document for -o json|yaml, else the text; and whether the slots differ. */
+async function diffOne(ctx: Context, kube: KubeClient, g: GlobalOptions): Promise<{ doc?: unknown; text: string; differs: boolean }> {
   const pair = requireWellFormed(await loadPair(kube, g.selection));
   if (!pair.live) {
     throw new RefusedError(
@@ -21,8 +60,8 @@ export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
   const format = dataFormat(g.output);
   if (format) {
     const patch = slotDiff(c);
-    ctx.io.out(
-      renderData(format, {
+    return {
+      doc: {
         kind: "BlueGreenDiff",
         apiVersion: "kubectl-bluegreen/v1",
         app: c.app,
@@ -34,11 +73,11 @@ export async function diff(ctx: Context, g: GlobalOptions): Promise<number> {
         images: c.images,
         services: c.services,
         diff: patch,
-      }),
-    );
-    return patch ? 1 : 0;
+      },
+      text: "",
+      differs: patch !== "",
+    };
   }
   const r = renderComparison(c, ctx.io.color);
-  ctx.io.out(r.text);
-  return r.differs ? 1 : 0;
+  return { text: r.text, differs: r.differs };
 }

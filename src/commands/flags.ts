@@ -20,7 +20,7 @@ export type CommandName = (typeof COMMANDS)[number];
 /** Where and as whom: kubectl's flags. */
 export const CLUSTER_FLAGS: Flags = {
   kubeconfig: { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)" },
-  context: { type: "string", describe: "The kubeconfig context to use" },
+  context: { type: "string", describe: "The kubeconfig context to use (promote and abort: repeatable, the same release in each)" },
   cluster: { type: "string", describe: "The kubeconfig cluster to use (default: the context's)" },
   user: { type: "string", describe: "The kubeconfig user to use (default: the context's)" },
   namespace: { alias: "n", type: "string", describe: "Namespace (default: the context's namespace)" },
@@ -61,6 +61,15 @@ const CHECK_FLAGS: Flags = {
   "check-timeout": { type: "string", default: "2m", describe: "How long --pre-check and --post-check may run" },
 };
 
+/** promote and abort of several apps or clusters at once. */
+const GROUP_FLAGS: Flags = {
+  all: { type: "boolean", describe: "Every app in the namespace with a Deployment that -l selects, all or none" },
+  contexts: { type: "string", describe: "A,B: the same release in each kubeconfig context (or --context A --context B), all or none" },
+  waves: { type: "boolean", describe: "With several contexts: one after another, each verified and checked before the next" },
+  "wave-pause": { type: "string", describe: "With --waves: how long to wait between two contexts" },
+  rollback: { type: "string", default: "failed", describe: "With --waves, when a context fails: go back there only (failed) or everywhere (all)", values: ["failed", "all"] },
+};
+
 /** Each command's own flags, in the order its help lists them. */
 export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
   status: {
@@ -87,6 +96,7 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
     "analysis-interval": { type: "string", default: "10s", describe: "Time between two rounds of --analysis" },
     "analysis-passes": { type: "string", default: "3", describe: "Rounds in a row in which every --analysis query must hold" },
     ...CHECK_FLAGS,
+    ...GROUP_FLAGS,
     "dry-run": DRY_RUN_PLAN,
     output: OUTPUT_DOCUMENT,
   },
@@ -97,6 +107,7 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
     "verify-timeout": VERIFY_TIMEOUT,
     "propagation-delay": PROPAGATION_DELAY,
     ...CHECK_FLAGS,
+    ...GROUP_FLAGS,
     "dry-run": DRY_RUN_PLAN,
     output: OUTPUT_DOCUMENT,
   },

@@ -4,13 +4,14 @@ import type { GlobalOptions, OutputFormat } from "./options.js";
 import type { PromoteFlags } from "./promote.js";
 import type { ScaleDownFlags } from "./scale-down.js";
 import type { Context } from "../context.js";
+import type { GroupSpec } from "../bluegreen/group.js";
 
 /** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
 export type Invocation =
   | { command: "status"; global: GlobalOptions; watch: boolean }
-  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags; apps?: string[] }
-  | { command: "abort"; global: GlobalOptions; flags: AbortFlags; apps?: string[] }
-  | { command: "diff"; global: GlobalOptions }
+  | { command: "promote"; global: GlobalOptions; flags: PromoteFlags; group?: GroupSpec }
+  | { command: "abort"; global: GlobalOptions; flags: AbortFlags; group?: GroupSpec }
+  | { command: "diff"; global: GlobalOptions; apps?: string[] }
   | { command: "deploy"; global: GlobalOptions; flags: DeployFlags }
   | { command: "scale-down"; global: GlobalOptions; flags: ScaleDownFlags }
   | { command: "version"; output: OutputFormat; client: boolean; global: GlobalOptions }
@@ -26,17 +27,17 @@ export async function runInvocation(ctx: Context, inv: Invocation): Promise<numb
     case "status":
       return (await import("./status.js")).status(ctx, inv.global, inv.watch);
     case "promote":
-      if (inv.apps) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.apps, "promote", inv.flags);
+      if (inv.group) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.group, "promote", inv.flags);
       return (await import("./promote.js")).promote(ctx, inv.global, inv.flags);
     case "abort":
-      if (inv.apps) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.apps, "abort", inv.flags);
+      if (inv.group) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.group, "abort", inv.flags);
       return (await import("./abort.js")).abort(ctx, inv.global, inv.flags);
     case "deploy":
       return (await import("./deploy.js")).deploy(ctx, inv.global, inv.flags);
     case "scale-down":
       return (await import("./scale-down.js")).scaleDown(ctx, inv.global, inv.flags);
     case "diff":
-      return (await import("./diff.js")).diff(ctx, inv.global);
+      return (await import("./diff.js")).diff(ctx, inv.global, inv.apps);
     case "version":
       return (await import("./version.js")).version(ctx, inv.output);
     case "completion":

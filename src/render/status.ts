@@ -1,3 +1,4 @@
+import type { GroupRecord } from "../bluegreen/record.js";
 import { plural } from "../bluegreen/plural.js";
 import { type AppStatus, VERDICT_TEXT, type Verdict } from "../bluegreen/verdict.js";
 import { paint } from "./color.js";
@@ -33,8 +34,15 @@ const verdictText = (s: AppStatus, color: boolean) => paint(color, VERDICT_STYLE
 function lastSwitchText(s: AppStatus, now: Date): string {
   const l = s.lastSwitch;
   if (!l) return "none recorded";
-  const group = l.group ? `, with apps ${l.group.apps.filter((a) => a !== s.app).join(", ")} (group ${l.group.id})` : "";
+  const group = l.group ? `, ${groupText(l.group, s.app)}` : "";
   return `${l.action} ${l.from} → ${l.to}${l.state === "pending" ? " (not verified)" : ""}${group} by ${l.by || "unknown"}, ${age(l.at, now)} ago (${l.at})`;
+}
+
+/** The rest of a group release, as seen from one app: "with apps api, worker in contexts eu, us (group ID)". */
+function groupText(g: GroupRecord, app: string): string {
+  const others = g.apps.filter((a) => a !== app);
+  const parts = [others.length ? `with ${others.length === 1 ? "app" : "apps"} ${others.join(", ")}` : "", g.contexts ? `in contexts ${g.contexts.join(", ")}` : ""];
+  return `${parts.filter(Boolean).join(" ")} (group ${g.id})`;
 }
 
 /** The one-screen view of a single app. */

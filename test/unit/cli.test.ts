@@ -57,14 +57,34 @@ describe("command line parsing", () => {
   });
 
   it("takes several apps for promote and abort, released together; refuses the flags that act on one app over time", async () => {
-    expect(await inv("promote", "web", "api", "worker", "--to", "green")).toMatchObject({ command: "promote", apps: ["web", "api", "worker"], flags: { to: "green" } });
-    expect(await inv("abort", "web", "api")).toMatchObject({ command: "abort", apps: ["web", "api"] });
+    expect(await inv("promote", "web", "api", "worker", "--to", "green")).toMatchObject({ command: "promote", group: { apps: ["web", "api", "worker"] }, flags: { to: "green" } });
+    expect(await inv("abort", "web", "api")).toMatchObject({ command: "abort", group: { apps: ["web", "api"] } });
     expect(await inv("promote", "web")).not.toHaveProperty("apps");
     await expect(parse(["promote", "web", "web"], 100)).rejects.toThrow(new UsageError('app "web" is named twice.'));
-    await expect(parse(["promote", "web", "api", "--steps", "10,100"], 100)).rejects.toThrow(new UsageError("--steps works on one app at a time: promote the apps one by one to use it."));
-    await expect(parse(["abort", "web", "api", "--scale-down"], 100)).rejects.toThrow(new UsageError("--scale-down works on one app at a time: abort the apps one by one to use it."));
+    await expect(parse(["promote", "web", "api", "--steps", "10,100"], 100)).rejects.toThrow(new UsageError("--steps works on one app in one context at a time: promote them one by one to use it."));
+    await expect(parse(["abort", "web", "api", "--scale-down"], 100)).rejects.toThrow(new UsageError("--scale-down works on one app in one context at a time: abort them one by one to use it."));
     await expect(parse(["promote", "web", "bad/name"], 100)).rejects.toBeInstanceOf(UsageError);
     await expect(parse(["deploy", "web", "api", "--image", "x:1"], 100)).rejects.toThrow(new UsageError('unexpected argument "api".'));
+    await expect(parse(["promote", "web", "api", "-l", "tier=web"], 100)).rejects.toThrow(new UsageError("give either APP or -l/--selector, not both."));
+  });
+
+  it("takes --all -l, and several contexts, all or none or in waves", async () => {
+    expect(await inv("promote", "--all", "-l", "team=shop")).toMatchObject({ command: "promote", group: { all: true }, global: { selection: { selector: "team=shop" } } });
+    await expect(parse(["promote", "--all"], 100)).rejects.toThrow(new UsageError("--all needs -l SELECTOR: it promotes every app with a Deployment the selector matches."));
+    await expect(parse(["abort", "web", "--all", "-l", "a=b"], 100)).rejects.toThrow(new UsageError("give either APP or --all -l SELECTOR, not both."));
+    expect(await inv("promote", "web", "--context", "eu", "--context", "us")).toMatchObject({ group: { apps: ["web"], contexts: ["eu", "us"] } });
+    expect(await inv("abort", "web", "api", "--contexts", "eu,us", "--context=asia")).toMatchObject({ group: { apps: ["web", "api"], contexts: ["asia", "eu", "us"] } });
+    const one = await inv("promote", "web", "--contexts", "eu");
+    expect(one).not.toHaveProperty("group");
+    expect(one.command === "promote" && one.global.kube.context).toBe("eu");
+    expect(await inv("promote", "web", "--contexts", "eu,us", "--waves", "--wave-pause", "30s", "--rollback", "all")).toMatchObject({ group: { contexts: ["eu", "us"], waves: { pauseMs: 30_000, rollback: "all" } } });
+    expect(await inv("promote", "web", "--contexts", "eu,us", "--waves")).toMatchObject({ group: { waves: { pauseMs: 0, rollback: "failed" } } });
+    await expect(parse(["promote", "web", "--waves"], 100)).rejects.toThrow(new UsageError("--waves needs two or more contexts (--context A --context B, or --contexts A,B)."));
+    await expect(parse(["promote", "web", "--contexts", "eu,us", "--wave-pause", "1m"], 100)).rejects.toThrow(new UsageError("--wave-pause works with --waves."));
+    await expect(parse(["promote", "web", "--contexts", "eu,us", "--waves", "--rollback", "some"], 100)).rejects.toThrow(new UsageError('invalid --rollback "some": use failed or all.'));
+    await expect(parse(["promote", "web", "--contexts", "eu,eu"], 100)).rejects.toThrow(new UsageError('context "eu" is named twice.'));
+    await expect(parse(["promote", "--contexts", "eu,us", "-l", "a=b"], 100)).rejects.toThrow(new UsageError("with several contexts, name the apps, or promote every app -l selects with --all -l SELECTOR."));
+    await expect(parse(["promote", "web", "--contexts", "eu,us", "--wait"], 100)).rejects.toThrow(new UsageError("--wait works on one app in one context at a time: promote them one by one to use it."));
   });
 
   it("refuses bad input with a usage error", async () => {

@@ -20,7 +20,7 @@ const ctx = {
 describe("completion", () => {
   it("completes commands, flags and fixed values", async () => {
     expect(await complete(ctx, ["p"])).toEqual(["promote"]);
-    expect(await complete(ctx, ["promote", "myapp", "--w"])).toEqual(["--wait"]);
+    expect(await complete(ctx, ["promote", "myapp", "--w"])).toEqual(["--wait", "--waves", "--wave-pause"]);
     expect(await complete(ctx, ["status", "-o", ""])).toEqual(["table", "wide", "json", "yaml"]);
     expect(await complete(ctx, ["promote", "x", "--dry-run", "s"])).toEqual(["server"]);
     expect(await complete(ctx, ["completion", ""])).toEqual(["bash", "zsh", "fish"]);

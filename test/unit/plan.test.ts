@@ -92,8 +92,19 @@ describe("planPromote on a settled app", () => {
     expect(read.kind === "valid" && read.record.group).toEqual({ id: "fedcba9876543210", apps: ["myapp", "api"] });
     // A plan finishing another operation's switch (its record's id is not ours) is left as it is.
     expect(inGroup(s, { id: "fedcba9876543210", apps: ["myapp", "api"] }, "aaaaaaaaaaaaaaaa")).toBe(s);
-    // Out of bounds: one app, a name twice, a bad id.
-    for (const group of [{ id: "fedcba9876543210", apps: ["myapp"] }, { id: "fedcba9876543210", apps: ["a", "a"] }, { id: "x", apps: ["a", "b"] }]) {
+    // Across clusters: the contexts, and one app is enough.
+    const fleet = { id: "fedcba9876543210", apps: ["myapp"], contexts: ["eu", "us"] };
+    const across = readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...rec, group: fleet }) } }));
+    expect(across.kind === "valid" && across.record.group).toEqual(fleet);
+    expect(JSON.parse(inGroup(s, fleet, ids.id).writes[0]!.annotations[LAST_SWITCH_ANNOTATION]!).group).toEqual(fleet);
+    // Out of bounds: one app in one context, a name twice, a bad id, one context, a context twice.
+    for (const group of [
+      { id: "fedcba9876543210", apps: ["myapp"] },
+      { id: "fedcba9876543210", apps: ["a", "a"] },
+      { id: "x", apps: ["a", "b"] },
+      { id: "fedcba9876543210", apps: ["a"], contexts: ["eu"] },
+      { id: "fedcba9876543210", apps: ["a"], contexts: ["eu", "eu"] },
+    ]) {
       const r = readRecord(service("x", {}, { annotations: { [LAST_SWITCH_ANNOTATION]: JSON.stringify({ ...rec, group }) } }));
       expect(r).toEqual({ kind: "invalid", why: "its field group is missing or out of bounds" });
     }
