@@ -20,17 +20,16 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$BLUEGREEN_ROOT"
 
-EXE="$BLUEGREEN_ROOT/dist/bin/linux_amd64/kubectl-bluegreen"
 [ "$(node_platform)" = linux-x64 ] || die "the benchmark runs the linux/amd64 executable; this machine is $(node_platform)."
-[ -x "$EXE" ] || die "$EXE is missing: run scripts/package.sh first."
 ensure_deps
 ensure_command /usr/bin/time time
 
 bench_start
+bench_install
 
 bench_bundle test/testbed/bench-startup.ts
 log "creating ${BLUEGREEN_BENCH_APPS:-1000} apps, then measuring"
-BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" scale "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
+BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" scale "$WORK/section.md" "$EXE" ${BEFORE:+"$BEFORE"}
 # One section per size: the default 1000 apps in "scale", others (10000) in "scale-N".
 section=scale
 [ "${BLUEGREEN_BENCH_APPS:-1000}" = 1000 ] || section="scale-$BLUEGREEN_BENCH_APPS"

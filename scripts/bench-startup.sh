@@ -5,8 +5,10 @@
 #
 # On the test bed (used when it is up, else started and stopped again here), in one run: --help and version
 # vs `kubectl version --client`; status of one app vs `kubectl get deploy,svc -l app=…` (directly and as
-# `kubectl bluegreen`); promote --to of a ready slot, verified, vs one `kubectl patch svc`. Medians, ratios
-# and peak RSS (test/testbed/bench-startup.ts does the measuring) go to the "startup" section of
+# `kubectl bluegreen`); status of an app behind an HTTPRoute vs `kubectl get` of the same seven lists; promote --to
+# of a ready slot, verified, vs two `kubectl patch svc` in a row (selector, then record); promote of three apps vs
+# the six patches of theirs. The plugin measured is the one unpacked from the linux/amd64 release archive.
+# Medians, ratios and peak RSS (test/testbed/bench-startup.ts does the measuring) go to the "startup" section of
 # BENCHMARKS.md, with the release archives' sizes.
 #
 # Environment:
@@ -17,24 +19,26 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$BLUEGREEN_ROOT"
 
-EXE="$BLUEGREEN_ROOT/dist/bin/linux_amd64/kubectl-bluegreen"
 [ "$(node_platform)" = linux-x64 ] || die "the benchmark runs the linux/amd64 executable; this machine is $(node_platform)."
-[ -x "$EXE" ] || die "$EXE is missing: run scripts/package.sh first."
 ensure_deps
 ensure_command /usr/bin/time time
 
 bench_start
+bench_install
 
 bench_bundle test/testbed/bench-startup.ts
 # The packaged plugin first on PATH, for `kubectl bluegreen`.
-PATH="$(dirname "$EXE"):$PATH" BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" startup "$WORK/section.md" "$EXE" ${BLUEGREEN_BENCH_BEFORE:+"$BLUEGREEN_BENCH_BEFORE"}
+PATH="$(dirname "$EXE"):$PATH" BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/bench.mjs" startup "$WORK/section.md" "$EXE" ${BEFORE:+"$BEFORE"}
 {
   echo
   echo "\`--help\` and \`version\` never load the API client, and \`status\` of a user with a token or certificate loads"
   echo "nothing of @kubernetes/client-node (checked by \`test/package/executable.test.ts\`). Every platform's executable"
-  echo "carries the same SEA blob, without a V8 code cache (which is only valid on the platform that made it): the"
-  echo "bundle is small enough that compiling it lazily costs about what reading a cache did, so the other platforms"
-  echo "start as this one does."
+  echo "carries the same SEA blob, without a V8 code cache (only valid on the platform that made it, and under the V8"
+  echo "hash seed of the run that made it: see scripts/package.sh), and runs with \`--max-semi-space-size=4 --no-opt\`."
+  echo "The two patches of a switch by hand (the selector, then the record) and the six of three apps run one after"
+  echo "the other. The test bed's API server is reached through its forwarder (\`test/testbed/forward.ts\`), whose host"
+  echo "side holds back the end of an answer larger than a TCP segment until the client acknowledges the rest (Nagle's"
+  echo "algorithm against delayed ACK): about 40 ms on such an answer, for kubectl and the plugin alike."
   echo
   echo "Release archives (\`scripts/package.sh\`):"
   echo

@@ -76,12 +76,20 @@ mkdir -p dist/sea dist/bin dist/stage
 
 # --- 1. the SEA blob -----------------------------------------------------------------------------
 # One blob for every platform. It carries no V8 code cache: a code cache is only valid on the platform
-# that made it, and the bundle is small enough (under 1 MB) that V8's lazy compilation costs about what
-# reading a cache did (within 5-15 ms on --help and status, BENCHMARKS.md), so all five start alike.
+# that made it (and see below), and the bundle is small enough (under 1 MB) that V8's lazy compilation costs
+# about what reading a cache did (within 5-15 ms on --help and status, BENCHMARKS.md), so all five start alike.
 # The executables ignore NODE_OPTIONS (execArgvExtension "none"): a user's settings for their own Node.js
 # work (--require hooks, V8 flags) must not break or slow down the plugin.
 # V8's young generation is capped at 4 MB semi-spaces (16 MB by default): status of 1,000 apps allocates
-# its pages of JSON there, and the cap keeps its peak RSS 10-20 MB lower (BENCHMARKS.md).
+# its pages of JSON there, and the cap keeps its peak RSS 10-20 MB lower (BENCHMARKS.md). Smaller caps (1, 2 MB)
+# lowered nothing more. --no-opt leaves out V8's optimizing compiler (TurboFan): a run of the plugin is too short
+# for optimized code to pay for compiling it, and without it status of one app peaks 6 MB lower, status of 1,000
+# apps 9 MB lower, at the same speed (BENCHMARKS.md). --lite-mode saved as much on one app but was a quarter slower
+# at 1,000 apps; --jitless disables WebAssembly (and warns); fewer V8 threads (--v8-pool-size=1,
+# --single-threaded) saved nothing measurable.
+# A code cache would start --help and status 13 ms sooner on the platform that made it, but V8 only accepts it
+# under the same hash seed, and its bytes change with the seed: a reproducible blob would need a fixed seed in
+# every run (--hash-seed), which gives up V8's defence against crafted hash collisions; so there is none.
 log "preparing the SEA blob"
 # A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
 cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
@@ -92,7 +100,7 @@ cat > dist/sea/sea-config.json <<EOF
   "disableExperimentalSEAWarning": true,
   "useSnapshot": false,
   "useCodeCache": false,
-  "execArgv": ["--max-semi-space-size=4"],
+  "execArgv": ["--max-semi-space-size=4", "--no-opt"],
   "execArgvExtension": "none",
   "assets": { "kubectl-bluegreen-full.cjs": "dist/sea/kubectl-bluegreen-full.cjs" }
 }

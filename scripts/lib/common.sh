@@ -133,6 +133,27 @@ bench_start() {
   log "kubectl: $built ($(kubectl version --client -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).clientVersion.gitVersion))'))"
 }
 
+# bench_install: sets EXE to the linux/amd64 executable as an install has it: unpacked from its release archive
+# (dist/kubectl-bluegreen_linux_amd64.tar.gz, as krew does) into $WORK/installed, and BEFORE (when
+# BLUEGREEN_BENCH_BEFORE names an executable) to a copy of that one unpacked the same way into $WORK/before. How a
+# file came into the page cache changes the peak RSS of the very same executable: the one scripts/package.sh has
+# just written in one piece maps 10-15 MB more of it per process than the same bytes unpacked from the archive
+# (BENCHMARKS.md), and a user runs the unpacked one.
+bench_install() {
+  local archive="$BLUEGREEN_ROOT/dist/$(archive_name linux_amd64)"
+  [ -f "$archive" ] || die "$archive is missing: run scripts/package.sh first."
+  mkdir -p "$WORK/installed"
+  tar -xzf "$archive" -C "$WORK/installed" kubectl-bluegreen
+  EXE="$WORK/installed/kubectl-bluegreen"
+  BEFORE=""
+  if [ -n "${BLUEGREEN_BENCH_BEFORE:-}" ]; then
+    [ -x "$BLUEGREEN_BENCH_BEFORE" ] || die "BLUEGREEN_BENCH_BEFORE=$BLUEGREEN_BENCH_BEFORE is not an executable"
+    mkdir -p "$WORK/before"
+    tar -C "$(dirname "$BLUEGREEN_BENCH_BEFORE")" -cf - "$(basename "$BLUEGREEN_BENCH_BEFORE")" | tar -xf - -C "$WORK/before"
+    BEFORE="$WORK/before/$(basename "$BLUEGREEN_BENCH_BEFORE")"
+  fi
+}
+
 # bench_bundle PROGRAM: bundles a measuring program (test/testbed/*.ts imports the end-to-end tests' helpers, whose .js
 # imports esbuild resolves) into $WORK/bench.mjs.
 bench_bundle() {

@@ -7,14 +7,17 @@
 // commands of a row taking turns so that a busy moment of the machine hits them alike. Prints medians, the
 // ratio to kubectl, and peak RSS as a Markdown section. BEFORE: an older executable measured in the same run.
 //   startup: --help and version vs `kubectl version --client`; status of one app vs `kubectl get deploy,svc -l`;
-//            promote --to of a ready slot vs one `kubectl patch svc`.
+//            status of an app behind an HTTPRoute vs `kubectl get` of the same seven lists; promote --to of a ready
+//            slot vs two `kubectl patch svc` (the selector, then the record), one after the other; promote of a
+//            group of three apps vs the six patches of their selectors and records.
 //   scale:   status of a namespace of APPS apps (created here, default 1000) vs `kubectl get deploy,svc`, and
 //            status -A vs `kubectl get deploy,svc -A`.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { KUBECONFIG, deleteNamespace, kubectlAsync, kubectlOk, newNamespace } from "../e2e/lib/cluster.js";
+import { KUBECONFIG, apply, deleteNamespace, kubectlAsync, kubectlOk, newNamespace, waitFor } from "../e2e/lib/cluster.js";
+import { GATEWAY_PARENT_REF, gatewayAvailable, routeParentStatus } from "../e2e/lib/gateway.js";
 import { createApp, deploymentYaml, serviceYaml } from "../e2e/lib/layout.js";
 
 const [mode, OUT, PLUGIN, BEFORE] = process.argv.slice(2);
@@ -37,7 +40,7 @@ interface Sample {
 }
 
 /** One run of argv under GNU time: wall time (ms), peak RSS (MB) and exit code. Output is discarded. */
-function once(argv: string[]): Promise<Sample> {
+function run1(argv: string[]): Promise<Sample> {
   const rssFile = path.join(work, "rss");
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -51,10 +54,26 @@ function once(argv: string[]): Promise<Sample> {
   });
 }
 
+/**
+ * Processes run one after the other, each started when the one before exits (no shell between them): the sum of
+ * their wall times, the largest peak RSS, and the first failing exit code (the rest do not run then).
+ */
+async function once(argvs: string[][]): Promise<Sample> {
+  const total: Sample = { ms: 0, rssMB: 0, code: 0 };
+  for (const argv of argvs) {
+    const s = await run1(argv);
+    total.ms += s.ms;
+    total.rssMB = Math.max(total.rssMB, s.rssMB);
+    total.code = s.code;
+    if (s.code !== 0) break;
+  }
+  return total;
+}
+
 interface Command {
   label: string;
-  /** argv for run i (alternating commands need the index). */
-  argv: (i: number) => string[];
+  /** argv for run i (alternating commands need the index); several processes run one after the other (see once). */
+  argv: (i: number) => string[] | string[][];
   /** Exit codes that count as success (status exits 1 when an app needs attention). */
   ok?: number[];
 }
@@ -76,8 +95,10 @@ async function measure(row: Row): Promise<string[]> {
   const samples = new Map<string, Sample[]>(row.commands.map((c) => [c.label, []]));
   for (let i = 0; i < WARMUP + RUNS; i++) {
     for (const c of row.commands) {
-      const s = await once(c.argv(i));
-      if (!(c.ok ?? [0]).includes(s.code)) throw new Error(`${c.label} (run ${i}) exited with ${s.code}: ${c.argv(i).join(" ")}`);
+      const argvs = c.argv(i);
+      const seq = Array.isArray(argvs[0]) ? (argvs as string[][]) : [argvs as string[]];
+      const s = await once(seq);
+      if (!(c.ok ?? [0]).includes(s.code)) throw new Error(`${c.label} (run ${i}) exited with ${s.code}: ${seq.map((a) => a.join(" ")).join("; ")}`);
       if (i >= WARMUP) samples.get(c.label)!.push(s);
     }
   }
@@ -98,15 +119,49 @@ function variants(label: string, args: (i: number, who: Who) => string[], ok?: n
   return cmds;
 }
 
+/** What the plugin writes on a Service after a switch (kubectl-bluegreen/last-switch), for the patches that stand for it. */
+const RECORD = "kubectl-bluegreen/last-switch";
+const recordPatch = (to: string) => JSON.stringify({ metadata: { annotations: { [RECORD]: JSON.stringify({ at: new Date().toISOString(), by: "bench", to }) } } });
+const selectorPatch = (to: string) => JSON.stringify({ spec: { selector: { slot: to } } });
+/** The two writes of a switch by hand: the Service's selector, then the record. */
+const patches = (ns: string, svc: string, to: string): string[][] => [
+  ["kubectl", "patch", "svc", svc, "-n", ns, "-p", selectorPatch(to)],
+  ["kubectl", "patch", "svc", svc, "-n", ns, "-p", recordPatch(to)],
+];
+
+/** App ROUTE: slots blue and green (two replicas each), a slot Service for each, and HTTPRoute ROUTE on the test bed's gateway weighing them. */
+async function createRouteApp(ns: string, app: string): Promise<void> {
+  await createApp(ns, { app, slotLabel: "slot", slots: [{ value: "blue", replicas: 2 }, { value: "green", replicas: 2 }], services: { [`${app}-blue`]: "blue", [`${app}-green`]: "green" } });
+  apply(
+    ns,
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${app} }
+spec:
+  parentRefs: [${JSON.stringify(GATEWAY_PARENT_REF)}]
+  hostnames: ["${ns}.${app}.example"]
+  rules: [{ backendRefs: [{ name: ${app}-blue, port: 80, weight: 100 }, { name: ${app}-green, port: 80, weight: 0 }] }]
+`,
+  );
+  await waitFor("the HTTPRoute accepted", () => routeParentStatus(ns, app)?.conditions.ResolvedRefs?.status === "True", 60_000, 100);
+}
+
 async function startupRows(ns: string): Promise<Row[]> {
   // One app per switching command: each takes its own Service there and back (a switch by one command is a
   // change made elsewhere for the next).
-  const apps = ["bench", "patched", "delayed", ...(BEFORE ? ["bench-before"] : [])];
-  for (const app of apps) {
-    await createApp(ns, { app, slotLabel: "slot", slots: [{ value: "blue", replicas: 2 }, { value: "green", replicas: 2 }], services: { [app]: "blue" } });
+  const apps = ["bench", "patched", "patched-once", "delayed", ...(BEFORE ? ["bench-before"] : [])];
+  // The groups' apps: one replica a slot.
+  const group = (who: string) => ["a", "b", "c"].map((x) => `${who}-${x}`);
+  const groups = ["group", "grouppatched", ...(BEFORE ? ["groupbefore"] : [])].flatMap(group);
+  for (const app of [...apps, ...groups]) {
+    const replicas = groups.includes(app) ? 1 : 2;
+    await createApp(ns, { app, slotLabel: "slot", slots: [{ value: "blue", replicas }, { value: "green", replicas }], services: { [app]: "blue" } });
   }
+  const gw = gatewayAvailable();
+  if (gw.on) await createRouteApp(ns, "route");
+  else console.error(`--- no gateway (${gw.reason}): no HTTPRoute row`);
   const to = (i: number) => (i % 2 === 0 ? "green" : "blue");
-  return [
+  const rows: Row[] = [
     {
       name: "help",
       baseline: "kubectl version --client",
@@ -121,16 +176,38 @@ async function startupRows(ns: string): Promise<Row[]> {
         { label: "kubectl bluegreen status bench", argv: () => ["kubectl", "bluegreen", "status", "bench", "-n", ns] },
       ],
     },
+  ];
+  if (gw.on) {
+    // status of an app behind an HTTPRoute lists Deployments and ReplicaSets of the app, and the namespace's Services,
+    // HorizontalPodAutoscalers, HTTPRoutes, GRPCRoutes and Ingresses: kubectl gets the same seven lists.
+    const kinds = "deploy,svc,rs,hpa,httproute,grpcroute,ingress";
+    rows.push({
+      name: "status of an HTTPRoute app",
+      baseline: `kubectl get ${kinds} -l app=route`,
+      commands: [{ label: `kubectl get ${kinds} -l app=route`, argv: () => ["kubectl", "get", kinds, "-l", "app=route", "-n", ns] }, ...variants("status route", () => ["status", "route", "-n", ns])],
+    });
+  }
+  rows.push(
     {
       name: "switch a ready slot",
-      baseline: "kubectl patch svc",
+      baseline: "kubectl patch svc ×2",
       commands: [
-        { label: "kubectl patch svc", argv: (i) => ["kubectl", "patch", "svc", "patched", "-n", ns, "-p", JSON.stringify({ spec: { selector: { slot: to(i) } } })] },
+        { label: "kubectl patch svc ×2", argv: (i) => patches(ns, "patched", to(i)) },
+        { label: "kubectl patch svc", argv: (i) => patches(ns, "patched-once", to(i))[0]! },
         ...variants("promote --to --propagation-delay 0s", (i, who) => ["promote", who === "now" ? "bench" : "bench-before", "-n", ns, "--to", to(i), "--propagation-delay", "0s"]),
         { label: "kubectl-bluegreen promote --to (default --propagation-delay 2s)", argv: (i) => [PLUGIN!, "promote", "delayed", "-n", ns, "--to", to(i)] },
       ],
     },
-  ];
+    {
+      name: "promote a group of 3 apps",
+      baseline: "kubectl patch svc ×6",
+      commands: [
+        { label: "kubectl patch svc ×6", argv: (i) => group("grouppatched").flatMap((app) => patches(ns, app, to(i))) },
+        ...variants("promote a b c --to --propagation-delay 0s", (i, who) => ["promote", ...group(who === "now" ? "group" : "groupbefore"), "-n", ns, "--to", to(i), "--propagation-delay", "0s"]),
+      ],
+    },
+  );
+  return rows;
 }
 
 /** APPS apps in one namespace (Deployments at 0 replicas: the objects are what status reads), made with kubectl create. */
@@ -202,9 +279,11 @@ async function main(): Promise<void> {
       : `## At scale\n\nProduced by \`scripts/bench-scale.sh\` with ${APPS} apps (2 Deployments at 0 replicas and a Service each) in one namespace`;
   const text = `${head} on ${new Date().toISOString().slice(0, 10)}, against the local test bed (kube-apiserver on
 127.0.0.1): ${WARMUP} warm-up runs, then ${RUNS} runs of each command, the commands of a row taking turns; the
-whole process each time, started without a shell, under GNU time for its peak RSS. Medians; the ratio is to
-the row's kubectl command. \`kubectl-bluegreen\` is \`dist/bin/linux_amd64/kubectl-bluegreen\` (${pluginVersion})${
-    BEFORE ? `; *before* is the executable of the previous release build, measured in the same run` : ""
+whole process each time, started without a shell, under GNU time for its peak RSS (a row of several commands
+runs them one after the other and counts the sum of their times and the largest RSS). Medians; the ratio is to
+the row's kubectl command. \`kubectl-bluegreen\` is the linux/amd64 executable (${pluginVersion}) as an install has it,
+unpacked from \`dist/kubectl-bluegreen_linux_amd64.tar.gz\`${
+    BEFORE ? `; *before* is the executable of the previous release build, unpacked the same way and measured in the same run` : ""
   }.
 
 Machine: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load average ${load} when the run began; kubectl ${kubectlVersion}.
