@@ -279,8 +279,8 @@ async function main(): Promise<void> {
       : `## At scale\n\nProduced by \`scripts/bench-scale.sh\` with ${APPS} apps (2 Deployments at 0 replicas and a Service each) in one namespace`;
   const text = `${head} on ${new Date().toISOString().slice(0, 10)}, against the local test bed (kube-apiserver on
 127.0.0.1): ${WARMUP} warm-up runs, then ${RUNS} runs of each command, the commands of a row taking turns; the
-whole process each time, started without a shell, under GNU time for its peak RSS (a row of several commands
-runs them one after the other and counts the sum of their times and the largest RSS). Medians; the ratio is to
+whole process each time, started without a shell, under GNU time for its peak RSS (a command of several processes
+runs them one after the other: the sum of their times, the largest RSS). Medians; the ratio is to
 the row's kubectl command. \`kubectl-bluegreen\` is the linux/amd64 executable (${pluginVersion}) as an install has it,
 unpacked from \`dist/kubectl-bluegreen_linux_amd64.tar.gz\`${
     BEFORE ? `; *before* is the executable of the previous release build, unpacked the same way and measured in the same run` : ""
