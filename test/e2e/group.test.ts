@@ -1,7 +1,7 @@
 // promote and abort of several apps at once, all or none, against the real control plane.
 import { describe, expect, it } from "vitest";
 import { createApp, resourceVersionOf, selectorOf, testNamespaces } from "./lib/apps.js";
-import { type RunResult, bluegreen, bluegreenChild, kubectlJson, waitFor } from "./lib/cluster.js";
+import { type RunResult, bluegreen, bluegreenChild, kubectlJson, kubectlOk, waitFor } from "./lib/cluster.js";
 
 const ns = testNamespaces();
 
@@ -99,6 +99,40 @@ describe("several apps at once", () => {
   it("refuses bad input before contacting anything", () => {
     const r = bluegreen(["promote", "web", "api", "--steps", "10,100"], { namespace: "default" });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: --steps works on one app at a time: promote the apps one by one to use it.\nSee --help.\n");
+    expect(r.stderr).toBe("error: --steps works on one app in one context at a time: promote them one by one to use it.\nSee --help.\n");
+  });
+
+  it("promote --all -l releases every app the selector matches, and only those", async () => {
+    const n = await ns("gr-selector");
+    await createApps(n);
+    for (const app of ["web", "api"]) kubectlOk(["label", "deployments", "-n", n, "-l", `app=${app}`, "team=shop"]);
+    const none = bluegreen(["promote", "--all", "-l", "team=none", "--propagation-delay", "0s"], { namespace: n });
+    expect(none.code, none.stderr).toBe(3);
+    expect(none.stderr).toBe(`error: no app found with -l team=none in context admin, namespace ${n}: no Deployment matches it.\nCheck the selector with kubectl get deployments -l SELECTOR.\n`);
+    const r = bluegreen(["promote", "--all", "-l", "team=shop", "--propagation-delay", "0s"], { namespace: n });
+    expectOk(r);
+    expect(r.stdout).toMatch(/^APP +FROM → TO +RESULT\napi +v1 → v2 +promoted\nweb +v1 → v2 +promoted\n2 apps promoted together/);
+    expect(versions(n)).toEqual(["v2", "v2", "v1"]);
+    expect(recordOf(n, "web").group.apps).toEqual(["api", "web"]);
+  });
+
+  it("status and diff take several apps", async () => {
+    const n = await ns("gr-show");
+    await createApps(n);
+    const s = bluegreen(["status", "web", "worker"], { namespace: n });
+    expectOk(s);
+    expect(s.stdout).toMatch(/^APP +SLOT-LABEL +LIVE +IDLE +SERVICES +VERDICT\nweb +version +v1 +v2 +web +ready to promote\nworker +version +v1 +v2 +worker +ready to promote\n$/);
+    const missing = bluegreen(["status", "web", "nope"], { namespace: n });
+    expect(missing.code).toBe(3);
+    expect(missing.stdout).toMatch(/\nweb +version +v1 +v2 /);
+    expect(missing.stderr).toMatch(/^error: app "nope" \(no Deployment has label app=nope\) in namespace /);
+    const d = bluegreen(["diff", "web", "api", "-o", "json"], { namespace: n });
+    expect(d.code, d.stderr).toBe(1);
+    const doc = JSON.parse(d.stdout);
+    expect(doc.kind).toBe("List");
+    expect(doc.items.map((i: { app: string; differs: boolean; images: unknown }) => [i.app, i.differs])).toEqual([
+      ["web", true],
+      ["api", true],
+    ]);
   });
 });

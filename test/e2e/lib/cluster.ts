@@ -79,8 +79,25 @@ export function toResult(r: SpawnSyncReturns<string>, what: string): RunResult {
   return { code, stdout: r.stdout ?? "", stderr };
 }
 
+/** The kubeconfig kubectl (and so every layout helper) uses when a call names none: see onCluster. */
+let currentKubeconfig = KUBECONFIG;
+
+/**
+ * Runs fn with kubectl, and so the layout helpers, on another cluster (its kubeconfig, with an admin context like the
+ * test bed's). Tests in a file run one after another, so nothing else runs in between.
+ */
+export async function onCluster<T>(kubeconfig: string, fn: () => Promise<T> | T): Promise<T> {
+  const before = currentKubeconfig;
+  currentKubeconfig = kubeconfig;
+  try {
+    return await fn();
+  } finally {
+    currentKubeconfig = before;
+  }
+}
+
 function kubectlArgs(args: string[], opts: KubectlOptions): string[] {
-  return ["--kubeconfig", opts.kubeconfig ?? KUBECONFIG, ...contextArgs(opts.context), ...args];
+  return ["--kubeconfig", opts.kubeconfig ?? currentKubeconfig, ...contextArgs(opts.context), ...args];
 }
 
 /** kubectl --kubeconfig KUBECONFIG --context <ctx> ...args. Never throws on a non-zero exit. */
