@@ -31,7 +31,7 @@ export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
   [ExitCode.forbidden]: "forbidden or unauthorized",
   [ExitCode.unreachable]: "cluster unreachable or timed out; nothing changed (a write whose reply was lost is read back first)",
   [ExitCode.split]:
-    "the switch-back did not finish (someone else changed a Service, or the cluster stopped answering), or traffic is split or its state is unknown — whatever the Services happen to look like; the message names what each Service selects; repair with promote or abort. Not when the split is another command's switch still in progress (its record pending on the Services) after it took every Service this one had switched: that is 5, and the message names that switch",
+    "the switch-back did not finish (someone else changed a Service, or the cluster stopped answering), or traffic is split or its state is unknown — whatever the Services happen to look like; the message names what each Service selects; repair with promote or abort. Not when the split is another command's switch still in progress (its record pending on the Services) after it took every Service this one had switched: that is 5, and the message names that switch; promote or abort --waves that stopped at a failing context while the contexts before it stay on the new slot",
   [ExitCode.unexpected]: "unexpected error",
   [ExitCode.interrupted]: "interrupted (Ctrl-C or SIGTERM); the message says where traffic is (switched back: all-old)",
 };
