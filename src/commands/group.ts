@@ -263,7 +263,7 @@ export async function switchGroup(ctx: Context, g: GlobalOptions, spec: GroupSpe
   const firstError = first?.outcome?.error ?? first?.refused;
   const cause = first ? `${said(first)}: ${(firstError?.message ?? "not started").replace(/\.$/, "")}` : "interrupted";
   const later = spec.waves ? clusters.filter((c) => c.wave > reached) : [];
-  const slotText = (m: Member, value: string | undefined) => `${name(m)} ${m.plan?.slotLabel}=${value}`;
+  const slotText = (m: Member, value: string | undefined) => `${name(m)}: ${m.plan?.slotLabel}=${value}`;
   const state = notBack.length
     ? `not every app is back: ${members.map((m) => `${said(m)} ${stateText(m)}`).join(", ")}`
     : kept.length

@@ -124,7 +124,7 @@ const CASES: Case[] = [
   { args: ["promote", "myapp", "-l", "app=myapp"], error: /^error: give either APP or -l\/--selector, not both\.$/ },
   { args: ["deploy", "myapp", "extra"], error: /^error: unexpected argument "extra"\.$/ },
   { args: ["promote", "myapp", "myapp"], error: /^error: app "myapp" is named twice\.$/ },
-  { args: ["diff", "myapp", "other"], error: /^error: unexpected argument "other"\.$/ },
+  { args: ["diff", "myapp", "myapp"], error: /^error: app "myapp" is named twice\.$/ },
   { args: ["completion", "tcsh"], error: /^error: unknown shell "tcsh": use bash, zsh or fish\.$/ },
   // Connection flags: empty is refused, not read as "use the default".
   { args: ["promote", "myapp", "--context", ""], context: "", error: /^error: --context must not be empty\.$/ },

@@ -101,7 +101,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("across two clusters", () => {
     const r = run(["promote", "web", "--contexts", "one,two", "--post-check", POST_CHECK_FAILS_IN_TWO], n);
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(6);
     expect(r.stderr).toContain("[two] running --post-check");
-    expect(r.stderr).toMatch(/\nerror: the promote of app web in 2 contexts failed: app web in context two: the check after the switch failed: --post-check exited with 1; .*; every app is back where it was \(one\/web version=v1, two\/web version=v1\)\.\n/);
+    expect(r.stderr).toMatch(/\nerror: the promote of app web in 2 contexts failed: app web in context two: the check after the switch failed: --post-check exited with 1; .*; every app is back where it was \(one\/web: version=v1, two\/web: version=v1\)\.\n/);
     expect(await versions(n, "web")).toEqual(["v1", "v1"]);
   });
 
@@ -111,7 +111,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("across two clusters", () => {
     await two(() => createApp(n, { app: "web" }));
     const r = run(["promote", "web", "--contexts", "one,two", "--waves", "--post-check", POST_CHECK_FAILS_IN_TWO], n);
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(9);
-    expect(r.stderr).toMatch(/\nerror: the promote of app web in 2 contexts in waves stopped at context two: app web in context two: the check after the switch failed: --post-check exited with 1; .*; context two is back where it was, the waves before it stay switched \(one\/web version=v2\)\.\nRun the same promote again to go on, or abort the same apps in the same contexts to go back; --rollback all goes back everywhere when a wave fails\.\n$/);
+    expect(r.stderr).toMatch(/\nerror: the promote of app web in 2 contexts in waves stopped at context two: app web in context two: the check after the switch failed: --post-check exited with 1; .*; context two is back where it was, the waves before it stay switched \(one\/web: version=v2\)\.\nRun the same promote again to go on, or abort the same apps in the same contexts to go back; --rollback all goes back everywhere when a wave fails\.\n$/);
     expect(r.stdout).toMatch(/\none +web +v1 → v2 +switched \(version=v2\), its wave passed\ntwo +web +v1 → v2 +failed \(back on version=v1\): /);
     expect(await versions(n, "web")).toEqual(["v2", "v1"]);
     // The first wave's cluster: its promote was verified and checked there, so status there says promoted.
@@ -122,7 +122,7 @@ describe.skipIf(EXTERNAL_CLUSTER)("across two clusters", () => {
     expect(all.code, `${all.stdout}${all.stderr}`).toBe(6);
     expect(all.stderr).toContain("wave 1 of 2 (context one) done; wave 2 (context two) in 1s\n");
     expect(all.stderr).toMatch(/switching back app web in context one: app web in context two failed\n/);
-    expect(all.stderr).toMatch(/every app is back where it was \(one\/web version=v1, two\/web version=v1\)\.\n/);
+    expect(all.stderr).toMatch(/every app is back where it was \(one\/web: version=v1, two\/web: version=v1\)\.\n/);
     expect(await versions(n, "web")).toEqual(["v1", "v1"]);
   });
 
