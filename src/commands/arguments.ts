@@ -194,10 +194,6 @@ export function statusInvocation(a: RawArgs, argv: string[]): Invocation {
  * refused with them.
  */
 function groupSpec(a: RawArgs, argv: string[], command: "promote" | "abort", oneAppFlags: string[]): { group?: GroupSpec; context?: string } {
-  // yargs keeps only the last word of a variadic positional (duplicate-arguments-array is off, for flags given
-  // twice): the apps are read from the command line, before any `--`.
-  const end = argv.indexOf("--");
-  if (end >= 0 && argv[end + 1] !== undefined) throw new UsageError(`unexpected argument "${argv[end + 1]}".`);
   const apps = namedApps(argv, command);
   const all = Boolean(a.all);
   if (all && apps.length) throw new UsageError("give either APP or --all -l SELECTOR, not both.");

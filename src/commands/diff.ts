@@ -17,10 +17,10 @@ import { loadPair } from "./load.js";
  */
 export async function diff(ctx: Context, g: GlobalOptions, apps?: string[]): Promise<number> {
   const kube = await ctx.kube(g.kube);
+  const format = dataFormat(g.output);
   if (!apps) {
     const r = await diffOne(ctx, kube, g);
-    if (r.doc) ctx.io.out(renderData(dataFormat(g.output) as "json" | "yaml", r.doc));
-    else ctx.io.out(r.text);
+    ctx.io.out(format ? renderData(format, r.doc) : r.text);
     return r.differs ? 1 : 0;
   }
   const errors: BlueGreenError[] = [];
@@ -31,18 +31,18 @@ export async function diff(ctx: Context, g: GlobalOptions, apps?: string[]): Pro
     try {
       const r = await diffOne(ctx, kube, { ...g, selection: { ...g.selection, app } });
       differs ||= r.differs;
-      if (r.doc) docs.push(r.doc);
+      if (format) docs.push(r.doc);
       else ctx.io.out(`${shown++ ? "\n" : ""}${r.text}`);
     } catch (e) {
       const err = asError(e);
       if (err.exitCode === ExitCode.unexpected) throw e;
-      if (errors.length) ctx.io.err(`error: ${escapeTerminal(errors[errors.length - 1]?.message ?? "")}\n`);
       errors.push(err);
     }
   }
-  const format = dataFormat(g.output);
   if (format) ctx.io.out(renderData(format, { kind: "List", apiVersion: "v1", items: docs }));
-  const last = errors[errors.length - 1];
+  // The last error ends the command (its message, hint and exit code); the ones before it are said here.
+  const last = errors.pop();
+  for (const err of errors) ctx.io.err(`error: ${escapeTerminal(err.message)}\n`);
   if (last) throw last;
   return differs ? 1 : 0;
 }

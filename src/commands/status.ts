@@ -71,9 +71,8 @@ export async function status(ctx: Context, g: GlobalOptions, watch: boolean): Pr
   const list = await collect(kube, g);
   // status APP APP…: the apps found are shown; then an app named but not found is an error (exit 3), as for one.
   const missing = (g.selection.apps ?? []).filter((app) => !list.some((s) => s.app === app));
-  if (missing.length && list.length) show(ctx, g, kube, list, render(ctx, g, list));
+  if (list.length || !missing.length) show(ctx, g, kube, list, render(ctx, g, list));
   if (missing.length) throw await notFound(kube, { ...g.selection, apps: undefined, app: missing[0] });
-  show(ctx, g, kube, list, render(ctx, g, list));
   if (list.length === 0 && !dataFormat(g.output)) for (const h of await lookElsewhere(kube, g.selection)) ctx.io.err(`hint: ${escapeTerminal(h)}\n`);
   return list.some(needsAttention) ? 1 : 0;
 }
