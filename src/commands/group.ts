@@ -191,8 +191,11 @@ export async function switchGroup(ctx: Context, g: GlobalOptions, spec: GroupSpe
       },
     );
   const waves = spec.waves ? clusters.map((c) => members.filter((m) => m.cluster === c)) : [members];
+  // The wave the release stopped in (the last one, when none stopped it): it ran, or was interrupted in the pause
+  // before it and changed nothing.
   let reached = 0;
   for (const [i, wave] of waves.entries()) {
+    reached = i;
     if (i > 0) {
       const pauseMs = spec.waves?.pauseMs ?? 0;
       const next = clusters[i] as Cluster;
@@ -203,7 +206,6 @@ export async function switchGroup(ctx: Context, g: GlobalOptions, spec: GroupSpe
       for (const m of wave) Object.assign(m, { plan: undefined, noop: undefined, refused: undefined });
       await pooled(wave, PARALLEL, plan);
     }
-    reached = i;
     await run(wave);
     if (failedOf(members).length || ctx.signal.aborted) break;
   }
@@ -267,7 +269,7 @@ export async function switchGroup(ctx: Context, g: GlobalOptions, spec: GroupSpe
   const state = notBack.length
     ? `not every app is back: ${members.map((m) => `${said(m)} ${stateText(m)}`).join(", ")}`
     : kept.length
-      ? `context ${clusters[reached]?.name} is back where it was, the waves before it stay switched (${kept.map((m) => slotText(m, m.plan?.to.value)).join(", ")})${later.length ? `; ${later.length === 1 ? "context" : "contexts"} ${later.map((c) => c.name).join(", ")} not started` : ""}`
+      ? `context ${clusters[reached]?.name} ${members.some((m) => m.cluster.wave === reached && m.outcome) ? "is back where it was" : "was not started"}, the waves before it stay switched (${kept.map((m) => slotText(m, m.plan?.to.value)).join(", ")})${later.length ? `; ${later.length === 1 ? "context" : "contexts"} ${later.map((c) => c.name).join(", ")} not started` : ""}`
       : wrote
         ? `every app is back where it was (${members.filter((m) => m.plan && m.outcome).map((m) => slotText(m, m.plan?.from.value)).join(", ")})`
         : "nothing changed";

@@ -2,7 +2,7 @@
 // this machine: the test bed and a second one started here (BLUEGREEN_TESTBED_DIR of its own).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, resourceVersionOf, selectorOf, testNamespaces } from "./lib/apps.js";
-import { EXTERNAL_CLUSTER, KUBECONFIG, type RunResult, bluegreen, bluegreenAsync, kubectl, kubectlJson, kubectlOk, onCluster, waitFor } from "./lib/cluster.js";
+import { EXTERNAL_CLUSTER, KUBECONFIG, type RunResult, bluegreen, bluegreenAsync, bluegreenChild, kubectl, kubectlJson, kubectlOk, onCluster, waitFor } from "./lib/cluster.js";
 import { type FaultProxy, startFaultProxy } from "./lib/faultproxy.js";
 import { SECOND_KUBECONFIG, kubeconfigOf, secondTestbed } from "./lib/second.js";
 
@@ -124,6 +124,19 @@ describe.skipIf(EXTERNAL_CLUSTER)("across two clusters", () => {
     expect(all.stderr).toMatch(/switching back app web in context one: app web in context two failed\n/);
     expect(all.stderr).toMatch(/every app is back where it was \(one\/web: version=v1, two\/web: version=v1\)\.\n/);
     expect(await versions(n, "web")).toEqual(["v1", "v1"]);
+
+    // Ctrl-C in the pause between two waves stops before the next context; the context done stays (exit 130).
+    const p = bluegreenChild(["promote", "web", "--to", "v2", "--contexts", "one,two", "--waves", "--wave-pause", "10m", "--propagation-delay", "0s"], { namespace: n, kubeconfig, context: "" });
+    let err = "";
+    p.child.stderr.on("data", (d) => {
+      err += d;
+    });
+    await waitFor("the pause before the second wave", () => err.includes("wave 2 (context two) in 10m\n"), 60_000, 100);
+    p.kill("SIGINT");
+    const stopped = await p.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(/\nerror: the promote of app web in 2 contexts in waves stopped at context two: interrupted; context two was not started, the waves before it stay switched \(one\/web: version=v2\)\.\n/);
+    expect(await versions(n, "web")).toEqual(["v2", "v1"]);
   });
 
   it("settles a lost reply to the switch in the second cluster (a fault proxy in front of it only) and completes", async () => {
