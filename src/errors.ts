@@ -57,6 +57,9 @@ export class BlueGreenError extends Error {
   }
 }
 
+/** The same failure, said of one of several kubeconfig contexts: "context two: …", same exit code and hint. */
+export const inContext = (context: string, e: BlueGreenError): BlueGreenError => new BlueGreenError(`context ${context}: ${e.message}`, e.exitCode, e.hint);
+
 /** Bad flag, missing or extra argument. */
 export class UsageError extends BlueGreenError {
   constructor(message: string, hint = "See --help.") {

@@ -183,8 +183,29 @@ function severalApps(a: RawArgs, argv: string[], command: string): string[] | un
 export function statusInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
   const apps = severalApps(a, argv, "status");
-  const global = globalOptions(a, apps ? undefined : appArg(a, false));
-  return { command: "status", global: apps ? { ...global, selection: { ...global.selection, apps } } : global, watch: Boolean(a.watch) };
+  const { contexts, context } = readContexts(argv, "status");
+  if (contexts && a.watch) throw new UsageError("--watch follows one context: run one status --watch per context.");
+  const global = withContext(globalOptions(a, apps ? undefined : appArg(a, false)), context);
+  return { command: "status", global: apps ? { ...global, selection: { ...global.selection, apps } } : global, watch: Boolean(a.watch), ...(contexts ? { contexts } : {}) };
+}
+
+/** --context A --context B…, --contexts A,B: the kubeconfig contexts named, each once. */
+function contextsOf(argv: string[], command: string): string[] {
+  const contexts = [...repeated(argv, "--context"), ...repeated(argv, "--contexts").flatMap((v) => v.split(","))];
+  for (const c of contexts) checkNotEmpty("context", c);
+  const again = contexts.find((x, i) => contexts.indexOf(x) !== i);
+  if (again !== undefined) throw new UsageError(`context "${again}" is named twice.`);
+  if (contexts.length > MAX_GROUP_CONTEXTS) throw new UsageError(`${contexts.length} contexts named: a ${command} takes at most ${MAX_GROUP_CONTEXTS}.`);
+  return contexts;
+}
+
+/**
+ * status and diff in several contexts (--context A --context B, --contexts A,B): each context read on its own and
+ * shown together; one context is --context A.
+ */
+function readContexts(argv: string[], command: "status" | "diff"): { contexts?: string[]; context?: string } {
+  const contexts = contextsOf(argv, command);
+  return contexts.length > 1 ? { contexts } : { context: contexts[0] };
 }
 
 /**
@@ -198,11 +219,7 @@ function groupSpec(a: RawArgs, argv: string[], command: "promote" | "abort", one
   const all = Boolean(a.all);
   if (all && apps.length) throw new UsageError("give either APP or --all -l SELECTOR, not both.");
   if (all && a.selector === undefined) throw new UsageError(`--all needs -l SELECTOR: it ${command}s every app with a Deployment the selector matches.`);
-  const contexts = [...repeated(argv, "--context"), ...repeated(argv, "--contexts").flatMap((v) => v.split(","))];
-  for (const c of contexts) checkNotEmpty("context", c);
-  const again = contexts.find((x, i) => contexts.indexOf(x) !== i);
-  if (again !== undefined) throw new UsageError(`context "${again}" is named twice.`);
-  if (contexts.length > MAX_GROUP_CONTEXTS) throw new UsageError(`${contexts.length} contexts named: a ${command} takes at most ${MAX_GROUP_CONTEXTS}.`);
+  const contexts = contextsOf(argv, command);
   const fleet = contexts.length > 1;
   const waveFlag = ["waves", "wave-pause"].find((k) => a[k] !== undefined && a[k] !== false) ?? (argv.some((w) => w === "--rollback" || w.startsWith("--rollback=")) ? "rollback" : undefined);
   if (waveFlag && !fleet) throw new UsageError(`--${waveFlag} needs two or more contexts (--context A --context B, or --contexts A,B).`);
@@ -379,11 +396,12 @@ export function scaleDownInvocation(a: RawArgs): Invocation {
   return { command: "scale-down", global: globalOptions(a, appArg(a, true)), flags: { delayMs: parseDuration("delay", a.delay as string), dryRun: dryRun(a) } };
 }
 
-/** diff APP. */
+/** diff APP [APP…]. */
 export function diffInvocation(a: RawArgs, argv: string[]): Invocation {
   noExtraArgs(a);
   const apps = severalApps(a, argv, "diff");
-  return { command: "diff", global: globalOptions(a, apps ? undefined : appArg(a, true)), ...(apps ? { apps } : {}) };
+  const { contexts, context } = readContexts(argv, "diff");
+  return { command: "diff", global: withContext(globalOptions(a, apps ? undefined : appArg(a, true)), context), ...(apps ? { apps } : {}), ...(contexts ? { contexts } : {}) };
 }
 
 /** version and completion select no app: an app-selection flag is refused as unknown (see LOCAL_COMMANDS). */

@@ -2,7 +2,7 @@ import type { GlobalOptions } from "./options.js";
 import type { Context } from "../context.js";
 import { compareSlots } from "../bluegreen/compare.js";
 import { describeServices, requireWellFormed } from "../bluegreen/pair.js";
-import { type BlueGreenError, ExitCode, RefusedError } from "../errors.js";
+import { type BlueGreenError, ExitCode, RefusedError, inContext } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { escapeTerminal } from "../render/escape.js";
 import { asError } from "./write.js";
@@ -11,15 +11,15 @@ import { renderComparison, slotDiff } from "../render/diff.js";
 import { loadPair } from "./load.js";
 
 /**
- * diff APP [APP…]: what changes for users if the idle slot is promoted. Exit 0 same, 1 different (as kubectl diff).
+ * diff APP [APP…] [--context A --context B…]: what changes for users if the idle slot is promoted. Exit 0 same,
+ * 1 different (as kubectl diff).
  * Several apps are compared one after another (-o json|yaml: a List); an app that cannot be compared is said on
  * stderr and the others are still shown, then the command ends with the last such error (and its exit code).
  */
-export async function diff(ctx: Context, g: GlobalOptions, apps?: string[]): Promise<number> {
-  const kube = await ctx.kube(g.kube);
+export async function diff(ctx: Context, g: GlobalOptions, apps?: string[], contexts?: string[]): Promise<number> {
   const format = dataFormat(g.output);
-  if (!apps) {
-    const r = await diffOne(ctx, kube, g);
+  if (!apps && !contexts) {
+    const r = await diffOne(ctx, await ctx.kube(g.kube), g);
     ctx.io.out(format ? renderData(format, r.doc) : r.text);
     return r.differs ? 1 : 0;
   }
@@ -27,16 +27,29 @@ export async function diff(ctx: Context, g: GlobalOptions, apps?: string[]): Pro
   const docs: unknown[] = [];
   let differs = false;
   let shown = 0;
-  for (const app of apps) {
+  // Several contexts: each in turn (a "Context:" line before each comparison; -o json|yaml: `context` on each).
+  for (const context of contexts ?? [undefined]) {
+    const said = (e: BlueGreenError) => (context === undefined ? e : inContext(context, e));
+    let kube: KubeClient;
     try {
-      const r = await diffOne(ctx, kube, { ...g, selection: { ...g.selection, app } });
-      differs ||= r.differs;
-      if (format) docs.push(r.doc);
-      else ctx.io.out(`${shown++ ? "\n" : ""}${r.text}`);
+      kube = await ctx.kube(context === undefined ? g.kube : { ...g.kube, context });
     } catch (e) {
       const err = asError(e);
       if (err.exitCode === ExitCode.unexpected) throw e;
-      errors.push(err);
+      errors.push(said(err));
+      continue;
+    }
+    for (const app of apps ?? [undefined]) {
+      try {
+        const r = await diffOne(ctx, kube, app === undefined ? g : { ...g, selection: { ...g.selection, app } });
+        differs ||= r.differs;
+        if (format) docs.push(context === undefined ? r.doc : { context, ...(r.doc as object) });
+        else ctx.io.out(`${shown++ ? "\n" : ""}${context === undefined ? "" : `Context: ${escapeTerminal(context)}\n`}${r.text}`);
+      } catch (e) {
+        const err = asError(e);
+        if (err.exitCode === ExitCode.unexpected) throw e;
+        errors.push(said(err));
+      }
     }
   }
   if (format) ctx.io.out(renderData(format, { kind: "List", apiVersion: "v1", items: docs }));

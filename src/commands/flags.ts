@@ -20,7 +20,7 @@ export type CommandName = (typeof COMMANDS)[number];
 /** Where and as whom: kubectl's flags. */
 export const CLUSTER_FLAGS: Flags = {
   kubeconfig: { type: "string", describe: "Path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)" },
-  context: { type: "string", describe: "The kubeconfig context to use (promote and abort: repeatable, the same release in each)" },
+  context: { type: "string", describe: "The kubeconfig context to use (promote, abort, status and diff: repeatable, each context in turn)" },
   cluster: { type: "string", describe: "The kubeconfig cluster to use (default: the context's)" },
   user: { type: "string", describe: "The kubeconfig user to use (default: the context's)" },
   namespace: { alias: "n", type: "string", describe: "Namespace (default: the context's namespace)" },
@@ -77,6 +77,7 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
     output: { alias: "o", type: "string", describe: "table|wide|json|yaml", values: ["table", "wide", "json", "yaml"] },
     "no-headers": { type: "boolean", describe: "Omit table headers" },
     watch: { alias: "w", type: "boolean", describe: "Keep watching and print changes" },
+    contexts: { type: "string", describe: "A,B: each kubeconfig context in one table (or --context A --context B)" },
   },
   promote: {
     to: { type: "string", describe: "Target slot value (a no-op if it is already live)" },
@@ -136,6 +137,7 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
   },
   diff: {
     output: { alias: "o", type: "string", describe: "json|yaml (default: a unified diff)", values: ["json", "yaml"] },
+    contexts: { type: "string", describe: "A,B: compare in each kubeconfig context in turn (or --context A --context B)" },
   },
   version: {
     client: { type: "boolean", describe: "Accepted for kubectl habit; version never contacts the cluster" },

@@ -8,10 +8,10 @@ import type { GroupSpec } from "../bluegreen/group.js";
 
 /** What a parsed command line asks for; handed to a runner so parsing is testable on its own. */
 export type Invocation =
-  | { command: "status"; global: GlobalOptions; watch: boolean }
+  | { command: "status"; global: GlobalOptions; watch: boolean; contexts?: string[] }
   | { command: "promote"; global: GlobalOptions; flags: PromoteFlags; group?: GroupSpec }
   | { command: "abort"; global: GlobalOptions; flags: AbortFlags; group?: GroupSpec }
-  | { command: "diff"; global: GlobalOptions; apps?: string[] }
+  | { command: "diff"; global: GlobalOptions; apps?: string[]; contexts?: string[] }
   | { command: "deploy"; global: GlobalOptions; flags: DeployFlags }
   | { command: "scale-down"; global: GlobalOptions; flags: ScaleDownFlags }
   | { command: "version"; output: OutputFormat; client: boolean; global: GlobalOptions }
@@ -25,7 +25,7 @@ export type Runner = (ctx: Context, inv: Invocation) => Promise<number>;
 export async function runInvocation(ctx: Context, inv: Invocation): Promise<number> {
   switch (inv.command) {
     case "status":
-      return (await import("./status.js")).status(ctx, inv.global, inv.watch);
+      return (await import("./status.js")).status(ctx, inv.global, inv.watch, inv.contexts);
     case "promote":
       if (inv.group) return (await import("./group.js")).switchGroup(ctx, inv.global, inv.group, "promote", inv.flags);
       return (await import("./promote.js")).promote(ctx, inv.global, inv.flags);
@@ -37,7 +37,7 @@ export async function runInvocation(ctx: Context, inv: Invocation): Promise<numb
     case "scale-down":
       return (await import("./scale-down.js")).scaleDown(ctx, inv.global, inv.flags);
     case "diff":
-      return (await import("./diff.js")).diff(ctx, inv.global, inv.apps);
+      return (await import("./diff.js")).diff(ctx, inv.global, inv.apps, inv.contexts);
     case "version":
       return (await import("./version.js")).version(ctx, inv.output);
     case "completion":

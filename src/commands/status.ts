@@ -4,7 +4,7 @@ import { replicaSetsOwnedBy } from "../bluegreen/evidence.js";
 import { type AppStatus, appStatus, driftOf, needsAttention } from "../bluegreen/verdict.js";
 import { ROUTER_KINDS, ROUTE_KINDS } from "../bluegreen/routers/index.js";
 import type { RouterKindName, RouterObject } from "../bluegreen/routers/types.js";
-import { ForbiddenError, NotFoundError } from "../errors.js";
+import { ExitCode, ForbiddenError, NotFoundError, inContext } from "../errors.js";
 import type { KubeClient } from "../kube/types.js";
 import { dataFormat, renderData } from "../render/data.js";
 import { escapeTerminal } from "../render/escape.js";
@@ -13,6 +13,7 @@ import { type AppPair, type FoundRoute, deploymentSelector } from "../bluegreen/
 import type { Deployment, ReplicaSet, Service } from "../bluegreen/model.js";
 import { loadPairs, loadReplicaSets, lookElsewhere, notFound, pairsOf } from "./load.js";
 import { Mirror } from "./mirror.js";
+import { asError } from "./write.js";
 
 async function collect(kube: KubeClient, g: GlobalOptions): Promise<AppStatus[]> {
   const ns = g.selection.allNamespaces ? undefined : kube.namespace;
@@ -48,9 +49,10 @@ async function selectorWriters(kube: KubeClient, pair: AppPair): Promise<Record<
   return out;
 }
 
-function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
+/** The text or document of the apps shown; `contexts` (with several contexts) names the context of each. */
+function render(ctx: Context, g: GlobalOptions, list: AppStatus[], contexts?: string[]): string {
   const format = dataFormat(g.output);
-  if (format) return renderData(format, statusDocument(list));
+  if (format) return renderData(format, statusDocument(list, contexts));
   const o = {
     now: ctx.clock.now(),
     wide: g.output === "wide",
@@ -60,12 +62,48 @@ function render(ctx: Context, g: GlobalOptions, list: AppStatus[]): string {
     namespaces: g.selection.allNamespaces,
   };
   const single = g.selection.app !== undefined || g.selection.selector !== undefined;
-  if (single) return list.map((s) => renderAppScreen(s, o)).join("\n");
-  return renderAppTable(list, o);
+  if (single) return list.map((s, i) => renderAppScreen(s, { ...o, context: contexts?.[i] })).join("\n");
+  return renderAppTable(list, { ...o, contexts });
+}
+
+/**
+ * status --context A --context B…: every context read at once, on its own, and shown in one table (a CONTEXT
+ * column; -o json|yaml: `context` on each item). A context that cannot be read, or where an app named is not
+ * found, is said after the others are shown, and the last such error ends the command with its exit code.
+ */
+async function across(ctx: Context, g: GlobalOptions, contexts: string[]): Promise<number> {
+  const read = await Promise.all(
+    contexts.map(async (name) => {
+      try {
+        const kube = await ctx.kube({ ...g.kube, context: name });
+        const list = await collect(kube, g);
+        const missing = (g.selection.apps ?? []).filter((app) => !list.some((s) => s.app === app));
+        const error = missing.length ? await notFound(kube, { ...g.selection, apps: undefined, app: missing[0] }) : undefined;
+        return { name, kube, list, error };
+      } catch (e) {
+        const error = asError(e);
+        if (error.exitCode === ExitCode.unexpected) throw e;
+        return { name, list: [] as AppStatus[], error };
+      }
+    }),
+  );
+  const list = read.flatMap((r) => r.list);
+  const names = read.flatMap((r) => r.list.map(() => r.name));
+  if (list.length || dataFormat(g.output)) ctx.io.out(render(ctx, g, list, names));
+  else if (read.every((r) => !r.error)) {
+    const where = g.selection.allNamespaces ? "any namespace" : `namespace ${[...new Set(read.map((r) => r.kube?.namespace))].join(", ")}`;
+    ctx.io.err(`No blue/green apps (Deployments with label ${g.selection.appLabel}) found in ${where} of contexts ${contexts.join(", ")}.\n`);
+  }
+  const errors = read.flatMap((r) => (r.error ? [inContext(r.name, r.error)] : []));
+  const last = errors.pop();
+  for (const err of errors) ctx.io.err(`error: ${escapeTerminal(err.message)}\n`);
+  if (last) throw last;
+  return list.some(needsAttention) ? 1 : 0;
 }
 
 /** status [APP]: both slots, what is live, and a verdict; exit 1 when an app needs attention. */
-export async function status(ctx: Context, g: GlobalOptions, watch: boolean): Promise<number> {
+export async function status(ctx: Context, g: GlobalOptions, watch: boolean, contexts?: string[]): Promise<number> {
+  if (contexts) return across(ctx, g, contexts);
   const kube = await ctx.kube(g.kube);
   if (watch) return follow(ctx, kube, g);
   const list = await collect(kube, g);

@@ -15,6 +15,10 @@ interface StatusRenderOptions {
   namespaces: boolean;
   /** false: the locale is not UTF-8, so a table cell spells its arrow in ASCII (before the columns are measured). */
   unicode?: boolean;
+  /** Several contexts: the screen's context (a Context: line). */
+  context?: string;
+  /** Several contexts: each app's context, in the list's order (a CONTEXT column). */
+  contexts?: string[];
 }
 
 const VERDICT_STYLE: Record<Verdict, "green" | "yellow" | "red"> = {
@@ -48,6 +52,7 @@ function groupText(g: GroupRecord, app: string): string {
 /** The one-screen view of a single app. */
 export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
   const head = [
+    ...(o.context !== undefined ? [`Context:      ${esc(o.context)}`] : []),
     `App:          ${esc(s.app)}`,
     `Namespace:    ${esc(s.namespace)}`,
     `Slot label:   ${esc(s.slotLabel ?? "<not found>")}`,
@@ -105,12 +110,13 @@ export function renderAppScreen(s: AppStatus, o: StatusRenderOptions): string {
 
 /** One line per app, for status without APP. */
 export function renderAppTable(list: AppStatus[], o: StatusRenderOptions): string {
-  const headers = [...(o.namespaces ? ["NAMESPACE"] : []), "APP", "SLOT-LABEL", "LIVE", "IDLE", "SERVICES", "VERDICT"];
+  const headers = [...(o.contexts ? ["CONTEXT"] : []), ...(o.namespaces ? ["NAMESPACE"] : []), "APP", "SLOT-LABEL", "LIVE", "IDLE", "SERVICES", "VERDICT"];
   if (o.wide) headers.push("LIVE-READY", "IDLE-READY", "IMAGES", "LAST-SWITCH", "REASON");
-  const rows = list.map((s) => {
+  const rows = list.map((s, i) => {
     const live = s.slots.find((v) => v.role === "live");
     const idle = s.slots.find((v) => v.role === "idle");
     const row = [
+      ...(o.contexts ? [o.contexts[i] ?? "-"] : []),
       ...(o.namespaces ? [s.namespace] : []),
       s.app,
       s.slotLabel ?? "-",
@@ -134,11 +140,12 @@ export function renderAppTable(list: AppStatus[], o: StatusRenderOptions): strin
 }
 
 /** status -o json|yaml: a List-like document, stable for scripts. */
-export function statusDocument(list: AppStatus[]): unknown {
+export function statusDocument(list: AppStatus[], contexts?: string[]): unknown {
   return {
     kind: "BlueGreenStatusList",
     apiVersion: "kubectl-bluegreen/v1",
-    items: list.map((s) => ({
+    items: list.map((s, i) => ({
+      ...(contexts ? { context: contexts[i] } : {}),
       app: s.app,
       namespace: s.namespace,
       slotLabel: s.slotLabel ?? null,

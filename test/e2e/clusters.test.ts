@@ -139,6 +139,70 @@ describe.skipIf(EXTERNAL_CLUSTER)("across two clusters", () => {
     expect(await versions(n, "web")).toEqual(["v2", "v1"]);
   });
 
+  it("kill -9 while a check runs in the second cluster: status in both shows the group, the same promote finishes it, abort undoes it", async () => {
+    const n = await namespace("mc-kill");
+    await createApp(n, { app: "web" });
+    await two(() => createApp(n, { app: "web" }));
+    // The check outlives the plugin killed under it: it holds none of the plugin's output open.
+    const hang = 'if [ "$BLUEGREEN_CONTEXT" = two ]; then exec sleep 120 </dev/null >/dev/null 2>&1; fi';
+    const p = bluegreenChild(["promote", "web", "--contexts", "one,two", "--propagation-delay", "0s", "--check-timeout", "10m", "--post-check", hang], { namespace: n, kubeconfig, context: "" });
+    let err = "";
+    p.child.stderr.on("data", (d) => {
+      err += d;
+    });
+    await waitFor("the check running in context two, web verified in context one", () => err.includes("[two] running --post-check") && recordOf(n, "web").state === "verified", 60_000, 100);
+    p.kill("SIGKILL");
+    await p.done;
+    expect(await versions(n, "web")).toEqual(["v2", "v2"]);
+    expect(await two(() => recordOf(n, "web").state)).toBe("pending");
+    const id = recordOf(n, "web").group.id;
+
+    const s = run(["status", "web", "--contexts", "one,two"], n);
+    expect(s.code, s.stderr).toBe(1);
+    expect(s.stdout).toMatch(/^Context: +one\nApp: +web\n/);
+    expect(s.stdout).toMatch(/\nContext: +two\nApp: +web\n/);
+    expect(s.stdout).toContain(`promote v1 → v2 (not verified), in contexts one, two (group ${id})`);
+    const table = run(["status", "--contexts", "one,two"], n);
+    expect(table.code, table.stderr).toBe(1);
+    expect(table.stdout).toMatch(/^CONTEXT +APP +SLOT-LABEL +LIVE +IDLE +SERVICES +VERDICT\none +web +version +v2 +v1 +web +promoted\ntwo +web +version +v2 +v1 +web +interrupted\n$/);
+
+    const r = run(["promote", "web", "--contexts", "one,two"], n);
+    expectOk(r);
+    expect(r.stdout).toMatch(/\none +web +- +nothing to do: app web is already promoted/);
+    expect(r.stdout).toMatch(/\ntwo +web +v1 → v2 +promoted\n/);
+    expect(await two(() => recordOf(n, "web"))).toMatchObject({ state: "verified", group: { id, apps: ["web"], contexts: ["one", "two"] } });
+
+    expectOk(run(["abort", "web", "--contexts", "one,two"], n));
+    expect(await versions(n, "web")).toEqual(["v1", "v1"]);
+  });
+
+  it("status and diff read each context: one table, a context that cannot be read said after the others", async () => {
+    const n = await namespace("mc-show");
+    await createApp(n, { app: "web" });
+    // In the second cluster the idle slot runs the live slot's image: nothing differs there.
+    await two(() => createApp(n, { app: "web", slots: [{ value: "v1" }, { value: "v2", image: "v1" }] }));
+    const s = run(["status", "--context", "one", "--context", "two", "-o", "json"], n);
+    expect(JSON.parse(s.stdout).items.map((i: { context: string; app: string; liveSlot: string }) => [i.context, i.app, i.liveSlot])).toEqual([
+      ["one", "web", "v1"],
+      ["two", "web", "v1"],
+    ]);
+    const missing = run(["status", "--contexts", "one,three"], n);
+    expect(missing.code, missing.stderr).toBe(3);
+    expect(missing.stdout).toMatch(/^CONTEXT +APP .*\none +web +version +v1 +v2 +web +ready to promote\n$/);
+    expect(missing.stderr).toMatch(/^error: context three: .*three.*\n/);
+
+    const d = run(["diff", "web", "--contexts", "one,two"], n);
+    expect(d.code, d.stderr).toBe(1);
+    expect(d.stdout).toMatch(/^Context: one\n/);
+    expect(d.stdout).toMatch(/\nContext: two\n/);
+    expect(d.stdout).toContain("\nContext: two\nNo differences between web-v1 and web-v2 (apart from the slot label).\n");
+    const doc = JSON.parse(run(["diff", "web", "--contexts", "one,two", "-o", "json"], n).stdout);
+    expect(doc.items.map((i: { context: string; differs: boolean }) => [i.context, i.differs])).toEqual([
+      ["one", true],
+      ["two", false],
+    ]);
+  });
+
   it("settles a lost reply to the switch in the second cluster (a fault proxy in front of it only) and completes", async () => {
     const n = await namespace("mc-lost");
     await createApp(n, { app: "web" });

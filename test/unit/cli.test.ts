@@ -87,6 +87,18 @@ describe("command line parsing", () => {
     await expect(parse(["promote", "web", "--contexts", "eu,us", "--wait"], 100)).rejects.toThrow(new UsageError("--wait works on one app in one context at a time: promote them one by one to use it."));
   });
 
+  it("reads status and diff in several contexts", async () => {
+    expect(await inv("status", "--context", "eu", "--context", "us")).toMatchObject({ command: "status", contexts: ["eu", "us"] });
+    expect(await inv("status", "web", "api", "--contexts", "eu,us")).toMatchObject({ command: "status", contexts: ["eu", "us"], global: { selection: { apps: ["web", "api"] } } });
+    expect(await inv("diff", "web", "--contexts", "eu,us")).toMatchObject({ command: "diff", contexts: ["eu", "us"], global: { selection: { app: "web" } } });
+    const one = await inv("diff", "web", "--contexts", "eu");
+    expect(one).not.toHaveProperty("contexts");
+    expect(one.command === "diff" && one.global.kube.context).toBe("eu");
+    await expect(parse(["status", "--contexts", "eu,us", "--watch"], 100)).rejects.toThrow(new UsageError("--watch follows one context: run one status --watch per context."));
+    await expect(parse(["diff", "web", "--contexts", "eu,eu"], 100)).rejects.toThrow(new UsageError('context "eu" is named twice.'));
+    await expect(parse(["status", "--contexts", "eu,"], 100)).rejects.toBeInstanceOf(UsageError);
+  });
+
   it("refuses bad input with a usage error", async () => {
     await expect(parse(["promote"], 100)).rejects.toThrow(new UsageError("missing APP: name the app, or select it with -l."));
     await expect(parse(["promote", "x", "--dry-run=maybe"], 100)).rejects.toThrow('invalid --dry-run value "maybe": use client or server.');
