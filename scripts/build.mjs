@@ -58,17 +58,5 @@ const fullApart = {
   },
 };
 
-// yargs lays out help with string-width, whose Intl.Segmenter and emoji regex cost tens of milliseconds at
-// first use: its own copy and cliui's and wrap-ansi's get src/render/text-width.ts (which the tables use too).
-/** @type {import("esbuild").Plugin} */
-const textWidth = {
-  name: "text-width",
-  setup(b) {
-    b.onResolve({ filter: /^string-width$/ }, (args) =>
-      /node_modules\/(yargs|cliui|wrap-ansi)\//.test(args.importer) ? { path: new URL("../src/render/text-width.ts", import.meta.url).pathname } : undefined,
-    );
-  },
-};
-
-await build({ ...common, entryPoints: ["src/main.ts"], outfile: "dist/kubectl-bluegreen.cjs", plugins: [fullApart, textWidth] });
+await build({ ...common, entryPoints: ["src/main.ts"], outfile: "dist/kubectl-bluegreen.cjs", plugins: [fullApart] });
 await build({ ...common, entryPoints: ["src/kube/full.ts"], outfile: `dist/${FULL_BUNDLE}` });

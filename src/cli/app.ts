@@ -1,9 +1,9 @@
-// yargs wiring only: flags, commands and help text. src/commands/arguments.ts turns what yargs parsed into
-// each command's typed Invocation; every command's work lives in src/commands.
-import yargs, { type Argv, type Options } from "yargs";
+// The command line as kubectl reads it (spf13/pflag's rules), and the help text: no parser library, the flag
+// table of src/commands/flags.ts read directly. src/commands/arguments.ts turns what is read here into each
+// command's typed Invocation; every command's work lives in src/commands.
 import type { Context } from "../context.js";
-import { BlueGreenError, UsageError } from "../errors.js";
-import { type Example, helpFooter } from "./help.js";
+import { UsageError } from "../errors.js";
+import { type Example, helpFooter, wrap } from "./help.js";
 import { splitShortFlags } from "./shorthand.js";
 import {
   type RawArgs,
@@ -17,18 +17,23 @@ import {
   statusInvocation,
   versionInvocation,
 } from "../commands/arguments.js";
-import { CLUSTER_FLAGS, COMMAND_FLAGS, COMMANDS, type CommandName, FLAG_SPELLINGS, type Flags, SELECTION_FLAGS, VALUE_FLAGS, flagWords } from "../commands/flags.js";
+import {
+  CLUSTER_FLAGS,
+  COMMAND_FLAGS,
+  COMMANDS,
+  type CommandName,
+  FLAG_SPELLINGS,
+  type FlagSpec,
+  type Flags,
+  LOCAL_COMMANDS,
+  SELECTION_FLAGS,
+  flagWords,
+  spellings,
+} from "../commands/flags.js";
 import type { Invocation, Runner } from "../commands/index.js";
 
-/** The flag table (src/commands/flags.ts) as yargs options; `global` ones apply to every command. */
-function yargsOptions(flags: Flags, global = false): Record<string, Options> {
-  return Object.fromEntries(
-    Object.entries(flags).map(([name, f]) => [name, { type: f.type, describe: f.describe, ...(f.alias ? { alias: f.alias } : {}), ...(f.default !== undefined ? { default: f.default } : {}), ...(global ? { global } : {}) }]),
-  );
-}
-
 /**
- * What each --help ends with (src/cli/help.ts prints it after yargs' part, so that no example is ever
+ * What each --help ends with (src/cli/help.ts prints it after the flags, so that no example is ever
  * wrapped); "" is the help without a command.
  */
 const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Example[]; notes?: readonly string[]; exitCodes: boolean }>> = {
@@ -89,18 +94,15 @@ const HELP_FOOTERS: Readonly<Record<CommandName | "", { examples: readonly Examp
   completion: { examples: [{ command: "source <(kubectl bluegreen completion bash)", describe: "Complete in the current bash" }], exitCodes: false },
 };
 
-/** A local command's help lists only its own flags: the global ones are taken but not shown (see LOCAL_COMMANDS). */
-const hideGlobalFlags = (c: Argv): Argv => [...Object.keys(CLUSTER_FLAGS), ...Object.keys(SELECTION_FLAGS)].reduce((y, name) => y.hide(name), c);
-
 const MISSING_COMMAND = `missing COMMAND: use ${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}.`;
-/** Boolean flags by name (no dashes), whose =VALUE is checked before yargs reads it loosely. */
+/** Boolean flags by name (no dashes), whose =VALUE is checked here. */
 const BOOLEAN_FLAGS = new Set(["help", "h", ...[...FLAG_SPELLINGS].filter(([, f]) => f.type === "boolean").map(([spelling]) => spelling.replace(/^-+/, ""))]);
 const TRUE_WORDS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const FALSE_WORDS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
 /**
- * Checks what yargs would read loosely: `--wait=bogus` (yargs reads false), and an unknown command.
- * Returns argv with boolean values spelled as yargs understands them (pflag's ParseBool words), and the command.
+ * Checks a boolean's =VALUE (`--wait=bogus` is refused, as pflag's ParseBool does) and the command word.
+ * Returns argv with boolean values spelled true or false, and the command.
  */
 function precheck(argv: string[]): { argv: string[]; command?: CommandName } {
   const { words, isValue } = flagWords(argv);
@@ -129,163 +131,188 @@ function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** yargs' complaint as one sentence of ours: which flag or argument, never a multi-line list. */
-function usageFromYargs(msg: string, argv: string[]): UsageError {
-  const { words, isValue } = flagWords(argv);
-  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
-  if (unknown) {
-    const names = (unknown[1] ?? "").split(", ");
-    for (const name of names) {
-      const i = words.findIndex((w, j) => !isValue[j] && w === name);
-      if (i >= 0) return new UsageError(`unexpected argument "${name}".`);
-    }
-    const name = names[0] ?? "";
-    const flagPart = (w: string) => w.split("=", 1)[0] ?? w;
-    const i = words.findIndex((w) => w === `--${name}` || w.startsWith(`--${name}=`) || (/^-[^-]/.test(w) && flagPart(w).includes(name)));
-    const word = words[i];
-    const flag = word !== undefined ? flagPart(word) : name.length === 1 ? `-${name}` : `--${name}`;
-    if (i > 0 && VALUE_FLAGS.has(words[i - 1] ?? "")) {
-      return new UsageError(`missing value for ${words[i - 1]}: "${words[i]}" reads as a flag.`, `Write ${words[i - 1]}=VALUE. See --help.`);
-    }
-    return new UsageError(`unknown flag: ${flag}.`);
+/** A command's words after its name: APP, more apps, SHELL. */
+interface Positional {
+  /** Where the builders find it: a.app, a.more, a.shell. */
+  key: "app" | "more" | "shell";
+  name: string;
+  describe: string;
+  /** Takes every word left (APP APP…). */
+  many?: boolean;
+}
+
+/** Each command: its line in the help, what it does, its words, and the builder of its Invocation (arguments.ts). */
+const COMMAND_SPECS: Readonly<Record<CommandName, { describe: string; positionals: readonly Positional[]; build: (a: RawArgs, argv: string[]) => Invocation }>> = {
+  status: {
+    describe: "Show both slots, what is live, and whether the app is ready to promote",
+    positionals: [
+      { key: "app", name: "APP", describe: "App name (label app=APP); all apps when omitted" },
+      { key: "more", name: "APP...", describe: "More apps, shown in one table", many: true },
+    ],
+    build: statusInvocation,
+  },
+  promote: {
+    describe: "Switch traffic to the idle slot once it is completely rolled out and ready",
+    positionals: [
+      { key: "app", name: "APP", describe: "App name (label app=APP)" },
+      { key: "more", name: "APP...", describe: "More apps, promoted together: all or none", many: true },
+    ],
+    build: promoteInvocation,
+  },
+  abort: {
+    describe: "Switch traffic back to the slot the last promote took it from",
+    positionals: [
+      { key: "app", name: "APP", describe: "App name (label app=APP)" },
+      { key: "more", name: "APP...", describe: "More apps, switched back together: all or none", many: true },
+    ],
+    build: abortInvocation,
+  },
+  deploy: {
+    describe: "Put a new version into the idle slot and wait for its rollout; never touches the live slot",
+    positionals: [{ key: "app", name: "APP", describe: "App name (label app=APP)" }],
+    build: deployInvocation,
+  },
+  "scale-down": {
+    describe: "Scale the slot traffic left to 0 (abort scales it back); never while a Service selects it",
+    positionals: [{ key: "app", name: "APP", describe: "App name (label app=APP)" }],
+    build: scaleDownInvocation,
+  },
+  diff: {
+    describe: "Show what changes for users if the idle slot is promoted",
+    positionals: [
+      { key: "app", name: "APP", describe: "App name (label app=APP)" },
+      { key: "more", name: "APP...", describe: "More apps, compared one after another", many: true },
+    ],
+    build: diffInvocation,
+  },
+  version: { describe: "Print the plugin's version (never contacts the cluster)", positionals: [], build: versionInvocation },
+  completion: { describe: "Print a shell completion script (bash, zsh or fish)", positionals: [{ key: "shell", name: "SHELL", describe: "Shell: bash, zsh or fish" }], build: completionInvocation },
+};
+
+const HELP_FLAG: FlagSpec = { alias: "h", type: "boolean", describe: "Show help" };
+
+/** The flags a command takes, by every spelling (--name, -a; --v for -v as kubectl takes it), with their names. */
+function flagsOf(command: CommandName | undefined): Map<string, { name: string; spec: FlagSpec }> {
+  const out = new Map<string, { name: string; spec: FlagSpec }>();
+  for (const flags of [CLUSTER_FLAGS, ...(command && LOCAL_COMMANDS.has(command) ? [] : [SELECTION_FLAGS]), command ? COMMAND_FLAGS[command] : {}, { help: HELP_FLAG }]) {
+    for (const [name, spec] of Object.entries(flags)) for (const s of [...spellings(name, spec), `--${name}`]) out.set(s, { name, spec });
   }
-  const line = msg.replace(/\s+/g, " ").trim().replace(/[.:]$/, "");
-  return new UsageError(`${line.charAt(0).toLowerCase()}${line.slice(1)}.`);
+  return out;
 }
 
-/** The one yargs internal used (yargs 18): see parse(). */
-type YargsInternals = { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage: () => void } } };
-
-/** Parses argv into an Invocation; throws UsageError for bad input. Help and version text go to `help`. */
-export async function parse(argv: string[], columns: number): Promise<{ inv?: Invocation; help?: string }> {
-  // Handlers only remember what to build: yargs' own checks (unknown flags) speak first, then ours (the
-  // builders of src/commands/arguments.ts, given the whole command line for the repeatable flags).
-  let make: (() => Invocation) | undefined;
-  const handle = (build: (a: RawArgs, argv: string[]) => Invocation) => (a: RawArgs) => {
-    make = () => build(a, argv);
-  };
-  // Completion gets half-typed command lines, flags included, word for word; it must never fail.
-  if (argv[0] === "__complete") return { inv: { command: "__complete", words: argv.slice(1) } };
-  const checked = precheck(splitShortFlags(argv));
-  argv = checked.argv;
-  const width = Math.min(columns, 110);
-  const y = yargs(argv)
-    .scriptName("kubectl bluegreen")
-    .usage("$0 COMMAND [APP] [flags]\n\nBlue/green releases of plain Kubernetes Deployments: two Deployments, one Service, one safe switch.")
-    .wrap(width)
-    .exitProcess(false)
-    .strict()
-    .recommendCommands()
-    .version(false)
-    .help("help")
-    .alias("h", "help")
-    // A flag given twice: the last one wins, as in kubectl.
-    .parserConfiguration({ "camel-case-expansion": false, "boolean-negation": false, "duplicate-arguments-array": false })
-    .options(yargsOptions(CLUSTER_FLAGS, true))
-    .options(yargsOptions(SELECTION_FLAGS, true))
-    .group(Object.keys(CLUSTER_FLAGS), "Cluster flags:")
-    .group(Object.keys(SELECTION_FLAGS), "App selection:")
-    .command(
-      "status [app] [more..]",
-      "Show both slots, what is live, and whether the app is ready to promote",
-      (c: Argv) =>
-        c
-          .positional("app", { type: "string", describe: "App name (label app=APP); all apps when omitted" })
-          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, shown in one table" })
-          .options(yargsOptions(COMMAND_FLAGS.status)),
-      handle(statusInvocation),
-    )
-    .command(
-      "promote [app] [more..]",
-      "Switch traffic to the idle slot once it is completely rolled out and ready",
-      (c: Argv) =>
-        c
-          .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, promoted together: all or none" })
-          .options(yargsOptions(COMMAND_FLAGS.promote)),
-      handle(promoteInvocation),
-    )
-    .command(
-      "abort [app] [more..]",
-      "Switch traffic back to the slot the last promote took it from",
-      (c: Argv) =>
-        c
-          .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, switched back together: all or none" })
-          .options(yargsOptions(COMMAND_FLAGS.abort)),
-      handle(abortInvocation),
-    )
-    .command(
-      "deploy [app]",
-      "Put a new version into the idle slot and wait for its rollout; never touches the live slot",
-      (c: Argv) =>
-        c
-          .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS.deploy)),
-      handle(deployInvocation),
-    )
-    .command(
-      "scale-down [app]",
-      "Scale the slot traffic left to 0 (abort scales it back); never while a Service selects it",
-      (c: Argv) =>
-        c
-          .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .options(yargsOptions(COMMAND_FLAGS["scale-down"])),
-      handle(scaleDownInvocation),
-    )
-    .command(
-      "diff [app] [more..]",
-      "Show what changes for users if the idle slot is promoted",
-      (c: Argv) =>
-        c
-          .positional("app", { type: "string", describe: "App name (label app=APP)" })
-          .positional("more", { type: "string", array: true, default: undefined, describe: "More apps, compared one after another" })
-          .options(yargsOptions(COMMAND_FLAGS.diff)),
-      handle(diffInvocation),
-    )
-    .command(
-      "version",
-      "Print the plugin's version (never contacts the cluster)",
-      (c: Argv) => hideGlobalFlags(c).options(yargsOptions(COMMAND_FLAGS.version)),
-      handle(versionInvocation),
-    )
-    .command(
-      "completion [shell]",
-      "Print a shell completion script (bash, zsh or fish)",
-      (c: Argv) => hideGlobalFlags(c).positional("shell", { type: "string", describe: "Shell: bash, zsh or fish" }),
-      handle(completionInvocation),
-    )
-    .command(
-      "__complete",
-      false,
-      (c: Argv) => c.strict(false),
-      handle(completeInvocation),
-    )
-    .demandCommand(1, MISSING_COMMAND);
-
-  // After a command's handler, yargs renders that command's whole help, in case the handler fails and
-  // help must be shown later (14 ms, a sixth of `status APP`). Handlers here only remember what to build,
-  // and help is printed only through the parse callback, so the copy is never used.
-  (y as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
-  let help: string | undefined;
-  let failure: Error | undefined;
-  await y
-    .fail((msg: string | null, err: Error | undefined) => {
-      failure ??= err instanceof BlueGreenError ? err : usageFromYargs(err?.message ?? msg ?? "invalid command line", argv);
-    })
-    .parseAsync(argv, {}, (_err: unknown, _a: unknown, output: string) => {
-      if (output) help = `${output.trimEnd()}\n\n${helpFooter(HELP_FOOTERS[checked.command ?? ""], width)}\n`;
+/**
+ * Reads the command line (short flags already split, booleans spelled true/false: see precheck) as kubectl does:
+ * flags anywhere, before or after the command, `--flag VALUE` or `--flag=VALUE`, the last of a flag given twice,
+ * and after `--` only words. Returns the flags by name (defaults filled in), the command's words (app, more, shell)
+ * and in `_` the command and any word after `--`.
+ */
+function readArgs(argv: string[], command: CommandName | undefined): { a: RawArgs; help: boolean } {
+  const known = flagsOf(command);
+  const a: RawArgs = {};
+  const words: string[] = [];
+  const after: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i] ?? "";
+    if (w === "--") {
+      after.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!w.startsWith("-") || w === "-") {
+      words.push(w);
+      continue;
+    }
+    const eq = w.indexOf("=");
+    const spelling = eq >= 0 ? w.slice(0, eq) : w;
+    const flag = known.get(spelling);
+    // A flag of another command (or none): named as given (a cluster of unknown letters whole).
+    if (!flag) throw new UsageError(`unknown flag: ${spelling}.`);
+    const value = eq >= 0 ? w.slice(eq + 1) : undefined;
+    if (flag.spec.type === "boolean") a[flag.name] = value === undefined ? true : value === "true";
+    else if (flag.spec.type === "count") {
+      if (value !== undefined && !/^\d+$/.test(value)) throw new UsageError(`invalid value "${value}" for ${spelling}: use a level such as 6.`);
+      a[flag.name] = value !== undefined ? Number(value) : Number(a[flag.name] ?? 0) + 1;
+    } else if (value !== undefined) a[flag.name] = value;
+    else {
+      const next = argv[i + 1] === "--" ? undefined : argv[i + 1];
+      if (next?.startsWith("-") && next !== "-") throw new UsageError(`missing value for ${spelling}: "${next}" reads as a flag.`, `Write ${spelling}=VALUE. See --help.`);
+      // A value flag at the end of the line (or before --) has the empty value, which the builders refuse by name.
+      a[flag.name] = next ?? "";
+      if (next !== undefined) i++;
+    }
+  }
+  const help = a.help === true;
+  for (const { name, spec } of known.values()) if (a[name] === undefined && spec.default !== undefined) a[name] = spec.default;
+  const [, ...rest] = words;
+  if (command) {
+    const positionals = COMMAND_SPECS[command].positionals;
+    positionals.forEach((p, i) => {
+      if (p.many) a[p.key] = rest.slice(i);
+      else if (rest[i] !== undefined) a[p.key] = rest[i];
     });
-  if (failure) throw failure;
-  const inv = help === undefined ? make?.() : undefined;
-  return { inv, help };
+    const extra = positionals.some((p) => p.many) ? undefined : rest[positionals.length];
+    if (extra !== undefined && !help) throw new UsageError(`unexpected argument "${extra}".`);
+  }
+  a._ = [...words.slice(0, 1), ...after];
+  return { a, help };
 }
+
+/** Parses argv into an Invocation; throws UsageError for bad input. Help text goes to `help`. */
+export async function parse(argv: string[], columns: number): Promise<{ inv?: Invocation; help?: string }> {
+  // Completion gets half-typed command lines, flags included, word for word; it must never fail.
+  if (argv[0] === "__complete") return { inv: completeInvocation({ _: argv }) };
+  const checked = precheck(splitShortFlags(argv));
+  const { a, help } = readArgs(checked.argv, checked.command);
+  if (help) return { help: helpText(checked.command, Math.min(columns, 110)) };
+  if (!checked.command) throw new UsageError(MISSING_COMMAND);
+  return { inv: COMMAND_SPECS[checked.command].build(a, checked.argv) };
+}
+
+/** One section of the help: its title, then each row's left part and its description, wrapped beside it. */
+function section(title: string, rows: [string, string][], width: number): string {
+  const left = Math.min(Math.max(...rows.map(([l]) => l.length)), 36);
+  const text = width - left - 4;
+  const lines = rows.flatMap(([l, d]) => {
+    // Too narrow, or too long a left part: the description goes under it.
+    if (text < 24 || l.length > left) return [`  ${l}`, ...wrap(d, Math.max(width - 6, 24)).map((x) => `      ${x}`)];
+    return wrap(d, text).map((x, i) => `  ${(i === 0 ? l : "").padEnd(left)}  ${x}`);
+  });
+  return `${title}\n${lines.join("\n")}`;
+}
+
+/** A flag's row: `-n, --namespace` (or `    --kubeconfig`, `-v`) and its description, type and default. */
+function flagRows(flags: Flags): [string, string][] {
+  return Object.entries(flags).map(([name, f]) => {
+    const spelling = name.length === 1 ? `-${name}` : `${f.alias ? `-${f.alias}, ` : "    "}--${name}`;
+    return [spelling, `${f.describe} [${f.type}]${f.default !== undefined ? ` [default: "${f.default}"]` : ""}`];
+  });
+}
+
+/** The help of a command (or of the plugin): usage, what it does, its words and flags, then examples and exit codes. */
+function helpText(command: CommandName | undefined, width: number): string {
+  const parts: string[] = [];
+  if (command) {
+    const spec = COMMAND_SPECS[command];
+    parts.push(`kubectl bluegreen ${usage(command)}`, wrap(spec.describe, width).join("\n"));
+    if (spec.positionals.length) parts.push(section("Arguments:", spec.positionals.map((p) => [p.name, p.describe]), width));
+  } else {
+    parts.push("kubectl bluegreen COMMAND [APP] [flags]", wrap("Blue/green releases of plain Kubernetes Deployments: two Deployments, one Service, one safe switch.", width).join("\n"));
+    parts.push(section("Commands:", COMMANDS.map((c) => [usage(c), COMMAND_SPECS[c].describe]), width));
+  }
+  // version and completion take kubectl's cluster flags and ignore them: not listed (see LOCAL_COMMANDS).
+  if (!command || !LOCAL_COMMANDS.has(command)) parts.push(section("Cluster flags:", flagRows(CLUSTER_FLAGS), width), section("App selection:", flagRows(SELECTION_FLAGS), width));
+  parts.push(section("Options:", flagRows({ ...(command ? COMMAND_FLAGS[command] : {}), help: HELP_FLAG }), width));
+  parts.push(helpFooter(HELP_FOOTERS[command ?? ""], width));
+  return `${parts.join("\n\n")}\n`;
+}
+
+/** "promote [APP] [APP...] [flags]". */
+const usage = (command: CommandName) => [command, ...COMMAND_SPECS[command].positionals.map((p) => `[${p.name}]`), "[flags]"].join(" ");
 
 /** The whole CLI: parse, run, print help. Returns the exit code. */
 export async function run(argv: string[], ctx: Context, runner: Runner): Promise<number> {
   const parsed = await parse(argv, ctx.io.columns);
   if (parsed.help !== undefined) {
-    ctx.io.out(parsed.help.endsWith("\n") ? parsed.help : `${parsed.help}\n`);
+    ctx.io.out(parsed.help);
     return 0;
   }
   if (!parsed.inv) throw new UsageError(MISSING_COMMAND);

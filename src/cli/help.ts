@@ -1,7 +1,7 @@
 import { EXIT_CODE_MEANINGS } from "../errors.js";
 
 /** Words of text in lines of at most `width` characters (a longer word gets a line of its own). */
-function wrap(text: string, width: number): string[] {
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
@@ -37,7 +37,7 @@ export function exitCodesHelp(width: number): string {
 }
 
 /**
- * What a --help ends with, after yargs' part: examples as kubectl prints them (a `#` comment, then the
+ * What a --help ends with, after its flags: examples as kubectl prints them (a `#` comment, then the
  * command line whole on a line of its own at any width, so it copies into a shell as it is), notes, and
  * the exit codes; everything but the command lines wrapped to `width`.
  */

@@ -1,5 +1,4 @@
-// kubectl's short-flag syntax (spf13/pflag's), spelled out word by word for yargs, whose own reading of
-// `-owide` is o="" plus the flags w, i, d, e. pflag reads a word `-abc` letter by letter: a boolean (or
+// kubectl's short-flag syntax (spf13/pflag's), spelled out word by word for the parser in app.ts. pflag reads a word `-abc` letter by letter: a boolean (or
 // counting) flag is set and the next letter goes on; a flag that takes a value takes the rest of the word
 // (`-owide`, `-lapp=web`), a leading `=` dropped when something follows it (`-o=json`), or else the next
 // word (`-o json`); `-x=VALUE` gives a boolean its value (`-A=false`).
@@ -7,7 +6,7 @@ import { FLAG_SPELLINGS, VALUE_FLAGS } from "../commands/flags.js";
 
 type ShortKind = "value" | "boolean" | "count";
 
-/** Every short flag by its letter, and how it reads what follows it; -h is yargs' help. */
+/** Every short flag by its letter, and how it reads what follows it; -h is help. */
 const SHORT_FLAGS: ReadonlyMap<string, ShortKind> = new Map([
   ["h", "boolean"],
   ...[...FLAG_SPELLINGS]
@@ -35,8 +34,8 @@ function splitWord(word: string): string[] | undefined {
 
 /**
  * The command line with every word of short flags split into one word per flag, each value attached
- * with `=` (which yargs reads as pflag does). Words after `--`, words that are a flag's value, and words
- * with a letter no flag has are left as they are, for yargs and its complaints.
+ * with `=`. Words after `--`, words that are a flag's value, and words with a letter no flag has are left as
+ * they are, for the parser and its complaints.
  */
 export function splitShortFlags(argv: string[]): string[] {
   const out: string[] = [];

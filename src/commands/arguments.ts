@@ -1,4 +1,4 @@
-// The command line's values, checked and typed: one builder per command turns what yargs parsed
+// The command line's values, checked and typed: one builder per command turns what src/cli/app.ts read
 // (src/cli/app.ts) into that command's Invocation, or throws a UsageError (exit 2). Nothing here loads
 // a command's implementation, so --help and version stay light.
 import { UsageError } from "../errors.js";
@@ -15,7 +15,7 @@ import { type GroupSpec, MAX_GROUP_APPS, MAX_GROUP_CONTEXTS } from "../bluegreen
 import { type PrometheusSource, parsePrometheusService, unknownPlaceholders } from "../bluegreen/analysis.js";
 import { checkAppName, checkLabelKey, checkNamespace, checkNotEmpty, checkSelector, checkSlotValue } from "./validate.js";
 
-/** What yargs parsed, by flag name (no dashes); `_` holds the words that are not flags. */
+/** What src/cli/app.ts read, by flag name (no dashes); `_` holds the command and any word after `--`. */
 export type RawArgs = Record<string, unknown>;
 
 /** --contexts A (one context) is --context A. */
@@ -46,7 +46,7 @@ function globalOptions(a: RawArgs, app?: string): GlobalOptions {
   return {
     kube: { kubeconfig: str("kubeconfig"), context: str("context"), cluster: str("cluster"), user: str("user"), namespace: str("namespace"), requestTimeoutMs },
     output: output as OutputFormat,
-    // -v, -vv, -v=6, --v=6: any level turns tracing on (yargs counts them).
+    // -v, -vv, -v=6, --v=6: any level turns tracing on (-v is counted).
     verbose: Number(a.v ?? 0) > 0,
     noHeaders: Boolean(a["no-headers"]),
     selection: {
@@ -148,15 +148,14 @@ function labelChanges(argv: string[]): { key: string; value: string }[] {
   });
 }
 
-/** Words after the command's own positionals (after `--`, yargs leaves them in `_`). */
+/** Words after `--` (left in `_`). */
 function noExtraArgs(a: RawArgs): void {
   const extra = (a._ as unknown[]).slice(1);
   if (extra.length) throw new UsageError(`unexpected argument "${String(extra[0])}".`);
 }
 
 /**
- * The apps a command line names (APP APP…), read from the command line before any `--`: yargs keeps only the last
- * word of a variadic positional (duplicate-arguments-array is off, for flags given twice).
+ * The apps a command line names (APP APP…), read from the command line before any `--`, each checked.
  */
 function namedApps(argv: string[], command: string): string[] {
   const end = argv.indexOf("--");

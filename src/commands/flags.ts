@@ -1,8 +1,8 @@
-// Every flag of every command, once: src/cli/app.ts gives them to yargs (and finds the command word with
+// Every flag of every command, once: src/cli/app.ts reads the command line and writes the help with them (and finds the command word with
 // them), arguments.ts reads the repeatable ones, and completion offers them. A flag's meaning lives with its
 // command (its flags type beside it).
 
-/** One flag, as yargs takes it; `values` are what completion offers after it. */
+/** One flag; `values` are what completion offers after it. */
 export interface FlagSpec {
   type: "string" | "boolean" | "count";
   alias?: string;
@@ -174,7 +174,7 @@ export function flagWords(argv: string[]): { words: string[]; isValue: boolean[]
   return { words, isValue };
 }
 
-/** Every value a repeatable flag was given, in order (yargs keeps only the last: a flag given twice wins in kubectl). */
+/** Every value a repeatable flag was given, in order (the parser keeps only the last: a flag given twice wins in kubectl). */
 export function repeated(argv: string[], flag: string): string[] {
   const { words, isValue } = flagWords(argv);
   const out: string[] = [];

@@ -1,11 +1,6 @@
-// The width of a text on a terminal, for the plugin's tables and for yargs' help layout: the bundle gives yargs,
-// cliui and wrap-ansi this instead of their string-width (scripts/build.mjs), whose Intl.Segmenter and emoji
-// regex cost tens of milliseconds at first use. The texts are the plugin's own and Kubernetes names: ANSI colour,
+// The width of a text on a terminal, for the plugin's tables and help (string-width's Intl.Segmenter and emoji
+// regex cost tens of milliseconds at first use). The texts are the plugin's own and Kubernetes names: ANSI colour,
 // ASCII, a few symbols (→ …); this counts what they hold exactly and East Asian wide characters as 2.
-// Stated here, not only by tsconfig: the bundle reaches this file from yargs as well (scripts/build.mjs), and
-// esbuild applies tsconfig's alwaysStrict only when it resolves the file itself, so the output would vary.
-// biome-ignore lint/suspicious/noRedundantUseStrict: it keeps the bundle reproducible (see above).
-"use strict";
 
 // CSI and OSC escape sequences (colour, hyperlinks).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what it removes.

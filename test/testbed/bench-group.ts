@@ -8,7 +8,8 @@
 // `--propagation-delay 0s`, so the figures are the plugin's own work: checks, the write, verification, the record.
 // Prints a Markdown section.
 import { writeFileSync } from "node:fs";
-import { apply, bluegreenAsync, deleteNamespace, kubectlAsync, kubectlJson, newNamespace, waitFor } from "../e2e/lib/cluster.js";
+import { KUBECONFIG, apply, bluegreenAsync, deleteNamespace, kubectl, kubectlAsync, kubectlJson, kubectlOk, newNamespace, onCluster, waitFor } from "../e2e/lib/cluster.js";
+import { SECOND_KUBECONFIG, kubeconfigOf, secondTestbed } from "../e2e/lib/second.js";
 import { deploymentYaml, serviceYaml } from "../e2e/lib/layout.js";
 import { pct } from "./bench-lib.js";
 
@@ -80,13 +81,93 @@ async function measure(n: number): Promise<Row> {
   }
 }
 
+/** Apps per cluster in the two-cluster comparison; 0 leaves it out (no second control plane started). */
+const CLUSTER_APPS = Number(process.env.BLUEGREEN_BENCH_CLUSTER_APPS ?? 10);
+
+interface ClusterRow {
+  /** promote of the apps in context one only. */
+  one: number[];
+  /** promote of the apps --contexts one,two: all or none across both. */
+  both: number[];
+  /** the same --waves: one context after the other. */
+  waves: number[];
+  /** two commands, one per context, one after the other (no all or none across them). */
+  apart: number[];
+}
+
+/**
+ * The same N apps in the test bed (context one) and in a second control plane started here (context two): a release
+ * in both against a release in one, RUNS times each, taking turns, each followed by a promote of both back.
+ */
+async function measureClusters(n: number): Promise<ClusterRow> {
+  const row: ClusterRow = { one: [], both: [], waves: [], apart: [] };
+  secondTestbed("up");
+  const ns = await newNamespace(`bench-clusters-${n}`);
+  try {
+    const kubeconfig = kubeconfigOf([
+      { name: "one", kubeconfig: KUBECONFIG },
+      { name: "two", kubeconfig: SECOND_KUBECONFIG },
+    ]);
+    const apps = appNames(n);
+    await onCluster(SECOND_KUBECONFIG, async () => {
+      kubectlOk(["create", "namespace", ns]);
+      await waitFor(`ServiceAccount default in namespace ${ns} of the second cluster`, () => kubectl(["get", "serviceaccount", "default", "-n", ns]).code === 0);
+    });
+    await Promise.all([createApps(ns, apps), onCluster(SECOND_KUBECONFIG, () => createApps(ns, apps))]);
+    const run = (args: string[]) => ok(args, ns, (a, o) => bluegreenAsync(a, { ...o, kubeconfig, context: "" }));
+    const back = () => run(["promote", ...apps, "--contexts", "one,two", ...to("v1")]);
+    for (let i = 0; i < RUNS; i++) {
+      row.one.push(await timed(() => run(["promote", ...apps, "--context", "one", ...to("v2")])));
+      await back();
+      row.both.push(await timed(() => run(["promote", ...apps, "--contexts", "one,two", ...to("v2")])));
+      await back();
+      row.waves.push(await timed(() => run(["promote", ...apps, "--contexts", "one,two", "--waves", ...to("v2")])));
+      await back();
+      row.apart.push(
+        await timed(async () => {
+          await run(["promote", ...apps, "--context", "one", ...to("v2")]);
+          await run(["promote", ...apps, "--context", "two", ...to("v2")]);
+        }),
+      );
+      await back();
+    }
+    return row;
+  } finally {
+    deleteNamespace(ns);
+    secondTestbed("down");
+  }
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const n of SIZES) rows.push(await measure(n));
-  writeFileSync(OUT, report(rows));
+  const clusters = CLUSTER_APPS > 0 ? await measureClusters(CLUSTER_APPS) : undefined;
+  writeFileSync(OUT, report(rows, clusters));
 }
 
-function report(rows: Row[]): string {
+function clusterReport(c: ClusterRow): string {
+  const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
+  const one = pct(c.one, 50);
+  const line = (what: string, xs: number[]) => `| ${what} | ${s(pct(xs, 50))} | ${(pct(xs, 50) / one).toFixed(2)}× |`;
+  return `
+### 2 clusters against 1
+
+The same ${CLUSTER_APPS} apps in the test bed (context \`one\`) and in a second control plane started on this machine for the
+run (context \`two\`, \`BLUEGREEN_TESTBED_DIR\` of its own), promoted ${RUNS} times each way, taking turns, each followed by a promote
+of both back. Medians.
+
+| Command | Time | ÷ one cluster |
+|---|---:|---:|
+${line(`\`promote APP1 … APP${CLUSTER_APPS} --context one\``, c.one)}
+${line("`… --contexts one,two` (all or none across both)", c.both)}
+${line("`… --contexts one,two --waves`", c.waves)}
+${line("`… --context one`, then `… --context two` (two commands)", c.apart)}
+
+Both clusters share this machine's 2 cores, so the second cluster's API server and the first's compete for them.
+`;
+}
+
+function report(rows: Row[], clusters?: ClusterRow): string {
   const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
   const lines = rows.map((r) => {
     const g = pct(r.group, 50);
@@ -113,7 +194,7 @@ from the first command's start to the last one's exit.
 ${lines.join("\n")}
 
 Machine: the test bed on this machine's 2 cores.
-`;
+${clusters ? clusterReport(clusters) : ""}`;
 }
 
 main().catch((e) => {
