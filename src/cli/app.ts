@@ -234,6 +234,11 @@ function readArgs(argv: string[], command: CommandName | undefined): { a: RawArg
     } else if (value !== undefined) a[flag.name] = value;
     else {
       const next = argv[i + 1] === "--" ? undefined : argv[i + 1];
+      // --dry-run alone means client (kubectl's bare --dry-run); the next word is its value only when it is one.
+      if (flag.name === "dry-run" && !(next !== undefined && flag.spec.values?.includes(next))) {
+        a[flag.name] = "";
+        continue;
+      }
       if (next?.startsWith("-") && next !== "-") throw new UsageError(`missing value for ${spelling}: "${next}" reads as a flag.`, `Write ${spelling}=VALUE. See --help.`);
       // A value flag at the end of the line (or before --) has the empty value, which the builders refuse by name.
       a[flag.name] = next ?? "";

@@ -99,6 +99,15 @@ describe("command line parsing", () => {
     await expect(parse(["status", "--contexts", "eu,"], 100)).rejects.toBeInstanceOf(UsageError);
   });
 
+  it("reads a bare --dry-run as client, and takes the next word only when it is a --dry-run value", async () => {
+    const bare = await inv("promote", "myapp", "--dry-run", "--context", "eu");
+    expect(bare.command === "promote" && [bare.flags.dryRun, bare.global.kube.context]).toEqual(["client", "eu"]);
+    const server = await inv("promote", "myapp", "--dry-run", "server");
+    expect(server.command === "promote" && server.flags.dryRun).toBe("server");
+    const last = await inv("abort", "myapp", "--dry-run");
+    expect(last.command === "abort" && last.flags.dryRun).toBe("client");
+  });
+
   it("refuses bad input with a usage error", async () => {
     await expect(parse(["promote"], 100)).rejects.toThrow(new UsageError("missing APP: name the app, or select it with -l."));
     await expect(parse(["promote", "x", "--dry-run=maybe"], 100)).rejects.toThrow('invalid --dry-run value "maybe": use client or server.');
