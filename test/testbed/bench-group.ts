@@ -113,7 +113,9 @@ async function measureClusters(n: number): Promise<ClusterRow> {
       kubectlOk(["create", "namespace", ns]);
       await waitFor(`ServiceAccount default in namespace ${ns} of the second cluster`, () => kubectl(["get", "serviceaccount", "default", "-n", ns]).code === 0);
     });
-    await Promise.all([createApps(ns, apps), onCluster(SECOND_KUBECONFIG, () => createApps(ns, apps))]);
+    // One cluster after the other: onCluster switches the cluster kubectl talks to for everything running meanwhile.
+    await createApps(ns, apps);
+    await onCluster(SECOND_KUBECONFIG, () => createApps(ns, apps));
     const run = (args: string[]) => ok(args, ns, (a, o) => bluegreenAsync(a, { ...o, kubeconfig, context: "" }));
     const back = () => run(["promote", ...apps, "--contexts", "one,two", ...to("v1")]);
     for (let i = 0; i < RUNS; i++) {
