@@ -46,7 +46,7 @@ describe("completion", () => {
       for (const flag of offered) {
         // Every flag offered is one the command line accepts: never "unknown flag".
         const spec = flag.replace(/^--/, "");
-        const value = ["wait", "no-wait", "scale-up", "scale-down", "all-namespaces", "no-headers", "watch", "client"].includes(spec) ? [] : ["x"];
+        const value = ["wait", "no-wait", "scale-up", "scale-down", "all-namespaces", "no-headers", "watch", "client"].includes(spec) ? [] : spec === "dry-run" ? ["client"] : ["x"];
         const positional = command === "completion" ? ["bash"] : command === "version" ? [] : ["myapp"];
         const args = [command, ...positional, flag, ...value];
         const failure = await parse(args, 100).then(
