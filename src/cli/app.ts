@@ -234,8 +234,9 @@ function readArgs(argv: string[], command: CommandName | undefined): { a: RawArg
     } else if (value !== undefined) a[flag.name] = value;
     else {
       const next = argv[i + 1] === "--" ? undefined : argv[i + 1];
-      // --dry-run alone means client (kubectl's bare --dry-run); the next word is its value only when it is one.
-      if (flag.name === "dry-run" && !(next !== undefined && flag.spec.values?.includes(next))) {
+      // --dry-run alone (last, or before a flag) means client, as kubectl's bare --dry-run; a word after it is its
+      // value, so a mistyped one is refused rather than read as an app.
+      if (flag.name === "dry-run" && (next === undefined || (next.startsWith("-") && next !== "-"))) {
         a[flag.name] = "";
         continue;
       }

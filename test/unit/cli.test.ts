@@ -99,7 +99,7 @@ describe("command line parsing", () => {
     await expect(parse(["status", "--contexts", "eu,"], 100)).rejects.toBeInstanceOf(UsageError);
   });
 
-  it("reads a bare --dry-run as client, and takes the next word only when it is a --dry-run value", async () => {
+  it("reads a bare --dry-run (last or before a flag) as client, and a word after it as its value", async () => {
     const bare = await inv("promote", "myapp", "--dry-run", "--context", "eu");
     expect(bare.command === "promote" && [bare.flags.dryRun, bare.global.kube.context]).toEqual(["client", "eu"]);
     const server = await inv("promote", "myapp", "--dry-run", "server");
