@@ -234,13 +234,14 @@ function readArgs(argv: string[], command: CommandName | undefined): { a: RawArg
     } else if (value !== undefined) a[flag.name] = value;
     else {
       const next = argv[i + 1] === "--" ? undefined : argv[i + 1];
-      // --dry-run alone (last, or before a flag) means client, as kubectl's bare --dry-run; a word after it is its
-      // value, so a mistyped one is refused rather than read as an app.
-      if (flag.name === "dry-run" && (next === undefined || (next.startsWith("-") && next !== "-"))) {
-        a[flag.name] = "";
+      const nextIsFlag = next?.startsWith("-") === true && next !== "-";
+      // A flag with a bare value (--dry-run: client, as kubectl's) takes it when last or before another flag; a word
+      // after it is its value, so a mistyped one is refused rather than read as an app.
+      if (flag.spec.bare !== undefined && (next === undefined || nextIsFlag)) {
+        a[flag.name] = flag.spec.bare;
         continue;
       }
-      if (next?.startsWith("-") && next !== "-") throw new UsageError(`missing value for ${spelling}: "${next}" reads as a flag.`, `Write ${spelling}=VALUE. See --help.`);
+      if (nextIsFlag) throw new UsageError(`missing value for ${spelling}: "${next}" reads as a flag.`, `Write ${spelling}=VALUE. See --help.`);
       // A value flag at the end of the line (or before --) has the empty value, which the builders refuse by name.
       a[flag.name] = next ?? "";
       if (next !== undefined) i++;

@@ -9,6 +9,8 @@ export interface FlagSpec {
   default?: string;
   describe: string;
   values?: readonly string[];
+  /** The value a string flag takes when given without one (last, or before another flag): pflag's NoOptDefVal. */
+  bare?: string;
 }
 
 export type Flags = Readonly<Record<string, FlagSpec>>;
@@ -40,7 +42,12 @@ export const SELECTION_FLAGS: Flags = {
   },
 };
 
-const DRY_RUN_PLAN: FlagSpec = { type: "string", describe: "client: print the plan; server: let the API server validate it. Nothing changes", values: ["client", "server"] };
+const DRY_RUN_PLAN: FlagSpec = {
+  type: "string",
+  describe: "client: print the plan; server: let the API server validate it. Nothing changes",
+  values: ["client", "server"],
+  bare: "client",
+};
 const OUTPUT_DOCUMENT: FlagSpec = { alias: "o", type: "string", describe: "table|json|yaml", values: ["table", "json", "yaml"] };
 const PROPAGATION_DELAY: FlagSpec = {
   type: "string",
@@ -127,7 +134,12 @@ export const COMMAND_FLAGS: Readonly<Record<CommandName, Flags>> = {
     wait: { type: "boolean", describe: "Wait for the rollout (the default)" },
     "no-wait": { type: "boolean", describe: "Return once the Deployment is written" },
     timeout: { type: "string", default: "5m", describe: "How long to wait for the rollout" },
-    "dry-run": { type: "string", describe: "client: print the change; server: let the API server validate it. Nothing changes", values: ["client", "server"] },
+    "dry-run": {
+      type: "string",
+      describe: "client: print the change; server: let the API server validate it. Nothing changes",
+      values: ["client", "server"],
+      bare: "client",
+    },
     output: OUTPUT_DOCUMENT,
   },
   "scale-down": {

@@ -134,6 +134,9 @@ const CASES: Case[] = [
   { args: ["promote", "myapp", "--kubeconfig", "/nonexistent/kubeconfig"], code: 3, error: /^error: kubeconfig file \/nonexistent\/kubeconfig does not exist\.$/ },
   { args: ["promote", "nosuchapp"], code: 3, error: /^error: app "nosuchapp" \(no Deployment has label app=nosuchapp\)/ },
   { args: ["promote", "myapp", "--to", "v9"], code: 3 },
+  // Several apps, one missing: the whole group is refused (a dry run too), not planned for the apps that exist.
+  { args: ["abort", "myapp", "maybe", "--dry-run"], code: 3, error: /^error: cannot abort 2 apps together: app maybe refuses \(maybe: app "maybe" \(no Deployment has label app=maybe\)/ },
+  { args: ["promote", "myapp", "maybe", "--dry-run=server"], code: 3, error: /^error: cannot promote 2 apps together: app maybe refuses/ },
 ];
 
 describe("bad input changes nothing", () => {
