@@ -5,7 +5,7 @@
 #
 # On the test bed (used when it is up, else started and stopped again here), in one run: --help and version
 # vs `kubectl version --client`; status of one app vs `kubectl get deploy,svc -l app=…` (directly and as
-# `kubectl bluegreen`); status of an app behind an HTTPRoute vs `kubectl get` of the same seven lists; promote --to
+# `kubectl bluegreen`, and a Node program doing only its four lists); status of an app behind an HTTPRoute vs `kubectl get` of the same seven lists; promote --to
 # of a ready slot, verified, vs two `kubectl patch svc` in a row (selector, then record); promote of three apps vs
 # the six patches of theirs. The plugin measured is the one unpacked from the linux/amd64 release archive.
 # Medians, ratios and peak RSS (test/testbed/bench-startup.ts does the measuring) go to the "startup" section of
@@ -36,9 +36,15 @@ PATH="$(dirname "$EXE"):$PATH" BLUEGREEN_ROOT="$BLUEGREEN_ROOT" node "$WORK/benc
   echo "carries the same SEA blob, without a V8 code cache (only valid on the platform that made it, and under the V8"
   echo "hash seed of the run that made it: see scripts/package.sh), and runs with \`--max-semi-space-size=4 --no-opt\`."
   echo "The two patches of a switch by hand (the selector, then the record) and the six of three apps run one after"
-  echo "the other. The test bed's API server is reached through its forwarder (\`test/testbed/forward.ts\`), whose host"
-  echo "side holds back the end of an answer larger than a TCP segment until the client acknowledges the rest (Nagle's"
-  echo "algorithm against delayed ACK): about 40 ms on such an answer, for kubectl and the plugin alike."
+  echo "the other. The test bed's API server is reached through its forwarder (\`test/testbed/forward.ts\`), which sets"
+  echo "TCP_NODELAY on both sides since 2026-12-06; before that it held back the end of every answer larger than a TCP"
+  echo "segment until the client acknowledged the rest (Nagle's algorithm against delayed ACK), about 40 ms on such an"
+  echo "answer for kubectl and the plugin alike, so figures of earlier runs are higher and their ratios lower."
+  echo "Commands run without NODE_EXTRA_CA_CERTS, as on a user's machine; where it was set for the run, the row"
+  echo "\"(NODE_EXTRA_CA_CERTS set)\" shows the plugin with it (Node reads that file into its first TLS context)."
+  echo "\"node: … (floor)\" is the pinned Node with the executable's V8 flags doing nothing but the four lists of"
+  echo "\`status APP\` over one HTTPS agent (the program is in \`test/testbed/bench-startup.ts\`): what any Node.js"
+  echo "program pays for that read, before the plugin's own code."
   echo
   echo "Release archives (\`scripts/package.sh\`):"
   echo

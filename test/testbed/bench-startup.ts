@@ -31,7 +31,13 @@ const APPS = Number(process.env.BLUEGREEN_BENCH_APPS ?? 1000);
 /** scale: a namespace an earlier run filled with the same APPS apps, used as is and kept (10,000 take minutes to make). */
 const REUSE = process.env.BLUEGREEN_BENCH_NAMESPACE;
 const work = mkdtempSync(path.join(tmpdir(), "bench-startup-"));
-const ENV = { ...process.env, KUBECONFIG };
+/**
+ * Every command runs without NODE_EXTRA_CA_CERTS, as on a user's machine: Node reads that file's certificates into
+ * its first TLS context even when the kubeconfig names the CA (kubectl never reads it). Where the environment sets it,
+ * the status row measures the plugin with it too, so its cost is shown rather than hidden.
+ */
+const { NODE_EXTRA_CA_CERTS: EXTRA_CA_CERTS, ...INHERITED } = process.env;
+const ENV = { ...INHERITED, KUBECONFIG };
 
 interface Sample {
   ms: number;
@@ -40,11 +46,11 @@ interface Sample {
 }
 
 /** One run of argv under GNU time: wall time (ms), peak RSS (MB) and exit code. Output is discarded. */
-function run1(argv: string[]): Promise<Sample> {
+function run1(argv: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
   const rssFile = path.join(work, "rss");
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn("/usr/bin/time", ["-f", "%M", "-o", rssFile, ...argv], { env: ENV, stdio: ["ignore", "ignore", "ignore"] });
+    const child = spawn("/usr/bin/time", ["-f", "%M", "-o", rssFile, ...argv], { env, stdio: ["ignore", "ignore", "ignore"] });
     child.on("error", reject);
     child.on("exit", (code) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -58,10 +64,10 @@ function run1(argv: string[]): Promise<Sample> {
  * Processes run one after the other, each started when the one before exits (no shell between them): the sum of
  * their wall times, the largest peak RSS, and the first failing exit code (the rest do not run then).
  */
-async function once(argvs: string[][]): Promise<Sample> {
+async function once(argvs: string[][], env: NodeJS.ProcessEnv): Promise<Sample> {
   const total: Sample = { ms: 0, rssMB: 0, code: 0 };
   for (const argv of argvs) {
-    const s = await run1(argv);
+    const s = await run1(argv, env);
     total.ms += s.ms;
     total.rssMB = Math.max(total.rssMB, s.rssMB);
     total.code = s.code;
@@ -76,6 +82,8 @@ interface Command {
   argv: (i: number) => string[] | string[][];
   /** Exit codes that count as success (status exits 1 when an app needs attention). */
   ok?: number[];
+  /** The environment, when not ENV. */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface Row {
@@ -97,7 +105,7 @@ async function measure(row: Row): Promise<string[]> {
     for (const c of row.commands) {
       const argvs = c.argv(i);
       const seq = Array.isArray(argvs[0]) ? (argvs as string[][]) : [argvs as string[]];
-      const s = await once(seq);
+      const s = await once(seq, c.env ?? ENV);
       if (!(c.ok ?? [0]).includes(s.code)) throw new Error(`${c.label} (run ${i}) exited with ${s.code}: ${seq.map((a) => a.join(" ")).join("; ")}`);
       if (i >= WARMUP) samples.get(c.label)!.push(s);
     }
@@ -118,6 +126,38 @@ function variants(label: string, args: (i: number, who: Who) => string[], ok?: n
   if (BEFORE) cmds.push({ label: `before: kubectl-bluegreen ${label}`, argv: (i) => [BEFORE, ...args(i, "before")], ok });
   return cmds;
 }
+
+/**
+ * The floor under `status APP` for any Node.js program: the pinned Node with the executable's V8 flags, reading the
+ * test bed's kubeconfig (inline certificates, found by pattern: no YAML parser), then the same four lists as the
+ * plugin over one keep-alive HTTPS agent, parsed, one line printed per object. Everything the plugin adds (its
+ * bundle, the kubeconfig's YAML, the plan, the screen) is above this line.
+ */
+const FLOOR = `"use strict";
+const fs = require("node:fs");
+const https = require("node:https");
+const tls = require("node:tls");
+const [kubeconfig, ns, app] = process.argv.slice(2);
+const kc = fs.readFileSync(kubeconfig, "utf8");
+const field = (k) => new RegExp(k + ": *([A-Za-z0-9+/=:.-]+)").exec(kc)[1];
+const data = (k) => Buffer.from(field(k), "base64");
+const secureContext = tls.createSecureContext({ ca: data("certificate-authority-data"), cert: data("client-certificate-data"), key: data("client-key-data") });
+const agent = new https.Agent({ keepAlive: true, secureContext });
+const sel = "labelSelector=" + encodeURIComponent("app=" + app) + "&limit=500";
+const paths = ["/apis/apps/v1/namespaces/" + ns + "/deployments?" + sel, "/api/v1/namespaces/" + ns + "/services?limit=500",
+  "/apis/apps/v1/namespaces/" + ns + "/replicasets?" + sel, "/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers?limit=500"];
+const get = (p) => new Promise((resolve, reject) => {
+  https.get(field("server") + p, { agent, headers: { Accept: "application/json" } }, (res) => {
+    const chunks = [];
+    res.on("data", (c) => chunks.push(c));
+    res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))) : reject(new Error(p + ": HTTP " + res.statusCode))));
+  }).on("error", reject);
+});
+Promise.all(paths.map(get)).then((lists) => {
+  for (const l of lists) for (const o of l.items) process.stdout.write(o.metadata.name + "\\n");
+  process.exit(0);
+}, (e) => { console.error(e.message); process.exit(1); });
+`;
 
 /** What the plugin writes on a Service after a switch (kubectl-bluegreen/last-switch), for the patches that stand for it. */
 const RECORD = "kubectl-bluegreen/last-switch";
@@ -161,6 +201,8 @@ async function startupRows(ns: string): Promise<Row[]> {
   if (gw.on) await createRouteApp(ns, "route");
   else console.error(`--- no gateway (${gw.reason}): no HTTPRoute row`);
   const to = (i: number) => (i % 2 === 0 ? "green" : "blue");
+  const floor = path.join(work, "floor.cjs");
+  writeFileSync(floor, FLOOR);
   const rows: Row[] = [
     {
       name: "help",
@@ -174,6 +216,10 @@ async function startupRows(ns: string): Promise<Row[]> {
         { label: "kubectl get deploy,svc -l app=bench", argv: () => ["kubectl", "get", "deploy,svc", "-l", "app=bench", "-n", ns] },
         ...variants("status bench", () => ["status", "bench", "-n", ns]),
         { label: "kubectl bluegreen status bench", argv: () => ["kubectl", "bluegreen", "status", "bench", "-n", ns] },
+        ...(EXTRA_CA_CERTS
+          ? [{ label: "kubectl-bluegreen status bench (NODE_EXTRA_CA_CERTS set)", argv: () => [PLUGIN!, "status", "bench", "-n", ns], env: { ...ENV, NODE_EXTRA_CA_CERTS: EXTRA_CA_CERTS } }]
+          : []),
+        { label: "node: the same four lists, nothing else (floor)", argv: () => [process.execPath, "--max-semi-space-size=4", "--no-opt", floor, KUBECONFIG, ns, "bench"] },
       ],
     },
   ];
