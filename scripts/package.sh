@@ -3,8 +3,9 @@
 #
 #   scripts/package.sh
 #
-# Builds dist/kubectl-bluegreen.cjs (and dist/kubectl-bluegreen-full.cjs, client-node's whole KubeConfig for
-# auth-providers and proxy-url, carried as a SEA asset), turns it into a Node.js single executable
+# Builds dist/kubectl-bluegreen.cjs (and, carried as SEA assets, dist/kubectl-bluegreen-commands.cjs, the commands,
+# compiled only when one runs, and dist/kubectl-bluegreen-full.cjs, client-node's whole KubeConfig for
+# auth-providers and proxy-url), turns it into a Node.js single executable
 # application (SEA) for every platform and writes:
 #   dist/bin/<os>_<arch>/kubectl-bluegreen[.exe]      the executables (no Node.js needed to run them)
 #   dist/kubectl-bluegreen_<os>_<arch>.tar.gz         linux/amd64, linux/arm64, darwin/amd64, darwin/arm64
@@ -92,7 +93,7 @@ mkdir -p dist/sea dist/bin dist/stage
 # every run (--hash-seed), which gives up V8's defence against crafted hash collisions; so there is none.
 log "preparing the SEA blob"
 # A copy, so that a rebuild of dist/kubectl-bluegreen.cjs meanwhile cannot mix two bundles.
-cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
+cp dist/kubectl-bluegreen.cjs dist/kubectl-bluegreen-commands.cjs dist/kubectl-bluegreen-full.cjs dist/sea/
 cat > dist/sea/sea-config.json <<EOF
 {
   "main": "dist/sea/kubectl-bluegreen.cjs",
@@ -102,7 +103,10 @@ cat > dist/sea/sea-config.json <<EOF
   "useCodeCache": false,
   "execArgv": ["--max-semi-space-size=4", "--no-opt"],
   "execArgvExtension": "none",
-  "assets": { "kubectl-bluegreen-full.cjs": "dist/sea/kubectl-bluegreen-full.cjs" }
+  "assets": {
+    "kubectl-bluegreen-commands.cjs": "dist/sea/kubectl-bluegreen-commands.cjs",
+    "kubectl-bluegreen-full.cjs": "dist/sea/kubectl-bluegreen-full.cjs"
+  }
 }
 EOF
 quietly node --experimental-sea-config dist/sea/sea-config.json

@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { run } from "./cli/app.js";
 import type { Clock, Context, IO, ShellResult } from "./context.js";
 import { BlueGreenError, ExitCode } from "./errors.js";
-import { runInvocation } from "./commands/index.js";
+import { kubeClient, runInvocation } from "./commands/index.js";
 import { escapeTerminal } from "./render/escape.js";
 import { asciiGlyphs, utf8Locale } from "./render/glyphs.js";
 
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
       }
     },
     kube: async (opts) => {
-      const { connect } = await import("./kube/client.js");
+      const { connect } = await kubeClient();
       // kubectl ignores NODE_TLS_REJECT_UNAUTHORIZED, and so do we: every TLS connection states
       // rejectUnauthorized. Node.js would still warn that the variable disables verification, which is false
       // here, so it leaves our environment; connect() hands it to exec credential plugins from this snapshot,

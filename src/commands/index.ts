@@ -21,7 +21,13 @@ export type Invocation =
 /** Runs one Invocation: runInvocation below, or a test's own. */
 export type Runner = (ctx: Context, inv: Invocation) => Promise<number>;
 
-/** Runs a parsed command line. Command modules load on demand, so --help and version stay light. */
+/** The API client, for Context.kube: loaded on demand, from this module's bundle (see scripts/build.mjs). */
+export const kubeClient = () => import("../kube/client.js");
+
+/**
+ * Runs a parsed command line. Command modules load on demand, so --help and version stay light; in the built CLI
+ * this module and everything it loads are a bundle of their own, compiled only when a command runs.
+ */
 export async function runInvocation(ctx: Context, inv: Invocation): Promise<number> {
   switch (inv.command) {
     case "status":

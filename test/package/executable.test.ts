@@ -34,6 +34,7 @@ describe("the linux/amd64 executable", () => {
 // Modules bundled for lazy loading only run when a command needs them.
 describe("what the CLI bundle loads", () => {
   const BUNDLE = path.join(SEA, "kubectl-bluegreen.cjs");
+  const COMMANDS = path.join(SEA, "kubectl-bluegreen-commands.cjs");
   const FULL = path.join(SEA, "kubectl-bluegreen-full.cjs");
   /** The bundled modules the command evaluates (paths, one a line). */
   const traced = (...args: string[]) => {
@@ -64,15 +65,21 @@ current-context: c
     return withToken;
   };
 
-  it("--help does not load the API client (src/kube/client.ts)", () => {
-    expect(loaded(traced("--help"), "src/kube/client.ts")).toEqual([]);
+  it("--help does not load the API client (src/kube/client.ts), nor even the commands' bundle", () => {
+    const modules = traced("--help");
+    expect(loaded(modules, "src/kube/client.ts")).toEqual([]);
+    expect(loaded(modules, "kubectl-bluegreen-commands.cjs")).toEqual([]);
   });
 
-  it("version --client does not load the API client", () => {
-    expect(loaded(traced("version", "--client"), "src/kube/client.ts")).toEqual([]);
+  it("version --client does not load the API client, nor even the commands' bundle", () => {
+    const modules = traced("version", "--client");
+    expect(loaded(modules, "src/commands/version.ts")).not.toEqual([]);
+    expect(loaded(modules, "src/kube/client.ts")).toEqual([]);
+    expect(loaded(modules, "kubectl-bluegreen-commands.cjs")).toEqual([]);
   });
 
-  it("status loads the API client (the probe works)", () => {
+  it("status loads the commands' bundle and the API client (the probes work)", () => {
+    expect(loaded(statusWithToken(), "kubectl-bluegreen-commands.cjs")).not.toEqual([]);
     expect(loaded(statusWithToken(), "src/kube/client.ts")).not.toEqual([]);
   });
 
@@ -97,7 +104,8 @@ current-context: c
     expect(found.some((m) => m.startsWith("CoreV1"))).toBe(true);
   });
 
-  it("the CLI's bundle holds none of client-node's generated APIs, its KubeConfig or undici", () => {
+  it("the CLI's bundles hold none of client-node's generated APIs, its KubeConfig or undici", () => {
     expect(marks(BUNDLE)).toEqual([]);
+    expect(marks(COMMANDS)).toEqual([]);
   });
 });
