@@ -4,12 +4,12 @@
 #   scripts/bench-startup.sh        (after scripts/package.sh)
 #
 # On the test bed (used when it is up, else started and stopped again here), in one run: --help and version
-# vs `kubectl version --client`; status of one app vs `kubectl get deploy,svc -l app=…` (directly and as
-# `kubectl bluegreen`, and a Node program doing only its four lists); status of an app behind an HTTPRoute vs `kubectl get` of the same seven lists; promote --to
-# of a ready slot, verified, vs two `kubectl patch svc` in a row (selector, then record); promote of three apps vs
-# the six patches of theirs. The plugin measured is the one unpacked from the linux/amd64 release archive.
-# Medians, ratios and peak RSS (test/testbed/bench-startup.ts does the measuring) go to the "startup" section of
-# BENCHMARKS.md, with the release archives' sizes.
+# vs `kubectl version --client`; status of one app vs `kubectl get deploy,svc -l app=…` (directly, as
+# `kubectl bluegreen`, and a Node program doing only its four lists); status of an app behind an HTTPRoute vs
+# `kubectl get` of the same seven lists; promote --to of a ready slot, verified, vs two `kubectl patch svc` in a
+# row (selector, then record); promote of three apps vs the six patches of theirs. The plugin measured is the one
+# unpacked from the linux/amd64 release archive. Medians, ratios and peak RSS (test/testbed/bench-startup.ts does
+# the measuring) go to the "startup" section of BENCHMARKS.md, with the release archives' sizes.
 #
 # Environment:
 #   BLUEGREEN_BENCH_RUNS     timed runs of each command (default 15, after 3 warm-up runs)

@@ -45,21 +45,26 @@ const common = {
   banner: { js: '"use strict";\nconst __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 
-// In the CLI's bundle, `import("./full.js")` loads the other bundle: the executable's SEA asset, else the
-// file beside this one. It needs nothing but Node's own modules.
-const loader = `
-const path = require("node:path");
-let sea;
-try { sea = require("node:sea"); } catch {}
-if (sea && sea.isSea()) {
-  const source = sea.getAsset(${JSON.stringify(FULL_BUNDLE)}, "utf8");
-  const filename = path.join(path.dirname(process.execPath), ${JSON.stringify(FULL_BUNDLE)});
+// JavaScript that defines loadBundle(name, req): the bundle `name` (the executable's SEA asset, else the file
+// beside the bundle running it) evaluated as a CommonJS module whose require is `req`; returns its exports.
+// It needs nothing but Node's own modules.
+const LOAD_BUNDLE = `
+function loadBundle(name, req) {
+  const path = require("node:path");
+  let sea;
+  try { sea = require("node:sea"); } catch {}
+  const inSea = Boolean(sea && sea.isSea());
+  const filename = path.join(inSea ? path.dirname(process.execPath) : __dirname, name);
+  const source = inSea ? sea.getAsset(name, "utf8") : require("node:fs").readFileSync(filename, "utf8");
   const m = { exports: {} };
-  require("node:vm").compileFunction(source, ["module", "exports", "require", "__filename", "__dirname"], { filename })(m, m.exports, require, filename, path.dirname(filename));
-  module.exports = m.exports;
-} else {
-  module.exports = require(path.join(__dirname, ${JSON.stringify(FULL_BUNDLE)}));
+  require("node:vm").compileFunction(source, ["module", "exports", "require", "__filename", "__dirname"], { filename })(m, m.exports, req, filename, path.dirname(filename));
+  return m.exports;
 }
+`;
+
+// In the commands' bundle, `import("./full.js")` loads client-node's whole KubeConfig from its own bundle.
+const loader = `${LOAD_BUNDLE}
+module.exports = loadBundle(${JSON.stringify(FULL_BUNDLE)}, require);
 `;
 
 /** @type {import("esbuild").Plugin} */
@@ -74,23 +79,13 @@ const fullApart = {
 // In the CLI's bundle, src/commands/index.ts is this: version runs from the CLI's bundle (a lazily loaded module of
 // it), every other command from the commands' bundle, read (the executable's SEA asset, else the file beside this
 // one) and compiled on first use, with src/errors.ts handed over as this bundle's own module.
-const commandsLoader = `
-const path = require("node:path");
+const commandsLoader = `${LOAD_BUNDLE}
 const errors = require(${JSON.stringify(ERRORS)});
 let loaded;
-function commands() {
-  if (loaded) return loaded;
-  let sea;
-  try { sea = require("node:sea"); } catch {}
-  const inSea = Boolean(sea && sea.isSea());
-  const filename = path.join(inSea ? path.dirname(process.execPath) : __dirname, ${JSON.stringify(COMMANDS_BUNDLE)});
-  const source = inSea ? sea.getAsset(${JSON.stringify(COMMANDS_BUNDLE)}, "utf8") : require("node:fs").readFileSync(filename, "utf8");
-  const m = { exports: {} };
-  const req = (id) => (id === ${JSON.stringify(SHARED_ERRORS)} ? errors : require(id));
-  require("node:vm").compileFunction(source, ["module", "exports", "require", "__filename", "__dirname"], { filename })(m, m.exports, req, filename, path.dirname(filename));
-  loaded = m.exports;
+const commands = () => {
+  loaded ??= loadBundle(${JSON.stringify(COMMANDS_BUNDLE)}, (id) => (id === ${JSON.stringify(SHARED_ERRORS)} ? errors : require(id)));
   return loaded;
-}
+};
 exports.runInvocation = async (ctx, inv) =>
   inv.command === "version" ? (await import(${JSON.stringify(VERSION)})).version(ctx, inv.output) : commands().runInvocation(ctx, inv);
 exports.kubeClient = () => commands().kubeClient();

@@ -28,7 +28,7 @@ async function blueGreen(ns: string, app: string): Promise<string> {
   const ip = clusterIP(ns, app);
   // Endpoints are not yet a route: kube-proxy programs the new ClusterIP on its own time (later still right
   // after the test above stopped and resumed it). The load must start on a Service that answers.
-  await waitFor(`Service ${app} to answer from slot blue`, () => slotOf(get(`http://${ip}/`, 1)) === "blue", 30_000, 100);
+  await answersOnceAt(`http://${ip}/`, "blue", 0);
   return ip;
 }
 

@@ -128,7 +128,7 @@ function variants(label: string, args: (i: number, who: Who) => string[], ok?: n
 }
 
 /**
- * The floor under `status APP` for any Node.js program: the pinned Node with the executable's V8 flags, reading the
+ * The floor under `status APP` for any Node.js program: the pinned Node with the executables' V8 flags, reading the
  * test bed's kubeconfig (inline certificates, found by pattern: no YAML parser), then the same four lists as the
  * plugin over one keep-alive HTTPS agent, parsed, one line printed per object. Everything the plugin adds (its
  * bundle, the kubeconfig's YAML, the plan, the screen) is above this line.
@@ -203,6 +203,8 @@ async function startupRows(ns: string): Promise<Row[]> {
   const to = (i: number) => (i % 2 === 0 ? "green" : "blue");
   const floor = path.join(work, "floor.cjs");
   writeFileSync(floor, FLOOR);
+  // The V8 flags the executables run with, as scripts/package.sh wrote them into the SEA config.
+  const seaExecArgv: string[] = JSON.parse(readFileSync(path.join(process.env.BLUEGREEN_ROOT ?? ".", "dist/sea/sea-config.json"), "utf8")).execArgv;
   const rows: Row[] = [
     {
       name: "help",
@@ -219,7 +221,7 @@ async function startupRows(ns: string): Promise<Row[]> {
         ...(EXTRA_CA_CERTS
           ? [{ label: "kubectl-bluegreen status bench (NODE_EXTRA_CA_CERTS set)", argv: () => [PLUGIN!, "status", "bench", "-n", ns], env: { ...ENV, NODE_EXTRA_CA_CERTS: EXTRA_CA_CERTS } }]
           : []),
-        { label: "node: the same four lists, nothing else (floor)", argv: () => [process.execPath, "--max-semi-space-size=4", "--no-opt", floor, KUBECONFIG, ns, "bench"] },
+        { label: "node: the same four lists, nothing else (floor)", argv: () => [process.execPath, ...seaExecArgv, floor, KUBECONFIG, ns, "bench"] },
       ],
     },
   ];
